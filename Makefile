@@ -1,0 +1,37 @@
+# kpid: the two commands a new user needs are `make run` and `make test`.
+SWIFT ?= swift
+DATA ?= ./data
+PORT ?= 9464
+BIND ?= 127.0.0.1
+
+.PHONY: deps build run test bench lint clean
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release --product kpid
+
+# Starts kpid on the embedded default: SQLite under ./data, demo fixtures loaded on first run.
+run: build
+	@mkdir -p $(DATA)
+	@if [ ! -f $(DATA)/kpid.sqlite ] && ls Fixtures/demo/*.ndjson >/dev/null 2>&1; then \
+		echo "Loading demo fixtures into $(DATA) ..."; \
+		.build/release/kpid ingest --quiet --data $(DATA) Fixtures/demo/*.ndjson; \
+	fi
+	.build/release/kpid serve --data $(DATA) --bind $(BIND) --port $(PORT)
+
+# Builds everything (the tests start the real kpid binary) and runs every test.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Prints ingest throughput and bytes per sample (release build).
+bench: deps
+	$(SWIFT) run -c release kpid-bench ingest
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
+
+clean:
+	rm -rf .build

@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Target boundaries follow the C libraries: each system library is wrapped by exactly one
+// Swift target (CSQLite -> KPIStorage, CMicroHTTPD -> KPIHTTP, CProtobufC -> KPIWire), and the
+// domain targets (KPICore) import no C at all.
+let package = Package(
+    name: "kpid",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kpid", targets: ["kpid"]),
+        .executable(name: "kpid-bench", targets: ["kpid-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages; `make deps` installs them).
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(
+            name: "CProtobufC", pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev", "protobuf-c-compiler"])]),
+
+        // Domain: labels, matchers, series index, columnar store. Pure Swift.
+        .target(name: "KPICore"),
+        // SQLite persistence; the only importer of CSQLite.
+        .target(
+            name: "KPIStorage",
+            dependencies: ["KPICore", "CSQLite", .product(name: "Logging", package: "swift-log")]),
+        // Ingest and exposition formats.
+        .target(name: "KPIWire", dependencies: ["KPICore"]),
+        // libmicrohttpd wrapper; the only importer of CMicroHTTPD.
+        .target(
+            name: "KPIHTTP",
+            dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")]),
+        // Wiring: routes, handlers, configuration, limits, own metrics.
+        .target(
+            name: "KPIService",
+            dependencies: [
+                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "kpid",
+            dependencies: [
+                "KPIService", "KPICore", "KPIStorage", "KPIWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "kpid-bench",
+            dependencies: [
+                "KPIService", "KPICore", "KPIStorage", "KPIWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/kpid-bench"),
+
+        .testTarget(name: "KPICoreTests", dependencies: ["KPICore"]),
+        .testTarget(
+            name: "KPIStorageTests",
+            dependencies: ["KPIStorage", "KPICore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore"]),
+        .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
+        .testTarget(
+            name: "KPIServiceTests",
+            dependencies: [
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,258 @@
+import CMicroHTTPD
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An HTTP/1.1 server on libmicrohttpd.
+///
+/// libmicrohttpd reads requests on its own pool of ``HTTPServerConfiguration/threadCount``
+/// threads and calls the handler synchronously on one of them, once per request, with the
+/// complete body. The handler may block (for a database commit, say): the pool size bounds how
+/// many requests are handled at once.
+///
+/// ```swift
+/// let server = HTTPServer(configuration: configuration, logger: logger) { request in
+///     .text(200, "hello \(request.path)")
+/// }
+/// try server.start()
+/// // ...
+/// server.stopAccepting()  // new connections are refused from here on
+/// server.stop()           // in-flight requests are answered, then the threads end
+/// ```
+public final class HTTPServer: Sendable {
+    private let configuration: HTTPServerConfiguration
+    private let context: HTTPServerContext
+    /// Everything `start`, `stopAccepting` and `stop` change, behind one lock. The lock is never
+    /// taken by the C callbacks, so holding it while libmicrohttpd starts cannot deadlock.
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        enum Phase {
+            case idle
+            case running
+            case stopped
+        }
+
+        var phase = Phase.idle
+        /// `struct MHD_Daemon *`.
+        var daemon: OpaquePointer?
+        var boundPort: UInt16 = 0
+        /// The listening socket handed back by `MHD_quiesce_daemon`; ours to close after the
+        /// daemon has stopped.
+        var quiescedSocket: Int32 = -1
+        /// Where libmicrohttpd sends its log lines; must outlive the daemon.
+        var logSink: UnsafeMutablePointer<kpid_mhd_log_sink>?
+    }
+
+    /// Creates a server; nothing listens until ``start()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: where to listen and the limits to apply.
+    ///   - logger: receives libmicrohttpd's own error messages and the server's warnings.
+    ///   - handler: answers one request; called on a pool thread, possibly on many at once.
+    public init(
+        configuration: HTTPServerConfiguration, logger: Logger,
+        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
+    ) {
+        self.configuration = configuration
+        self.context = HTTPServerContext(handler: handler, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The port the server listens on; with ``HTTPServerConfiguration/port`` 0 this is the one the
+    /// kernel picked. 0 before ``start()``.
+    public var boundPort: UInt16 {
+        state.withLock { $0.boundPort }
+    }
+
+    /// Binds the address and starts the threads.
+    ///
+    /// - Throws: ``HTTPServerError`` for an invalid configuration, an address that cannot be
+    ///   bound, or a second call.
+    public func start() throws(HTTPServerError) {
+        try state.withLock { (state: inout State) throws(HTTPServerError) in
+            guard state.phase == .idle else {
+                throw HTTPServerError(message: "the server was already started")
+            }
+            try validate(configuration)
+            let sink = UnsafeMutablePointer<kpid_mhd_log_sink>.allocate(capacity: 1)
+            sink.initialize(to: kpid_mhd_log_sink(function: kpidLogMessage, context: contextPointer))
+            do {
+                let daemon = try startDaemon(logSink: sink)
+                state.daemon = daemon
+                state.boundPort = kpid_mhd_bind_port(daemon)
+                state.logSink = sink
+                state.phase = .running
+            } catch {
+                sink.deinitialize(count: 1)
+                sink.deallocate()
+                throw error
+            }
+        }
+        context.logger.debug(
+            "HTTP server listening",
+            metadata: ["address": "\(configuration.bindAddress)", "port": "\(boundPort)"])
+    }
+
+    /// Stops accepting new connections while connections already open go on being served,
+    /// including further requests on kept-alive ones. Does nothing if the server is not running.
+    public func stopAccepting() {
+        state.withLock { state in
+            guard let daemon = state.daemon, state.quiescedSocket == -1 else { return }
+            let socket = MHD_quiesce_daemon(daemon)
+            if socket != kpid_mhd_invalid_socket() {
+                state.quiescedSocket = socket
+            }
+        }
+    }
+
+    /// Stops the server: stops accepting, lets requests already being received or handled finish
+    /// and their responses go out, then closes every connection and ends the threads.
+    ///
+    /// The wait for in-flight requests is bounded by
+    /// ``HTTPServerConfiguration/connectionTimeoutSeconds`` (30 s if that is 0); a handler still
+    /// running then is waited for, but its response may not be sent. Idempotent; also called when
+    /// the server is deinitialized.
+    public func stop() {
+        let taken = state.withLock { state -> (daemon: OpaquePointer, socket: Int32, sink: UnsafeMutablePointer<kpid_mhd_log_sink>?)? in
+            guard let daemon = state.daemon else {
+                if state.phase == .idle { state.phase = .stopped }
+                return nil
+            }
+            defer {
+                state.daemon = nil
+                state.quiescedSocket = -1
+                state.logSink = nil
+                state.phase = .stopped
+            }
+            return (daemon, state.quiescedSocket, state.logSink)
+        }
+        guard let taken else { return }
+        var socket = taken.socket
+        if socket == -1 {
+            let quiesced = MHD_quiesce_daemon(taken.daemon)
+            if quiesced != kpid_mhd_invalid_socket() {
+                socket = quiesced
+            }
+        }
+        waitForInFlightRequests()
+        MHD_stop_daemon(taken.daemon)
+        if socket != -1 {
+            close(socket)
+        }
+        if let sink = taken.sink {
+            sink.deinitialize(count: 1)
+            sink.deallocate()
+        }
+        context.logger.debug("HTTP server stopped")
+    }
+
+    // MARK: - Private
+
+    /// The context as the `void *` the C callbacks receive. Unretained: `self` owns the context
+    /// and stops the daemon before letting it go.
+    private var contextPointer: UnsafeMutableRawPointer {
+        Unmanaged.passUnretained(context).toOpaque()
+    }
+
+    private func validate(_ configuration: HTTPServerConfiguration) throws(HTTPServerError) {
+        guard configuration.threadCount >= 1, configuration.threadCount <= 1024 else {
+            throw HTTPServerError(message: "threadCount must be within 1...1024, not \(configuration.threadCount)")
+        }
+        guard configuration.maxBodyBytes >= 0 else {
+            throw HTTPServerError(message: "maxBodyBytes must not be negative, not \(configuration.maxBodyBytes)")
+        }
+        guard configuration.connectionLimit >= 1, configuration.connectionLimit <= Int(UInt32.max) else {
+            throw HTTPServerError(message: "connectionLimit must be at least 1, not \(configuration.connectionLimit)")
+        }
+        guard configuration.connectionTimeoutSeconds >= 0, configuration.connectionTimeoutSeconds <= Int(UInt32.max)
+        else {
+            throw HTTPServerError(
+                message: "connectionTimeoutSeconds must not be negative, not \(configuration.connectionTimeoutSeconds)")
+        }
+    }
+
+    private func startDaemon(logSink: UnsafeMutablePointer<kpid_mhd_log_sink>) throws(HTTPServerError) -> OpaquePointer {
+        let host = configuration.bindAddress
+        let port = configuration.port
+        var address = sockaddr_storage()
+        let family = kpid_mhd_make_socket_address(host, port, &address)
+        guard family != 0 else {
+            throw HTTPServerError(message: "cannot bind \(host): not a numeric IPv4 or IPv6 address")
+        }
+
+        #if os(Linux)
+        let polling = MHD_USE_EPOLL.rawValue
+        #else
+        let polling = MHD_USE_POLL.rawValue
+        #endif
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | polling | MHD_USE_ERROR_LOG.rawValue
+            // Required by MHD_quiesce_daemon with a thread pool.
+            | MHD_USE_ITC.rawValue
+        if family == AF_INET6 {
+            // Dual stack so that "::" also serves IPv4 clients; harmless for a specific address.
+            flags |= MHD_USE_DUAL_STACK.rawValue
+        }
+
+        let daemon: OpaquePointer? = withUnsafeMutablePointer(to: &address) { addressPointer in
+            let options: [MHD_OptionItem] = [
+                MHD_OptionItem(
+                    option: MHD_OPTION_THREAD_POOL_SIZE, value: configuration.threadCount, ptr_value: nil),
+                MHD_OptionItem(
+                    option: MHD_OPTION_CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+                MHD_OptionItem(
+                    option: MHD_OPTION_CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds,
+                    ptr_value: nil),
+                MHD_OptionItem(option: MHD_OPTION_SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(addressPointer)),
+                kpid_mhd_option_notify_completed(kpidRequestCompleted, contextPointer),
+                kpid_mhd_option_logger(logSink),
+                MHD_OptionItem(option: MHD_OPTION_END, value: 0, ptr_value: nil),
+            ]
+            return options.withUnsafeBufferPointer { buffer in
+                errno = 0
+                return kpid_mhd_start_daemon(flags, port, kpidAccessHandler, contextPointer, buffer.baseAddress)
+            }
+        }
+        guard let daemon else {
+            let code = errno
+            let shownHost = family == AF_INET6 ? "[\(host)]" : host
+            throw HTTPServerError(message: "cannot bind \(shownHost):\(port): \(Self.describe(errno: code))")
+        }
+        return daemon
+    }
+
+    private static func describe(errno code: Int32) -> String {
+        switch code {
+        case 0: return "libmicrohttpd could not start (see its log message)"
+        case EADDRINUSE: return "address in use"
+        case EADDRNOTAVAIL: return "address not available on this machine"
+        case EACCES: return "permission denied"
+        case EAFNOSUPPORT: return "address family not supported"
+        default:
+            guard let text = strerror(code) else { return "error \(code)" }
+            return String(cString: text).lowercased()
+        }
+    }
+
+    private func waitForInFlightRequests() {
+        let seconds = configuration.connectionTimeoutSeconds > 0 ? configuration.connectionTimeoutSeconds : 30
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while context.activeRequests.load(ordering: .acquiring) > 0 {
+            guard ContinuousClock.now < deadline else {
+                context.logger.warning(
+                    "HTTP server stopping with requests still in flight",
+                    metadata: ["requests": "\(context.activeRequests.load(ordering: .relaxed))"])
+                return
+            }
+            usleep(5_000)
+        }
+    }
+}

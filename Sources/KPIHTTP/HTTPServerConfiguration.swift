@@ -1,0 +1,22 @@
+/// Settings of an ``HTTPServer``.
+public struct HTTPServerConfiguration: Sendable {
+    /// The numeric address to listen on: an IPv4 dotted quad (`"127.0.0.1"`, `"0.0.0.0"`) or an
+    /// IPv6 address (`"::1"`, `"::"`; `"::"` also accepts IPv4 clients). Host names are refused
+    /// so that starting never waits on DNS.
+    public var bindAddress: String = "127.0.0.1"
+    /// The TCP port; 0 lets the kernel pick a free one (see ``HTTPServer/boundPort``).
+    public var port: UInt16 = 9464
+    /// Threads in libmicrohttpd's pool. Handlers run on these threads and may block, so this
+    /// bounds how many requests are handled at once.
+    public var threadCount: Int = 8
+    /// The largest request body accepted; larger uploads are answered with 413 and never reach
+    /// the handler.
+    public var maxBodyBytes: Int = 64 << 20
+    /// The most connections open at once; further clients are refused at accept time.
+    public var connectionLimit: Int = 1024
+    /// Seconds after which an idle or stalled connection is dropped.
+    public var connectionTimeoutSeconds: Int = 60
+
+    /// Creates the default configuration.
+    public init() {}
+}

@@ -1,0 +1,46 @@
+import KPICore
+import KPIHTTP
+
+/// An error answered to an API client: status plus the project's JSON error shape
+/// `{"error": message, "details": [{"line": N, "field": f, "reason": r}]}`.
+struct APIError: Error {
+    var status: Int
+    var message: String
+    var details: [IngestIssue] = []
+    var detailsTruncated = false
+
+    init(status: Int, message: String, details: [IngestIssue] = [], detailsTruncated: Bool = false) {
+        self.status = status
+        self.message = message
+        self.details = details
+        self.detailsTruncated = detailsTruncated
+    }
+
+    /// A bad request parameter.
+    static func badParameter(_ name: String, _ reason: String) -> APIError {
+        APIError(status: 400, message: "invalid parameter \(name)", details: [IngestIssue(line: 0, field: name, reason: reason)])
+    }
+
+    var response: HTTPResponse {
+        var w = JSONWriter()
+        w.raw("{\"error\":")
+        w.string(message)
+        w.raw(",\"details\":[")
+        for (i, d) in details.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"line\":")
+            w.int(d.line)
+            if let field = d.field {
+                w.raw(",\"field\":")
+                w.string(field)
+            }
+            w.raw(",\"reason\":")
+            w.string(d.reason)
+            w.raw("}")
+        }
+        w.raw("]")
+        if detailsTruncated { w.raw(",\"details_truncated\":true") }
+        w.raw("}\n")
+        return HTTPResponse.json(status, w.bytes)
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import KPICore
+import KPIHTTP
+import KPIStorage
+import KPIWire
+
+extension KPIService {
+    /// Entry point for every HTTP request (called on a server thread).
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let started = DispatchTime.now()
+        let (route, response) = dispatch(request)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        metrics.request(route: route, code: response.status, seconds: seconds)
+        return response
+    }
+
+    private func dispatch(_ request: HTTPRequest) -> (String, HTTPResponse) {
+        let path = request.path
+        let routes: [(path: String, methods: [String])] = [
+            ("/healthz", ["GET", "HEAD"]), ("/readyz", ["GET", "HEAD"]), ("/metrics", ["GET", "HEAD"]),
+            ("/api/v1/ingest", ["POST"]), ("/api/v1/series", ["GET", "POST"]), ("/api/v1/export", ["GET"]),
+            ("/", ["GET", "HEAD"]),
+        ]
+        guard let route = routes.first(where: { $0.path == path }) else {
+            return ("other", APIError(status: 404, message: "no such endpoint: \(path)").response)
+        }
+        guard route.methods.contains(request.method) else {
+            var response = APIError(status: 405, message: "method \(request.method) not allowed on \(path)").response
+            response.headers.append((name: "Allow", value: route.methods.joined(separator: ", ")))
+            return (path, response)
+        }
+        if path == "/healthz" { return (path, .text(200, "ok\n")) }
+        if path == "/readyz" {
+            return (path, isReady ? .text(200, "ready\n") : .text(503, "starting: store is being loaded\n"))
+        }
+        if path == "/" { return (path, .text(200, KPIService.indexText)) }
+        guard isReady else {
+            return (path, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
+        }
+        do {
+            switch path {
+            case "/metrics": return (path, metricsResponse())
+            case "/api/v1/ingest": return (path, try ingest(request))
+            case "/api/v1/series": return (path, try series(request))
+            case "/api/v1/export": return (path, try export(request))
+            default: return (path, APIError(status: 404, message: "no such endpoint: \(path)").response)
+            }
+        } catch {
+            return (path, error.response)
+        }
+    }
+
+    static let indexText = """
+        kpid: time-series KPI analytics
+
+        POST /api/v1/ingest      samples as ndjson, CSV or Prometheus text (by Content-Type)
+        GET  /api/v1/series      ?match=<selector>: series and their labels
+        GET  /api/v1/export      ?match=<selector>&start=&end=: raw samples (ndjson; CSV with Accept: text/csv)
+        GET  /metrics            kpid's own metrics (Prometheus text 0.0.4)
+        GET  /healthz, /readyz   liveness, readiness
+
+        """
+
+    func metricsResponse() -> HTTPResponse {
+        let body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady)
+        return HTTPResponse(
+            status: 200, headers: [(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
+            body: .bytes(body))
+    }
+
+    // MARK: Ingest
+
+    func ingest(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let contentType = request.header("content-type") ?? ""
+        guard let format = IngestFormat(contentType: contentType) else {
+            metrics.rejected(samples: 0, reason: "unsupported_format")
+            throw APIError(
+                status: 415,
+                message: "unsupported Content-Type \"\(contentType)\"",
+                details: [IngestIssue(
+                    line: 0, field: "Content-Type",
+                    reason: "use application/x-ndjson, text/csv or text/plain (Prometheus text format)")])
+        }
+        if let encoding = request.header("content-encoding"), encoding.lowercased() != "identity" {
+            metrics.rejected(samples: 0, reason: "unsupported_format")
+            throw APIError(
+                status: 415, message: "unsupported Content-Encoding \"\(encoding)\"",
+                details: [IngestIssue(line: 0, field: "Content-Encoding", reason: "send the body uncompressed")])
+        }
+        let options = DecodeOptions(
+            validator: LabelValidator(
+                maxLabelsPerSeries: configuration.maxLabelsPerSeries,
+                maxLabelNameLength: configuration.maxLabelNameLength,
+                maxLabelValueLength: configuration.maxLabelValueLength),
+            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        let batch: SampleBatch
+        do {
+            batch = try IngestDecoder.decode(request.body, format: format, options: options)
+        } catch {
+            metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
+            throw APIError(status: 400, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
+        }
+        switch write(batch) {
+        case .success(let result):
+            metrics.ingested(samples: result.samples, format: KPIService.formatName(format))
+            var w = JSONWriter()
+            w.raw("{\"samples\":\(result.samples),\"series_created\":\(result.seriesCreated)}\n")
+            return .json(200, w.bytes)
+        case .failure(.rejected(let error)):
+            metrics.rejected(samples: batch.sampleCount, reason: error.kind.rawValue)
+            let status = error.kind == .limitExceeded ? 429 : 400
+            throw APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
+        case .failure(.storage(let message)):
+            metrics.rejected(samples: batch.sampleCount, reason: "storage")
+            throw APIError(status: 503, message: "the write could not be committed; nothing was stored: \(message)")
+        case .failure(.unavailable):
+            throw APIError(status: 503, message: "kpid is shutting down; nothing was stored")
+        }
+    }
+
+    static func formatName(_ format: IngestFormat) -> String {
+        switch format {
+        case .ndjson: return "ndjson"
+        case .csv: return "csv"
+        case .prometheusText: return "prometheus_text"
+        }
+    }
+
+    // MARK: Reading
+
+    /// Series matching any of the `match` / `match[]` selectors (union), ascending by id.
+    func selectSeries(_ request: HTTPRequest) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
+        let selectors = request.queryValues("match") + request.queryValues("match[]")
+        guard !selectors.isEmpty else {
+            throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
+        }
+        var seen = Set<SeriesID>()
+        var out: [(id: SeriesID, labels: Labels)] = []
+        for selector in selectors {
+            let matchers: [LabelMatcher]
+            do {
+                matchers = try SeriesSelector.parse(selector)
+            } catch {
+                throw APIError.badParameter("match", "\(error.message) at character \(error.offset + 1) of \"\(selector)\"")
+            }
+            guard matchers.contains(where: { !$0.matchesEmpty }) else {
+                throw APIError.badParameter("match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
+            }
+            for entry in store.select(matchers) where seen.insert(entry.id).inserted { out.append(entry) }
+        }
+        out.sort { $0.id < $1.id }
+        return out
+    }
+
+    func series(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let selected = try selectSeries(request)
+        var w = JSONWriter(capacity: 64 + selected.count * 64)
+        w.raw("{\"status\":\"success\",\"data\":[")
+        for (i, entry) in selected.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.object(entry.labels.pairs.map { ($0.name, $0.value) })
+        }
+        w.raw("]}\n")
+        return .json(200, w.bytes)
+    }
+
+    func timeParameter(_ request: HTTPRequest, _ name: String, default value: Int64) throws(APIError) -> Int64 {
+        guard let text = request.queryValue(name), !text.isEmpty else { return value }
+        guard let ms = TimestampParser.parseAPITime(text) else {
+            throw APIError.badParameter(name, "\"\(text)\" is not an RFC 3339 time or unix seconds")
+        }
+        return ms
+    }
+
+    func export(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let selected = try selectSeries(request)
+        let start = try timeParameter(request, "start", default: .min)
+        let end = try timeParameter(request, "end", default: .max)
+        guard start <= end else { throw APIError.badParameter("end", "end is before start") }
+        let accept = request.header("accept")?.lowercased() ?? ""
+        let format = request.queryValue("format")?.lowercased()
+        let csv = format == "csv" || (format == nil && accept.contains("text/csv"))
+        if let format, format != "csv", format != "ndjson" {
+            throw APIError.badParameter("format", "\"\(format)\" is not one of ndjson, csv")
+        }
+        let store = self.store
+        let series = selected
+        return HTTPResponse(
+            status: 200,
+            headers: [(name: "Content-Type", value: csv ? "text/csv; charset=utf-8" : "application/x-ndjson")],
+            body: .stream { ExportStream(store: store, series: series, start: start, end: end, csv: csv) })
+    }
+}
+
+/// Streams the samples of the selected series page by page, so an export of any size holds
+/// only one page of samples and one buffer of output in memory.
+final class ExportStream: HTTPBodyStream {
+    private let store: ColumnarStore
+    private let series: [(id: SeriesID, labels: Labels)]
+    private let end: Int64
+    private let csv: Bool
+    private let labelNames: [String]
+    private var current = 0
+    private var cursor: Int64
+    private let start: Int64
+    private var headerWritten = false
+    static let pageSamples = 4096
+
+    init(store: ColumnarStore, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, csv: Bool) {
+        self.store = store
+        self.series = series
+        self.start = start
+        self.end = end
+        self.cursor = start
+        self.csv = csv
+        var names = Set<String>()
+        if csv { for s in series { for p in s.labels.pairs where p.name != Labels.metricNameLabel { names.insert(p.name) } } }
+        labelNames = names.sorted()
+    }
+
+    func next() -> [UInt8]? {
+        var out: [UInt8] = []
+        if csv && !headerWritten {
+            headerWritten = true
+            SampleEncoder.appendCSVHeader(&out, labelNames: labelNames)
+        }
+        while current < series.count && out.count < 64 << 10 {
+            let entry = series[current]
+            let page = store.read(entry.id, start: cursor, end: end, limit: ExportStream.pageSamples)
+            for k in page.timestamps.indices {
+                if csv {
+                    SampleEncoder.appendCSVRow(
+                        &out, labels: entry.labels, labelNames: labelNames, timestamp: page.timestamps[k], value: page.values[k])
+                } else {
+                    SampleEncoder.appendNDJSON(&out, labels: entry.labels, timestamp: page.timestamps[k], value: page.values[k])
+                }
+            }
+            if page.timestamps.count < ExportStream.pageSamples || page.timestamps.last! == .max {
+                current += 1
+                cursor = start
+            } else {
+                cursor = page.timestamps.last! + 1
+            }
+        }
+        return out.isEmpty ? nil : out
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import KPICore
+import KPIHTTP
+import KPIStorage
+import KPIWire
+import Logging
+import Synchronization
+
+/// The running kpid service: database, store, writer and HTTP server, wired together.
+///
+/// Lifecycle: `start()` opens the database, starts serving /healthz at once, recovers the
+/// store (API answers 503 meanwhile), then opens ingest and queries. `stop()` stops accepting,
+/// lets in-flight requests finish (their commits included), checkpoints and closes SQLite.
+public final class KPIService: Sendable {
+    public let configuration: ServiceConfiguration
+    public let store: ColumnarStore
+    public let metrics = ServiceMetrics()
+    let logger: Logger
+    private let state = Mutex(State())
+
+    struct State: @unchecked Sendable {
+        // @unchecked: GroupCommitWriter and HTTPServer are Sendable; KPIDatabase is not, and is
+        // only handed from `start()` to the writer, never touched through this state after.
+        var server: HTTPServer?
+        var writer: GroupCommitWriter?
+        var ready = false
+        var stopped = false
+        var databasePath: String?
+    }
+
+    public init(configuration: ServiceConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.store = ColumnarStore(
+            configuration: StoreConfiguration(
+                outOfOrderWindowMs: configuration.outOfOrderWindowMs, chunkSize: configuration.chunkSize))
+    }
+
+    /// The port actually bound (differs from the configured one when that was 0).
+    public var boundPort: UInt16? { state.withLock { $0.server?.boundPort } }
+
+    public var isReady: Bool { state.withLock { $0.ready } }
+
+    /// Opens the data directory, starts HTTP, recovers the store, opens the API. Returns once
+    /// ready; throws if the database cannot be opened or the port cannot be bound.
+    public func start() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let path = configuration.databasePath
+        let database = try KPIDatabase(path: path, durability: configuration.durability, logger: logger)
+        state.withLock { $0.databasePath = path }
+
+        var http = HTTPServerConfiguration()
+        http.bindAddress = configuration.bind
+        http.port = configuration.port
+        http.threadCount = configuration.httpThreads
+        http.maxBodyBytes = configuration.maxBodyBytes
+        http.connectionLimit = configuration.maxConnections
+        http.connectionTimeoutSeconds = configuration.connectionTimeoutSeconds
+        let server = HTTPServer(configuration: http, logger: logger) { [self] request in
+            self.handle(request)
+        }
+        try server.start()
+        state.withLock { $0.server = server }
+        logger.info("listening", metadata: ["address": "\(configuration.bind):\(server.boundPort)"])
+
+        _ = try StoreRecovery.load(database, into: store, logger: logger)
+        let writer = try GroupCommitWriter(
+            store: store, database: database,
+            limits: WriteLimits(
+                maxNewSeriesPerRequest: configuration.maxNewSeriesPerRequest, maxSeries: configuration.maxSeries),
+            logger: logger, checkpointInterval: configuration.checkpointIntervalSeconds, observer: metrics)
+        writer.start()
+        state.withLock {
+            $0.writer = writer
+            $0.ready = true
+        }
+        logger.info("ready", metadata: ["series": "\(store.seriesCount)", "data": "\(path)"])
+    }
+
+    /// Graceful stop: no new connections, in-flight requests finish, queued commits complete,
+    /// a final checkpoint is written and SQLite is closed. Idempotent.
+    public func stop() {
+        let (server, writer) = state.withLock { s -> (HTTPServer?, GroupCommitWriter?) in
+            if s.stopped { return (nil, nil) }
+            s.stopped = true
+            s.ready = false
+            return (s.server, s.writer)
+        }
+        server?.stopAccepting()
+        server?.stop()
+        writer?.shutdown()
+        logger.info("stopped")
+    }
+
+    /// Ingests a decoded batch through the writer (used by HTTP and by `kpid ingest` offline).
+    public func write(_ batch: SampleBatch) -> Result<WriteResult, WriteError> {
+        guard let writer = state.withLock({ $0.writer }) else { return .failure(.unavailable) }
+        return writer.submit(batch)
+    }
+
+    var databaseFileBytes: Int64? {
+        guard let path = state.withLock({ $0.databasePath }) else { return nil }
+        var total: Int64 = 0
+        for suffix in ["", "-wal"] {
+            if let attrs = try? FileManager.default.attributesOfItem(atPath: path + suffix),
+                let size = attrs[.size] as? NSNumber
+            {
+                total += size.int64Value
+            }
+        }
+        return total
+    }
+}

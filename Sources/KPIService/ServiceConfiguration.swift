@@ -1,0 +1,176 @@
+import Foundation
+import KPICore
+import KPIStorage
+
+/// Everything `kpid serve` can be told. Each setting comes from, in order of precedence, a
+/// command-line flag, an environment variable `KPID_<NAME>` (upper case, `-` as `_`), a line
+/// `name = value` of the config file, or the default here.
+public struct ServiceConfiguration: Sendable {
+    public var bind = "127.0.0.1"
+    public var port: UInt16 = 9464
+    /// Directory holding `kpid.sqlite`.
+    public var dataDirectory = "./data"
+    public var durability: Durability = .process
+    public var httpThreads = 8
+    public var maxBodyBytes = 64 << 20
+    public var maxConnections = 1024
+    public var connectionTimeoutSeconds = 60
+    public var maxLabelsPerSeries = 30
+    public var maxLabelNameLength = 128
+    public var maxLabelValueLength = 1024
+    public var maxNewSeriesPerRequest = 100_000
+    public var maxSeries = 5_000_000
+    public var outOfOrderWindowMs: Int64 = 3_600_000
+    public var chunkSize = 512
+    public var checkpointIntervalSeconds = 30.0
+    public var logLevel = "info"
+
+    public init() {}
+
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("kpid.sqlite") }
+
+    /// Names of the settings, as flags (`--max-body-bytes`), environment variables
+    /// (`KPID_MAX_BODY_BYTES`) and config-file keys (`max-body-bytes` or `max_body_bytes`).
+    public static let settingNames = [
+        "bind", "port", "data", "durability", "http-threads", "max-body-bytes", "max-connections",
+        "connection-timeout", "max-labels-per-series", "max-label-name-length", "max-label-value-length",
+        "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "checkpoint-interval",
+        "log-level",
+    ]
+
+    /// A setting that could not be used; names the setting and where it came from.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var setting: String
+        public var source: String
+        public var reason: String
+        public var description: String { "invalid \(setting) (from \(source)): \(reason)" }
+    }
+
+    /// Resolves the settings from the three sources (flags win, then environment, then file).
+    public static func resolve(
+        flags: [String: String], environment: [String: String], configFile: [String: String]
+    ) throws(Invalid) -> ServiceConfiguration {
+        var config = ServiceConfiguration()
+        for name in settingNames {
+            let envName = "KPID_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            let fileValue = configFile[name] ?? configFile[name.replacingOccurrences(of: "-", with: "_")]
+            let pick: (String, String)? =
+                flags[name].map { ($0, "--\(name)") } ?? environment[envName].map { ($0, envName) }
+                ?? fileValue.map { ($0, "config file") }
+            guard let (value, source) = pick else { continue }
+            try config.set(name, value, source: source)
+        }
+        return config
+    }
+
+    mutating func set(_ name: String, _ value: String, source: String) throws(Invalid) {
+        func int(_ range: ClosedRange<Int>) throws(Invalid) -> Int {
+            guard let v = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return v
+        }
+        switch name {
+        case "bind": bind = value
+        case "port": port = UInt16(try int(0...65535))
+        case "data": dataDirectory = value
+        case "durability":
+            guard let d = Durability(rawValue: value) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of process, power")
+            }
+            durability = d
+        case "http-threads": httpThreads = try int(1...1024)
+        case "max-body-bytes": maxBodyBytes = try int(1...(1 << 34))
+        case "max-connections": maxConnections = try int(1...1_000_000)
+        case "connection-timeout": connectionTimeoutSeconds = try int(1...86_400)
+        case "max-labels-per-series": maxLabelsPerSeries = try int(1...1000)
+        case "max-label-name-length": maxLabelNameLength = try int(1...65_536)
+        case "max-label-value-length": maxLabelValueLength = try int(1...1 << 20)
+        case "max-new-series-per-request": maxNewSeriesPerRequest = try int(0...100_000_000)
+        case "max-series": maxSeries = try int(1...1_000_000_000)
+        case "out-of-order-window":
+            guard let ms = DurationParser.milliseconds(value) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration like 1h, 30m, 90s, 500ms")
+            }
+            outOfOrderWindowMs = ms
+        case "chunk-size": chunkSize = try int(16...65_536)
+        case "checkpoint-interval":
+            guard let ms = DurationParser.milliseconds(value), ms > 0 else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a positive duration like 30s")
+            }
+            checkpointIntervalSeconds = Double(ms) / 1000
+        case "log-level":
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of \(levels.joined(separator: ", "))")
+            }
+            logLevel = value
+        default:
+            throw Invalid(setting: name, source: source, reason: "unknown setting")
+        }
+    }
+
+    /// Reads a config file of `name = value` lines; `#` starts a comment; values may be quoted.
+    public static func readConfigFile(_ path: String) throws -> [String: String] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var out: [String: String] = [:]
+        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                throw Invalid(setting: "line \(n + 1)", source: path, reason: "expected name = value")
+            }
+            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            let normalized = key.replacingOccurrences(of: "_", with: "-")
+            guard settingNames.contains(normalized) else {
+                throw Invalid(setting: key, source: "\(path):\(n + 1)", reason: "unknown setting")
+            }
+            out[normalized] = value
+        }
+        return out
+    }
+}
+
+/// Durations such as `1h`, `30m`, `90s`, `500ms`, `1h30m`, `7d`, `2w`.
+public enum DurationParser {
+    public static func milliseconds(_ text: String) -> Int64? {
+        let s = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        guard !s.isEmpty else { return nil }
+        var i = 0
+        var total: Int64 = 0
+        while i < s.count {
+            var n: Int64 = 0
+            let start = i
+            while i < s.count, s[i] >= 48, s[i] <= 57 {
+                let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int64(s[i] - 48))
+                if o1 || o2 { return nil }
+                n = a
+                i += 1
+            }
+            guard i > start, i < s.count else { return nil }
+            let unit: Int64
+            if s[i] == UInt8(ascii: "m"), i + 1 < s.count, s[i + 1] == UInt8(ascii: "s") {
+                unit = 1
+                i += 2
+            } else {
+                switch s[i] {
+                case UInt8(ascii: "s"): unit = 1000
+                case UInt8(ascii: "m"): unit = 60_000
+                case UInt8(ascii: "h"): unit = 3_600_000
+                case UInt8(ascii: "d"): unit = 86_400_000
+                case UInt8(ascii: "w"): unit = 604_800_000
+                default: return nil
+                }
+                i += 1
+            }
+            let (p, o) = n.multipliedReportingOverflow(by: unit)
+            if o { return nil }
+            total += p
+        }
+        return total
+    }
+}

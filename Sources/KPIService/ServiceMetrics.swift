@@ -1,0 +1,176 @@
+import Foundation
+import KPICore
+import KPIStorage
+import KPIWire
+import Synchronization
+
+/// A cumulative histogram with fixed upper bounds, Prometheus-style.
+struct Histogram: Sendable {
+    let bounds: [Double]
+    var counts: [UInt64]
+    var sum = 0.0
+    var count: UInt64 = 0
+
+    init(bounds: [Double]) {
+        self.bounds = bounds
+        counts = Array(repeating: 0, count: bounds.count)
+    }
+
+    mutating func observe(_ value: Double) {
+        for i in bounds.indices where value <= bounds[i] { counts[i] += 1 }
+        sum += value
+        count += 1
+    }
+
+    /// Bucket bounds as Prometheus clients print them: `1`, `2.5`, `0.0005`.
+    static func format(_ bound: Double) -> String {
+        bound == bound.rounded() ? String(Int(bound)) : String(bound)
+    }
+
+    static let latencyBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+}
+
+/// kpid's own health metrics, rendered on /metrics in the Prometheus text format 0.0.4.
+public final class ServiceMetrics: WriterObserver, Sendable {
+    struct State: Sendable {
+        var samplesIngested: [String: UInt64] = [:]  // by format
+        var samplesRejected: [String: UInt64] = [:]  // by reason
+        var requestsRejected: [String: UInt64] = [:]  // by reason
+        var httpRequests: [String: UInt64] = [:]  // "route\u{0}code"
+        var httpDuration: [String: Histogram] = [:]  // by route
+        var commitDuration = Histogram(bounds: Histogram.latencyBounds)
+        var commitSamples: UInt64 = 0
+        var commitRequests: UInt64 = 0
+        var checkpointDuration = Histogram(bounds: Histogram.latencyBounds)
+        var writerFailures: [String: UInt64] = [:]
+    }
+
+    private let state = Mutex(State())
+    public let startTime = Date()
+    public static let version = "0.1.0"
+
+    public init() {}
+
+    public func ingested(samples: Int, format: String) {
+        state.withLock { $0.samplesIngested[format, default: 0] += UInt64(samples) }
+    }
+
+    public func rejected(samples: Int, reason: String) {
+        state.withLock {
+            $0.requestsRejected[reason, default: 0] += 1
+            $0.samplesRejected[reason, default: 0] += UInt64(samples)
+        }
+    }
+
+    public func request(route: String, code: Int, seconds: Double) {
+        state.withLock {
+            $0.httpRequests["\(route)\u{0}\(code)", default: 0] += 1
+            $0.httpDuration[route, default: Histogram(bounds: Histogram.latencyBounds)].observe(seconds)
+        }
+    }
+
+    public func writerCommitted(samples: Int, requests: Int, seconds: Double) {
+        state.withLock {
+            $0.commitDuration.observe(seconds)
+            $0.commitSamples += UInt64(samples)
+            $0.commitRequests += UInt64(requests)
+        }
+    }
+
+    public func writerCheckpointed(chunks: Int, heads: Int, seconds: Double) {
+        state.withLock { $0.checkpointDuration.observe(seconds) }
+    }
+
+    public func writerFailed(_ message: String) {
+        state.withLock { $0.writerFailures[message, default: 0] += 1 }
+    }
+
+    /// Renders every metric. `store` and `databaseBytes` give the gauges.
+    public func render(store: StoreStats, databaseBytes: Int64?, ready: Bool) -> [UInt8] {
+        let s = state.withLock { $0 }
+        var out: [UInt8] = []
+        out.reserveCapacity(8192)
+        func family(_ name: String, _ type: String, _ help: String) {
+            PrometheusTextWriter.appendHelp(&out, name: name, help: help)
+            PrometheusTextWriter.appendType(&out, name: name, type: type)
+        }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
+            PrometheusTextWriter.appendSample(&out, name: name, labels: labels, value: value)
+        }
+        func histogram(_ name: String, _ labels: [(String, String)], _ h: Histogram) {
+            for (i, bound) in h.bounds.enumerated() {
+                sample(name + "_bucket", labels + [("le", Histogram.format(bound))], Double(h.counts[i]))
+            }
+            sample(name + "_bucket", labels + [("le", "+Inf")], Double(h.count))
+            sample(name + "_sum", labels, h.sum)
+            sample(name + "_count", labels, Double(h.count))
+        }
+
+        family("kpid_build_info", "gauge", "Build information; the value is always 1.")
+        sample("kpid_build_info", [("version", ServiceMetrics.version), ("durability_default", "process")], 1)
+        family("kpid_start_time_seconds", "gauge", "Unix time at which the process started.")
+        sample("kpid_start_time_seconds", [], startTime.timeIntervalSince1970.rounded())
+        family("kpid_ready", "gauge", "1 once the store is loaded and ingest is open.")
+        sample("kpid_ready", [], ready ? 1 : 0)
+
+        family("kpid_samples_ingested_total", "counter", "Samples acknowledged (committed to SQLite), by ingest format.")
+        for (format, n) in s.samplesIngested.sorted(by: { $0.key < $1.key }) {
+            sample("kpid_samples_ingested_total", [("format", format)], Double(n))
+        }
+        family("kpid_samples_rejected_total", "counter", "Samples in refused ingest requests, by reason.")
+        for (reason, n) in s.samplesRejected.sorted(by: { $0.key < $1.key }) {
+            sample("kpid_samples_rejected_total", [("reason", reason)], Double(n))
+        }
+        family("kpid_ingest_requests_rejected_total", "counter", "Ingest requests refused, by reason.")
+        for (reason, n) in s.requestsRejected.sorted(by: { $0.key < $1.key }) {
+            sample("kpid_ingest_requests_rejected_total", [("reason", reason)], Double(n))
+        }
+
+        family("kpid_series", "gauge", "Series in the store.")
+        sample("kpid_series", [], Double(store.seriesCount))
+        family("kpid_samples_in_memory", "gauge", "Samples held in the in-memory store.")
+        sample("kpid_samples_in_memory", [], Double(store.sampleCount))
+        family("kpid_chunks", "gauge", "Sealed chunks in the in-memory store.")
+        sample("kpid_chunks", [], Double(store.chunkCount))
+        family("kpid_memory_bytes", "gauge", "Bytes held by the store's sample columns.")
+        sample("kpid_memory_bytes", [("kind", "columns")], Double(store.memoryBytes))
+        if let databaseBytes {
+            family("kpid_sqlite_file_bytes", "gauge", "Size of the SQLite database and its WAL file.")
+            sample("kpid_sqlite_file_bytes", [], Double(databaseBytes))
+        }
+
+        family("kpid_sqlite_commit_duration_seconds", "histogram", "Duration of group commits (one SQLite transaction each).")
+        histogram("kpid_sqlite_commit_duration_seconds", [], s.commitDuration)
+        family("kpid_sqlite_committed_requests_total", "counter", "Ingest requests acknowledged through group commits.")
+        sample("kpid_sqlite_committed_requests_total", [], Double(s.commitRequests))
+        family("kpid_sqlite_checkpoint_duration_seconds", "histogram", "Duration of checkpoints (chunks and heads written, WAL rows dropped).")
+        histogram("kpid_sqlite_checkpoint_duration_seconds", [], s.checkpointDuration)
+        family("kpid_writer_failures_total", "counter", "Failed SQLite commits and checkpoints.")
+        for (what, n) in s.writerFailures.sorted(by: { $0.key < $1.key }) {
+            sample("kpid_writer_failures_total", [("operation", what)], Double(n))
+        }
+
+        family("kpid_http_requests_total", "counter", "HTTP requests answered, by route and status code.")
+        for (key, n) in s.httpRequests.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            sample("kpid_http_requests_total", [("route", parts[0]), ("code", parts[1])], Double(n))
+        }
+        family("kpid_http_request_duration_seconds", "histogram", "HTTP request latency, by route.")
+        for (route, h) in s.httpDuration.sorted(by: { $0.key < $1.key }) {
+            histogram("kpid_http_request_duration_seconds", [("route", route)], h)
+        }
+        if let rss = ServiceMetrics.residentMemoryBytes() {
+            family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+            sample("process_resident_memory_bytes", [], Double(rss))
+        }
+        return out
+    }
+
+    /// Resident set size from /proc/self/statm (Linux); nil elsewhere.
+    static func residentMemoryBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

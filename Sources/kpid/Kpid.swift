@@ -1,0 +1,261 @@
+import ArgumentParser
+import Foundation
+import KPICore
+import KPIService
+import KPIStorage
+import KPIWire
+import Logging
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+@main
+struct Kpid: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kpid",
+        abstract: "Time-series KPI analytics for physical-security signals.",
+        version: ServiceMetrics.version,
+        subcommands: [Serve.self, Ingest.self, Export.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Flags of `kpid serve`. Each is optional so that environment variables and the config file
+/// can supply what the command line does not (see ServiceConfiguration).
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Config file of `name = value` lines.") var config: String?
+    @Option(help: "Address to listen on (default 127.0.0.1).") var bind: String?
+    @Option(help: "Port to listen on (default 9464; 0 picks a free one).") var port: String?
+    @Option(help: "Data directory holding kpid.sqlite (default ./data).") var data: String?
+    @Option(help: "process (survives kill -9; default) or power (also survives power loss).") var durability: String?
+    @Option(name: .customLong("http-threads"), help: "HTTP worker threads (default 8).") var httpThreads: String?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 67108864).") var maxBodyBytes: String?
+    @Option(name: .customLong("max-connections"), help: "Concurrent connections (default 1024).") var maxConnections: String?
+    @Option(name: .customLong("connection-timeout"), help: "Idle connection timeout in seconds (default 60).") var connectionTimeout: String?
+    @Option(name: .customLong("max-labels-per-series"), help: "Labels per series (default 30).") var maxLabelsPerSeries: String?
+    @Option(name: .customLong("max-label-name-length"), help: "Bytes per label name (default 128).") var maxLabelNameLength: String?
+    @Option(name: .customLong("max-label-value-length"), help: "Bytes per label value (default 1024).") var maxLabelValueLength: String?
+    @Option(name: .customLong("max-new-series-per-request"), help: "New series one request may create (default 100000).") var maxNewSeriesPerRequest: String?
+    @Option(name: .customLong("max-series"), help: "Series in total (default 5000000).") var maxSeries: String?
+    @Option(name: .customLong("out-of-order-window"), help: "How far behind a series' newest sample a sample may arrive (default 1h).") var outOfOrderWindow: String?
+    @Option(name: .customLong("chunk-size"), help: "Samples per sealed chunk (default 512).") var chunkSize: String?
+    @Option(name: .customLong("checkpoint-interval"), help: "How often sealed chunks are written and the write-ahead table trimmed (default 30s).") var checkpointInterval: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
+
+    func resolve() throws -> ServiceConfiguration {
+        let flags: [String: String?] = [
+            "bind": bind, "port": port, "data": data, "durability": durability, "http-threads": httpThreads,
+            "max-body-bytes": maxBodyBytes, "max-connections": maxConnections, "connection-timeout": connectionTimeout,
+            "max-labels-per-series": maxLabelsPerSeries, "max-label-name-length": maxLabelNameLength,
+            "max-label-value-length": maxLabelValueLength, "max-new-series-per-request": maxNewSeriesPerRequest,
+            "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize,
+            "checkpoint-interval": checkpointInterval, "log-level": logLevel,
+        ]
+        let environment = ProcessInfo.processInfo.environment
+        let configPath = config ?? environment["KPID_CONFIG"]
+        let file = try configPath.map { try ServiceConfiguration.readConfigFile($0) } ?? [:]
+        do {
+            return try ServiceConfiguration.resolve(
+                flags: flags.compactMapValues { $0 }, environment: environment, configFile: file)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+func makeLogger(level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    return Logger(label: "kpid")
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the kpid server.")
+    @OptionGroup var options: ServeOptions
+
+    func run() throws {
+        let config = try options.resolve()
+        let logger = makeLogger(level: config.logLevel)
+        // Block the shutdown signals before any thread starts, so every thread inherits the
+        // mask and the main thread alone receives them through sigwait.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let service = KPIService(configuration: config, logger: logger)
+        do {
+            try service.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            service.stop()
+            throw ExitCode(1)
+        }
+        let host = config.bind.contains(":") ? "[\(config.bind)]" : config.bind
+        print("kpid \(ServiceMetrics.version) ready at http://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))")
+        fflush(stdout)
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("shutting down", metadata: ["signal": "\(received)"])
+        service.stop()
+    }
+}
+
+/// Chooses a format from a file name.
+func formatFor(path: String) -> (IngestFormat, String)? {
+    let lower = path.lowercased()
+    if lower.hasSuffix(".ndjson") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") { return (.ndjson, "application/x-ndjson") }
+    if lower.hasSuffix(".csv") { return (.csv, "text/csv") }
+    if lower.hasSuffix(".prom") || lower.hasSuffix(".txt") { return (.prometheusText, "text/plain; version=0.0.4") }
+    return nil
+}
+
+/// Splits a file's bytes into pieces of about `size` bytes at line boundaries; for CSV each
+/// piece after the first starts with the header line again.
+func pieces(of bytes: [UInt8], size: Int, csv: Bool) -> [[UInt8]] {
+    guard bytes.count > size else { return [bytes] }
+    var out: [[UInt8]] = []
+    var header: [UInt8] = []
+    var start = 0
+    if csv, let nl = bytes.firstIndex(of: 10) {
+        header = Array(bytes[...nl])
+    }
+    while start < bytes.count {
+        var end = min(start + size, bytes.count)
+        while end < bytes.count && bytes[end - 1] != 10 { end += 1 }
+        var piece = (csv && start > 0) ? header : []
+        piece.append(contentsOf: bytes[start..<end])
+        out.append(piece)
+        start = end
+    }
+    return out
+}
+
+/// A synchronous HTTP call for the CLI.
+func httpCall(_ request: URLRequest) throws -> (Int, Data) {
+    final class Box: @unchecked Sendable {
+        // @unchecked: written once by the completion handler before `done.signal()`, read after `wait()`.
+        var result: Result<(Int, Data), Error> = .failure(URLError(.unknown))
+        let done = DispatchSemaphore(value: 0)
+    }
+    let box = Box()
+    URLSession.shared.dataTask(with: request) { data, response, error in
+        if let error {
+            box.result = .failure(error)
+        } else {
+            box.result = .success(((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+        }
+        box.done.signal()
+    }.resume()
+    box.done.wait()
+    return try box.result.get()
+}
+
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send files of samples (.ndjson/.jsonl, .csv, .prom/.txt) to a running kpid, or write them into a data directory offline.")
+
+    @Argument(help: "Files to ingest.") var files: [String]
+    @Option(help: "Server URL.") var url = "http://127.0.0.1:9464"
+    @Option(help: "Write straight into this data directory instead (kpid serve must not be running on it).") var data: String?
+    @Option(name: .customLong("batch-bytes"), help: "Bytes per request.") var batchBytes = 8 << 20
+    @Flag(help: "No progress lines.") var quiet = false
+
+    func run() throws {
+        var offline: KPIService? = nil
+        if let data {
+            var config = ServiceConfiguration()
+            config.dataDirectory = data
+            config.port = 0
+            let service = KPIService(configuration: config, logger: makeLogger(level: "warning"))
+            try service.start()
+            offline = service
+        }
+        defer { offline?.stop() }
+        var failed = false
+        for path in files {
+            guard let (format, contentType) = formatFor(path: path) else {
+                throw ValidationError("\(path): unknown file type; use .ndjson, .jsonl, .csv, .prom or .txt")
+            }
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let parts = pieces(of: bytes, size: batchBytes, csv: format == .csv)
+            var samples = 0
+            var created = 0
+            let started = Date()
+            for (n, part) in parts.enumerated() {
+                if let offline {
+                    let batch: SampleBatch
+                    do {
+                        batch = try IngestDecoder.decode(
+                            part, format: format,
+                            options: DecodeOptions(now: Int64(Date().timeIntervalSince1970 * 1000)))
+                    } catch {
+                        FileHandle.standardError.write(Data("\(path) (piece \(n + 1)): \(error)\n".utf8))
+                        failed = true
+                        break
+                    }
+                    switch offline.write(batch) {
+                    case .success(let r):
+                        samples += r.samples
+                        created += r.seriesCreated
+                    case .failure(let e):
+                        FileHandle.standardError.write(Data("\(path) (piece \(n + 1)): \(e)\n".utf8))
+                        failed = true
+                    }
+                } else {
+                    var request = URLRequest(url: URL(string: url + "/api/v1/ingest")!)
+                    request.httpMethod = "POST"
+                    request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+                    request.httpBody = Data(part)
+                    let (status, body) = try httpCall(request)
+                    guard status == 200 else {
+                        FileHandle.standardError.write(Data("\(path) (piece \(n + 1)): HTTP \(status): \(String(decoding: body, as: UTF8.self))\n".utf8))
+                        failed = true
+                        break
+                    }
+                    if let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+                        samples += (json["samples"] as? Int) ?? 0
+                        created += (json["series_created"] as? Int) ?? 0
+                    }
+                }
+                if !quiet && parts.count > 1 {
+                    let rate = Double(samples) / max(Date().timeIntervalSince(started), 0.001)
+                    FileHandle.standardError.write(Data("\r\(path): \(n + 1)/\(parts.count) pieces, \(samples) samples (\(Int(rate)) samples/s)".utf8))
+                }
+            }
+            if !quiet && parts.count > 1 { FileHandle.standardError.write(Data("\n".utf8)) }
+            print("\(path): \(samples) samples, \(created) new series")
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Export raw samples from a running kpid to standard output.")
+    @Option(help: "Series selector, e.g. 'queue_wait_seconds{site=\"JFK\"}'.") var match: String
+    @Option(help: "Start (RFC 3339 or unix seconds).") var start: String?
+    @Option(help: "End (RFC 3339 or unix seconds).") var end: String?
+    @Option(help: "ndjson or csv.") var format = "ndjson"
+    @Option(help: "Server URL.") var url = "http://127.0.0.1:9464"
+
+    func run() throws {
+        var components = URLComponents(string: url + "/api/v1/export")!
+        var items = [URLQueryItem(name: "match", value: match), URLQueryItem(name: "format", value: format)]
+        if let start { items.append(URLQueryItem(name: "start", value: start)) }
+        if let end { items.append(URLQueryItem(name: "end", value: end)) }
+        components.queryItems = items
+        // '+' in a query means space to servers; encode it.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        let (status, body) = try httpCall(URLRequest(url: components.url!))
+        if status != 200 {
+            FileHandle.standardError.write(Data("HTTP \(status): \(String(decoding: body, as: UTF8.self))\n".utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(body)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import KPICore
+import KPIService
+import Logging
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A temporary data directory removed when the test ends.
+final class TempDir {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "kpid-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A real HTTP response as the client saw it.
+struct ClientResponse {
+    var status: Int
+    var headers: [String: String]
+    var body: Data
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+}
+
+/// Synchronous HTTP through URLSession (libcurl underneath on Linux): a real client.
+func http(
+    _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval = 30
+) throws -> ClientResponse {
+    final class Box: @unchecked Sendable {
+        // @unchecked: written by the completion handler before signal(), read after wait().
+        var result: Result<ClientResponse, Error> = .failure(URLError(.timedOut))
+        let done = DispatchSemaphore(value: 0)
+    }
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    request.httpBody = body
+    request.timeoutInterval = timeout
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let box = Box()
+    let session = URLSession(configuration: .ephemeral)
+    session.dataTask(with: request) { data, response, error in
+        if let error {
+            box.result = .failure(error)
+        } else {
+            let http = response as! HTTPURLResponse
+            var headers: [String: String] = [:]
+            for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
+            box.result = .success(ClientResponse(status: http.statusCode, headers: headers, body: data ?? Data()))
+        }
+        box.done.signal()
+    }.resume()
+    if box.done.wait(timeout: .now() + timeout + 5) == .timedOut { throw URLError(.timedOut) }
+    session.finishTasksAndInvalidate()
+    return try box.result.get()
+}
+
+func percentEncoded(_ s: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~")
+    return s.addingPercentEncoding(withAllowedCharacters: allowed)!
+}
+
+/// An in-process kpid on a free port over a data directory.
+final class RunningService {
+    let service: KPIService
+    let base: String
+
+    init(data: String, configure: (inout ServiceConfiguration) -> Void = { _ in }) throws {
+        var config = ServiceConfiguration()
+        config.dataDirectory = data
+        config.port = 0
+        config.httpThreads = 4
+        configure(&config)
+        var logger = Logger(label: "kpid-test")
+        logger.logLevel = .warning
+        service = KPIService(configuration: config, logger: logger)
+        try service.start()
+        base = "http://127.0.0.1:\(service.boundPort!)"
+    }
+
+    func stop() { service.stop() }
+    deinit { service.stop() }
+
+    func ingest(_ body: String, contentType: String) throws -> ClientResponse {
+        try http("POST", base + "/api/v1/ingest", body: Data(body.utf8), headers: ["Content-Type": contentType])
+    }
+
+    func export(_ selector: String, extra: String = "", accept: String? = nil) throws -> ClientResponse {
+        try http(
+            "GET", base + "/api/v1/export?match=" + percentEncoded(selector) + extra,
+            headers: accept.map { ["Accept": $0] } ?? [:])
+    }
+
+    /// Exported samples as (labels text, ts, value) from ndjson.
+    func exportedSamples(_ selector: String) throws -> [(String, Int64, Double)] {
+        let r = try export(selector)
+        precondition(r.status == 200, "export failed: \(r.status) \(r.text)")
+        return r.text.split(separator: "\n").map { line in
+            let o = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let labels = (o["labels"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let value: Double = (o["value"] as? NSNumber)?.doubleValue ?? Double((o["value"] as? String) ?? "") ?? .nan
+            return ("\(o["metric"]!){\(labels.joined(separator: ","))}", (o["ts"] as! NSNumber).int64Value, value)
+        }
+    }
+}
+
+/// Root of the package (for the built kpid binary).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The debug kpid binary `make test` builds before running the tests.
+var kpidBinary: String { packageRoot.appendingPathComponent(".build/debug/kpid").path }

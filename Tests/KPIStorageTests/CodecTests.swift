@@ -1,0 +1,104 @@
+import KPICore
+import Testing
+
+@testable import KPIStorage
+
+@Suite struct LabelsCodecTests {
+    func roundTrip(_ value: Labels) throws -> Labels {
+        let bytes = LabelsCodec.encode(value)
+        return try withBytes(bytes) { try LabelsCodec.decode($0) }
+    }
+
+    @Test func roundTripsPlainUnicodeAndLongLabels() throws {
+        let cases: [Labels] = [
+            labels("up"),
+            labels("http_requests_total", ["method": "GET", "code": "200", "path": "/api/v1/query"]),
+            labels("temperature", ["city": "Zürich", "note": "日本語 🚀 \"quoted\"\nnew line\\", "empty_free": "x"]),
+            labels("long", ["v": String(repeating: "é", count: 300)]),  // 600 bytes: 2-byte varint
+            Labels([Label(name: "job", value: "no metric name")]),
+            Labels([]),
+        ]
+        for value in cases {
+            #expect(try roundTrip(value) == value, "\(value)")
+        }
+    }
+
+    @Test func emptyValuesAreNeverEncoded() throws {
+        let value = Labels(metric: "m", ["gone": "", "kept": "1"])
+        #expect(value.count == 2)
+        let decoded = try roundTrip(value)
+        #expect(decoded["gone"] == nil)
+        #expect(decoded == value)
+    }
+
+    @Test func encodingIsCanonical() {
+        let a = Labels([Label(name: "b", value: "2"), Label(name: "a", value: "1"), Label(name: "__name__", value: "m")])
+        let b = Labels(metric: "m", ["a": "1", "b": "2"])
+        #expect(LabelsCodec.encode(a) == LabelsCodec.encode(b))
+    }
+
+    @Test func truncationAtEveryPositionThrows() {
+        let bytes = LabelsCodec.encode(labels("cpu_seconds", ["mode": "idle", "ünïcode": "✓"]))
+        for length in 0..<bytes.count {
+            let prefix = Array(bytes[..<length])
+            #expect(throws: StorageError.self, "prefix \(length)") { try withBytes(prefix) { try LabelsCodec.decode($0) } }
+        }
+    }
+
+    @Test func rejectsBadInput() {
+        let bad: [(String, [UInt8])] = [
+            ("trailing byte", LabelsCodec.encode(labels("m")) + [0]),
+            ("invalid UTF-8", [1, 1, UInt8(ascii: "a"), 2, 0xC3, 0x28]),
+            ("empty value", [1, 1, UInt8(ascii: "a"), 0]),
+            ("out of order", [2, 1, UInt8(ascii: "b"), 1, UInt8(ascii: "1"), 1, UInt8(ascii: "a"), 1, UInt8(ascii: "2")]),
+            ("duplicate name", [2, 1, UInt8(ascii: "a"), 1, UInt8(ascii: "1"), 1, UInt8(ascii: "a"), 1, UInt8(ascii: "2")]),
+            ("huge pair count", [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
+            ("huge length", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+            ("varint over 64 bits", [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+            ("endless varint", [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]),
+            ("empty input", []),
+        ]
+        for (name, bytes) in bad {
+            #expect(throws: StorageError.self, "\(name)") { try withBytes(bytes) { try LabelsCodec.decode($0) } }
+        }
+    }
+}
+
+@Suite struct ChunkCodecTests {
+    @Test func roundTripsBitForBit() throws {
+        let chunk = Chunk(timestamps: Array(Int64(-5)..<Int64(awkwardValues.count - 5)), values: awkwardValues)
+        let (encoding, bytes) = ChunkCodec.encode(chunk)
+        #expect(encoding == ChunkCodec.rawEncoding)
+        #expect(bytes.count == chunk.count * 16)
+        let decoded = try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0) }
+        #expect(decoded.timestamps == chunk.timestamps)
+        #expect(bits(decoded.values) == bits(chunk.values))
+    }
+
+    @Test func emptyAndExtremeChunksRoundTrip() throws {
+        for chunk in [Chunk(timestamps: [], values: []), Chunk(timestamps: [Int64.min + 1, 0, Int64.max], values: [1, 2, 3])] {
+            let (encoding, bytes) = ChunkCodec.encode(chunk)
+            #expect(try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0) } == chunk)
+        }
+    }
+
+    @Test func rejectsNonIncreasingTimestamps() {
+        for timestamps: [Int64] in [[1, 1], [2, 1], [1, 3, 2]] {
+            var bytes: [UInt8] = []
+            for t in timestamps { withUnsafeBytes(of: t.littleEndian) { bytes += $0 } }
+            for _ in timestamps { withUnsafeBytes(of: (1.0).bitPattern.littleEndian) { bytes += $0 } }
+            #expect(throws: StorageError.self, "\(timestamps)") {
+                try withBytes(bytes) { try ChunkCodec.decode(encoding: ChunkCodec.rawEncoding, bytes: $0) }
+            }
+        }
+    }
+
+    @Test func rejectsBadLengthAndUnknownEncoding() {
+        let bytes = ChunkCodec.encode(Chunk(timestamps: [1, 2], values: [3, 4])).bytes
+        for length in 1..<bytes.count where length % 16 != 0 {
+            let prefix = Array(bytes[..<length])
+            #expect(throws: StorageError.self) { try withBytes(prefix) { try ChunkCodec.decode(encoding: 0, bytes: $0) } }
+        }
+        #expect(throws: StorageError.self) { try withBytes(bytes) { try ChunkCodec.decode(encoding: 7, bytes: $0) } }
+    }
+}
