@@ -20,7 +20,7 @@ func kpidAccessHandler(
     uploadDataSize: UnsafeMutablePointer<Int>?,
     conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> MHD_Result {
-    guard let cls, let connection, let uploadDataSize, let conCls else { return MHD_NO }
+    guard let cls, let connection, let uploadDataSize, let conCls else { return .NO }
     let context = Unmanaged<HTTPServerContext>.fromOpaque(cls).takeUnretainedValue()
 
     guard let statePointer = conCls.pointee else {
@@ -36,9 +36,10 @@ func kpidAccessHandler(
                 // closes the connection instead of reading the body.
                 return queue(HTTPResponse.bodyTooLarge(limit: context.maxBodyBytes), on: connection, context: context)
             }
-            state.body.reserveCapacity(Int(declared))
+            // Capped: a declared length is a promise, and memory is reserved before any byte arrives.
+            state.body.reserveCapacity(Int(min(declared, 4 << 20)))
         }
-        return MHD_YES
+        return .YES
     }
     let state = Unmanaged<HTTPRequestState>.fromOpaque(statePointer).takeUnretainedValue()
 
@@ -46,7 +47,7 @@ func kpidAccessHandler(
     if size > 0 {
         uploadDataSize.pointee = 0
         if state.answered || state.overflowed {
-            return MHD_YES
+            return .YES
         }
         if size > context.maxBodyBytes - state.body.count {
             // Chunked uploads declare no length; past the limit the rest is read and dropped,
@@ -54,15 +55,15 @@ func kpidAccessHandler(
             // only once the body is complete).
             state.overflowed = true
             state.body = []
-            return MHD_YES
+            return .YES
         }
         if let uploadData {
             state.body.append(contentsOf: UnsafeRawBufferPointer(start: uploadData, count: size))
         }
-        return MHD_YES
+        return .YES
     }
 
-    guard !state.answered else { return MHD_YES }
+    guard !state.answered else { return .YES }
     state.answered = true
     if state.overflowed {
         return queue(HTTPResponse.bodyTooLarge(limit: context.maxBodyBytes), on: connection, context: context)
@@ -87,7 +88,7 @@ func kpidRequestCompleted(
     Unmanaged<HTTPRequestState>.fromOpaque(statePointer).release()
     let context = Unmanaged<HTTPServerContext>.fromOpaque(cls).takeUnretainedValue()
     context.activeRequests.subtract(1, ordering: .releasing)
-    if reason != MHD_REQUEST_TERMINATED_COMPLETED_OK {
+    if reason != .REQUEST_TERMINATED_COMPLETED_OK {
         context.logger.debug("HTTP request ended early", metadata: ["reason": "\(reason.rawValue)"])
     }
 }
@@ -96,7 +97,8 @@ func kpidRequestCompleted(
 func kpidLogMessage(context: UnsafeMutableRawPointer?, message: UnsafePointer<CChar>?) {
     guard let context, let message else { return }
     let server = Unmanaged<HTTPServerContext>.fromOpaque(context).takeUnretainedValue()
-    server.logger.warning("\(String(cString: message))", metadata: ["source": "libmicrohttpd"])
+    // Notice, not warning: most of these are about misbehaving clients, which an operator cannot fix.
+    server.logger.notice("\(String(cString: message))", metadata: ["source": "libmicrohttpd"])
 }
 
 /// `MHD_ContentReaderCallback` for streamed bodies; `cls` is a retained `HTTPStreamReader`.
@@ -120,7 +122,7 @@ func kpidStreamFree(cls: UnsafeMutableRawPointer?) {
 // MARK: - Helpers for the access handler
 
 private func declaredContentLength(_ connection: OpaquePointer) -> UInt64? {
-    guard let value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length") else {
+    guard let value = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else {
         return nil
     }
     return UInt64(String(cString: value).trimmingSpaces())
@@ -131,11 +133,11 @@ private func makeRequest(
 ) -> HTTPRequest {
     var headers: [String: String] = [:]
     _ = withUnsafeMutablePointer(to: &headers) { pointer in
-        MHD_get_connection_values_n(connection, MHD_HEADER_KIND, kpidCollectHeader, pointer)
+        MHD_get_connection_values_n(connection, .HEADER_KIND, kpidCollectHeader, pointer)
     }
     var query = QueryCollector()
     _ = withUnsafeMutablePointer(to: &query) { pointer in
-        MHD_get_connection_values_n(connection, MHD_GET_ARGUMENT_KIND, kpidCollectQueryArgument, pointer)
+        MHD_get_connection_values_n(connection, .GET_ARGUMENT_KIND, kpidCollectQueryArgument, pointer)
     }
     var request = HTTPRequest()
     request.method = method.map { String(cString: $0) } ?? "GET"
@@ -156,21 +158,21 @@ private func kpidCollectHeader(
     cls: UnsafeMutableRawPointer?, kind: MHD_ValueKind,
     key: UnsafePointer<CChar>?, keySize: Int, value: UnsafePointer<CChar>?, valueSize: Int
 ) -> MHD_Result {
-    guard let cls, let key else { return MHD_YES }
+    guard let cls, let key else { return .YES }
     let headers = cls.assumingMemoryBound(to: [String: String].self)
     HTTPRequest.addHeader(
         name: decodeString(key, keySize), value: value.map { decodeString($0, valueSize) } ?? "", to: &headers.pointee)
-    return MHD_YES
+    return .YES
 }
 
 private func kpidCollectQueryArgument(
     cls: UnsafeMutableRawPointer?, kind: MHD_ValueKind,
     key: UnsafePointer<CChar>?, keySize: Int, value: UnsafePointer<CChar>?, valueSize: Int
 ) -> MHD_Result {
-    guard let cls, let key else { return MHD_YES }
+    guard let cls, let key else { return .YES }
     let collector = cls.assumingMemoryBound(to: QueryCollector.self)
     collector.pointee.arguments.append((decodeString(key, keySize), value.map { decodeString($0, valueSize) } ?? ""))
-    return MHD_YES
+    return .YES
 }
 
 /// Decodes with an explicit length, so a percent-decoded NUL does not cut a value short.
@@ -205,7 +207,7 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer, conte
             return withUnsafeMutablePointer(to: &empty) { emptyPointer in
                 MHD_create_response_from_buffer(
                     buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress) ?? UnsafeMutableRawPointer(emptyPointer),
-                    MHD_RESPMEM_MUST_COPY)
+                    .RESPMEM_MUST_COPY)
             }
         }
     case .stream(let makeStream):
@@ -218,11 +220,11 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer, conte
     }
     guard let created else {
         context.logger.error("libmicrohttpd could not create a response")
-        return MHD_NO
+        return .NO
     }
     // The connection holds its own reference once queued.
     defer { MHD_destroy_response(created) }
-    for (name, value) in response.headers where MHD_add_response_header(created, name, value) == MHD_NO {
+    for (name, value) in response.headers where MHD_add_response_header(created, name, value) == .NO {
         context.logger.warning("HTTP response header refused by libmicrohttpd", metadata: ["header": "\(name)"])
     }
     return MHD_queue_response(connection, UInt32(status), created)

@@ -3,9 +3,9 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An HTTP/1.1 server on libmicrohttpd.
@@ -53,10 +53,11 @@ public final class HTTPServer: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: where to listen and the limits to apply.
-    ///   - logger: receives libmicrohttpd's own error messages and the server's warnings.
+    ///   - logger: receives libmicrohttpd's own error messages and the server's warnings; the
+    ///     default lets tests build a server without importing swift-log.
     ///   - handler: answers one request; called on a pool thread, possibly on many at once.
     public init(
-        configuration: HTTPServerConfiguration, logger: Logger,
+        configuration: HTTPServerConfiguration, logger: Logger = Logger(label: "kpid.http"),
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) {
         self.configuration = configuration
@@ -80,22 +81,23 @@ public final class HTTPServer: Sendable {
     public func start() throws(HTTPServerError) {
         try state.withLock { (state: inout State) throws(HTTPServerError) in
             guard state.phase == .idle else {
-                throw HTTPServerError(message: "the server was already started")
+                throw HTTPServerError(message: "a server can be started only once")
             }
             try validate(configuration)
             let sink = UnsafeMutablePointer<kpid_mhd_log_sink>.allocate(capacity: 1)
             sink.initialize(to: kpid_mhd_log_sink(function: kpidLogMessage, context: contextPointer))
-            do {
-                let daemon = try startDaemon(logSink: sink)
-                state.daemon = daemon
-                state.boundPort = kpid_mhd_bind_port(daemon)
-                state.logSink = sink
-                state.phase = .running
+            let daemon: OpaquePointer
+            do throws(HTTPServerError) {
+                daemon = try startDaemon(logSink: sink)
             } catch {
                 sink.deinitialize(count: 1)
                 sink.deallocate()
                 throw error
             }
+            state.daemon = daemon
+            state.boundPort = kpid_mhd_bind_port(daemon)
+            state.logSink = sink
+            state.phase = .running
         }
         context.logger.debug(
             "HTTP server listening",
@@ -120,7 +122,8 @@ public final class HTTPServer: Sendable {
     /// The wait for in-flight requests is bounded by
     /// ``HTTPServerConfiguration/connectionTimeoutSeconds`` (30 s if that is 0); a handler still
     /// running then is waited for, but its response may not be sent. Idempotent; also called when
-    /// the server is deinitialized.
+    /// the server is deinitialized. Must not be called from a handler: it waits for the handler's
+    /// own thread to end.
     public func stop() {
         let taken = state.withLock { state -> (daemon: OpaquePointer, socket: Int32, sink: UnsafeMutablePointer<kpid_mhd_log_sink>?)? in
             guard let daemon = state.daemon else {
@@ -190,11 +193,12 @@ public final class HTTPServer: Sendable {
         }
 
         #if os(Linux)
-        let polling = MHD_USE_EPOLL.rawValue
+            let polling = MHD_USE_EPOLL.rawValue
         #else
-        let polling = MHD_USE_POLL.rawValue
+            let polling = MHD_USE_POLL.rawValue
         #endif
-        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | polling | MHD_USE_ERROR_LOG.rawValue
+        var flags =
+            MHD_USE_INTERNAL_POLLING_THREAD.rawValue | polling | MHD_USE_ERROR_LOG.rawValue
             // Required by MHD_quiesce_daemon with a thread pool.
             | MHD_USE_ITC.rawValue
         if family == AF_INET6 {
@@ -204,17 +208,18 @@ public final class HTTPServer: Sendable {
 
         let daemon: OpaquePointer? = withUnsafeMutablePointer(to: &address) { addressPointer in
             let options: [MHD_OptionItem] = [
-                MHD_OptionItem(
-                    option: MHD_OPTION_THREAD_POOL_SIZE, value: configuration.threadCount, ptr_value: nil),
-                MHD_OptionItem(
-                    option: MHD_OPTION_CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
-                MHD_OptionItem(
-                    option: MHD_OPTION_CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds,
-                    ptr_value: nil),
-                MHD_OptionItem(option: MHD_OPTION_SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(addressPointer)),
-                kpid_mhd_option_notify_completed(kpidRequestCompleted, contextPointer),
+                // First, so that libmicrohttpd routes every message, even about later options, here.
                 kpid_mhd_option_logger(logSink),
-                MHD_OptionItem(option: MHD_OPTION_END, value: 0, ptr_value: nil),
+                MHD_OptionItem(
+                    option: .THREAD_POOL_SIZE, value: configuration.threadCount, ptr_value: nil),
+                MHD_OptionItem(
+                    option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+                MHD_OptionItem(
+                    option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds,
+                    ptr_value: nil),
+                MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(addressPointer)),
+                kpid_mhd_option_notify_completed(kpidRequestCompleted, contextPointer),
+                MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
             ]
             return options.withUnsafeBufferPointer { buffer in
                 errno = 0

@@ -47,7 +47,8 @@ public final class KPIService: Sendable {
         let fm = FileManager.default
         try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let path = configuration.databasePath
-        let database = try KPIDatabase(path: path, durability: configuration.durability, logger: logger)
+        let database = try KPIDatabase(
+            path: path, durability: configuration.durability, logger: logger, softwareVersion: ServiceMetrics.version)
         state.withLock { $0.databasePath = path }
 
         var http = HTTPServerConfiguration()

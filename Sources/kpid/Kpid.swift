@@ -97,8 +97,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let host = config.bind.contains(":") ? "[\(config.bind)]" : config.bind
-        print("kpid \(ServiceMetrics.version) ready at http://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("kpid \(ServiceMetrics.version) ready at http://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))\n".utf8))
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.info("shutting down", metadata: ["signal": "\(received)"])

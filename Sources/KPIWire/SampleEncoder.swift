@@ -1,0 +1,110 @@
+import KPICore
+
+/// Writes samples for the read path (export) in the ingest formats, so that what is exported
+/// can be ingested again unchanged: NDJSON lines decode with `NDJSONDecoder`, CSV with
+/// `CSVDecoder`, to the identical labels, timestamps and values (NaN payloads aside).
+public enum SampleEncoder {
+    /// Appends one NDJSON line:
+    /// `{"metric":"m","labels":{"a":"1"},"ts":1762070400000,"value":312.5}` and a newline.
+    /// Labels are in `Labels` order without `__name__`; NaN and ±Inf are written as the strings
+    /// `"NaN"`, `"+Inf"`, `"-Inf"`.
+    public static func appendNDJSON(_ out: inout [UInt8], labels: Labels, timestamp: Int64, value: Double) {
+        DoubleFormatter.appendASCII(&out, "{\"metric\":")
+        var metric: String? = nil
+        for pair in labels.pairs where pair.name == Labels.metricNameLabel { metric = pair.value }
+        appendJSONString(&out, metric ?? "")
+        DoubleFormatter.appendASCII(&out, ",\"labels\":{")
+        var first = true
+        for pair in labels.pairs where pair.name != Labels.metricNameLabel {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            appendJSONString(&out, pair.name)
+            out.append(UInt8(ascii: ":"))
+            appendJSONString(&out, pair.value)
+        }
+        DoubleFormatter.appendASCII(&out, "},\"ts\":")
+        DoubleFormatter.appendInteger(&out, timestamp)
+        DoubleFormatter.appendASCII(&out, ",\"value\":")
+        if value.isFinite {
+            DoubleFormatter.append(&out, value)
+        } else {
+            out.append(UInt8(ascii: "\""))
+            DoubleFormatter.append(&out, value)
+            out.append(UInt8(ascii: "\""))
+        }
+        DoubleFormatter.appendASCII(&out, "}\n")
+    }
+
+    /// Appends the CSV header `metric,ts,value,<names...>` and a newline.
+    public static func appendCSVHeader(_ out: inout [UInt8], labelNames: [String]) {
+        DoubleFormatter.appendASCII(&out, "metric,ts,value")
+        for name in labelNames {
+            out.append(UInt8(ascii: ","))
+            appendCSVField(&out, name)
+        }
+        out.append(0x0A)
+    }
+
+    /// Appends one CSV row matching a header written with the same `labelNames`; a label the
+    /// series lacks is an empty cell, and labels not in `labelNames` are not written. Fields
+    /// holding a comma, quote or line break are quoted.
+    public static func appendCSVRow(_ out: inout [UInt8], labels: Labels, labelNames: [String], timestamp: Int64, value: Double) {
+        appendCSVField(&out, labels.metricName ?? "")
+        out.append(UInt8(ascii: ","))
+        DoubleFormatter.appendInteger(&out, timestamp)
+        out.append(UInt8(ascii: ","))
+        DoubleFormatter.append(&out, value)
+        for name in labelNames {
+            out.append(UInt8(ascii: ","))
+            if let v = labels[name] { appendCSVField(&out, v) }
+        }
+        out.append(0x0A)
+    }
+
+    /// Appends `text` as a JSON string literal. Control characters are escaped; other
+    /// characters, including non-ASCII, are written as UTF-8.
+    public static func appendJSONString(_ out: inout [UInt8], _ text: String) {
+        out.append(UInt8(ascii: "\""))
+        let utf8 = text.utf8
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: utf8)
+        } else {
+            for b in utf8 {
+                switch b {
+                case UInt8(ascii: "\""): DoubleFormatter.appendASCII(&out, "\\\"")
+                case UInt8(ascii: "\\"): DoubleFormatter.appendASCII(&out, "\\\\")
+                case 0x0A: DoubleFormatter.appendASCII(&out, "\\n")
+                case 0x0D: DoubleFormatter.appendASCII(&out, "\\r")
+                case 0x09: DoubleFormatter.appendASCII(&out, "\\t")
+                case 0..<0x20:
+                    DoubleFormatter.appendASCII(&out, "\\u00")
+                    out.append(hexDigit(b >> 4))
+                    out.append(hexDigit(b & 0xF))
+                default: out.append(b)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends one CSV field, quoted (with `""` for quotes) only when it must be.
+    static func appendCSVField(_ out: inout [UInt8], _ text: String) {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
+        else {
+            out.append(contentsOf: utf8)
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for b in utf8 {
+            out.append(b)
+            if b == UInt8(ascii: "\"") { out.append(b) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ v: UInt8) -> UInt8 {
+        v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10
+    }
+}
