@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Target boundaries follow the C libraries: each system library is wrapped by exactly one
-// Swift target (CSQLite -> KPIStorage, CMicroHTTPD -> KPIHTTP, CProtobufC -> KPIWire), and the
-// domain targets (KPICore) import no C at all.
+// Swift target (CSQLite -> KPIStorage, CMicroHTTPD -> KPIHTTP; CProtobufC is declared for the
+// protobuf formats and will be imported by KPIWire only), and KPICore imports no C at all.
 let package = Package(
     name: "kpid",
     platforms: [.macOS(.v15)],

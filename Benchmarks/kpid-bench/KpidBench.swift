@@ -38,7 +38,9 @@ struct IngestBench: ParsableCommand {
         let metrics = ["occupancy_people", "queue_wait_seconds", "device_up", "queue_length_people"]
         var labels: [(metric: String, site: String, zone: String)] = []
         for i in 0..<series {
-            labels.append((metrics[i % metrics.count], "site\(i % 10)", "zone\(i / (10 * metrics.count))"))
+            // (metric, site) repeats every 20 series (lcm of 4 and 10), so zone = i / 20 makes
+            // every label set distinct.
+            labels.append((metrics[i % metrics.count], "site\(i % 10)", "zone\(i / 20)"))
         }
         func value(_ s: Int, _ k: Int) -> String {
             let x = (s &* 7919 &+ k &* 104_729) % 1000
@@ -142,6 +144,13 @@ struct IngestBench: ParsableCommand {
         row("request body throughput", String(format: "%.1f MB/s", Double(bodyBytes) / seconds / 1e6))
         row("bytes per sample in memory (columns)", String(format: "%.2f", Double(stats.memoryBytes) / Double(max(stats.sampleCount, 1))))
         row("bytes per sample on disk (SQLite file)", String(format: "%.2f", Double(fileBytes) / Double(max(stats.sampleCount, 1))))
+        if let db = try? SQLiteConnection(path: config.databasePath, readOnly: true),
+            let pages = try? db.pragma("page_count").flatMap(Double.init),
+            let free = try? db.pragma("freelist_count").flatMap(Double.init),
+            let size = try? db.pragma("page_size").flatMap(Double.init)
+        {
+            row("bytes per sample on disk (live pages)", String(format: "%.2f", (pages - free) * size / Double(max(stats.sampleCount, 1))))
+        }
         row("samples in store", "\(stats.sampleCount)")
         if failures > 0 || stats.sampleCount != total { throw ExitCode(1) }
     }

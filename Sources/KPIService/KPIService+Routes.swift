@@ -92,7 +92,8 @@ extension KPIService {
                 maxLabelsPerSeries: configuration.maxLabelsPerSeries,
                 maxLabelNameLength: configuration.maxLabelNameLength,
                 maxLabelValueLength: configuration.maxLabelValueLength),
-            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),
+            openMetrics: IngestFormat.isOpenMetrics(contentType: contentType))
         let batch: SampleBatch
         do {
             batch = try IngestDecoder.decode(request.body, format: format, options: options)
@@ -214,7 +215,10 @@ final class ExportStream: HTTPBodyStream {
         self.cursor = start
         self.csv = csv
         var names = Set<String>()
-        if csv { for s in series { for p in s.labels.pairs where p.name != Labels.metricNameLabel { names.insert(p.name) } } }
+        // Labels named like the fixed columns cannot be CSV columns (the header would repeat a
+        // name); they are left out of CSV exports (ndjson carries them).
+        let fixed: Set<String> = [Labels.metricNameLabel, "metric", "ts", "value"]
+        if csv { for s in series { for p in s.labels.pairs where !fixed.contains(p.name) { names.insert(p.name) } } }
         labelNames = names.sorted()
     }
 

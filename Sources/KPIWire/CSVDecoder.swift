@@ -54,6 +54,7 @@ private struct CSVState {
     // The series of the previous good row, recognised again by the raw bytes of its cells.
     var lastCells: [Range<Int>] = []
     var lastSeries = -1
+    var seriesCache = RawSeriesCache()
 
     init(bytes: UnsafeBufferPointer<UInt8>, options: DecodeOptions) {
         self.bytes = bytes
@@ -277,12 +278,18 @@ private struct CSVState {
         if lastSeries >= 0 && sameSeriesCells() {
             index = lastSeries
         } else {
-            let labels = try buildLabels()
-            index = batch.seriesIndex(for: labels)
-            lastSeries = index
             lastCells.removeAll(keepingCapacity: true)
             lastCells.append(fields[metricColumn].range)
             for (column, _) in labelColumns { lastCells.append(fields[column].range) }
+            let hash = RawSeriesCache.hash(bytes, lastCells)
+            if let cached = seriesCache.series(bytes, lastCells, hash: hash) {
+                index = cached
+            } else {
+                let labels = try buildLabels()
+                index = batch.seriesIndex(for: labels)
+                seriesCache.remember(lastCells, hash: hash, series: index)
+            }
+            lastSeries = index
         }
         batch.append(seriesIndex: index, timestamp: timestamp, value: value)
     }

@@ -37,6 +37,8 @@ private struct NDJSONState {
     var lastMetric: Range<Int> = 0..<0
     var lastLabels: Range<Int> = 0..<0
     var lastSeries = -1
+    var seriesCache = RawSeriesCache()
+    var cacheKey: [Range<Int>] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, options: DecodeOptions) {
         self.bytes = bytes
@@ -45,7 +47,8 @@ private struct NDJSONState {
 
     mutating func run() -> Result<SampleBatch, IngestError> {
         let count = bytes.count
-        var lineStart = 0
+        // A UTF-8 byte order mark some editors write is not part of the first line.
+        var lineStart = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
         var lineNumber = 0
         while lineStart < count {
             lineNumber += 1
@@ -236,8 +239,17 @@ private struct NDJSONState {
             && DecodeSupport.rangesEqual(bytes, labelsRange, lastLabels) {
             index = lastSeries
         } else {
-            let labels = try buildLabels(scanner, metric)
-            index = batch.seriesIndex(for: labels)
+            cacheKey.removeAll(keepingCapacity: true)
+            cacheKey.append(metric.range)
+            cacheKey.append(labelsRange)
+            let hash = RawSeriesCache.hash(bytes, cacheKey)
+            if let cached = seriesCache.series(bytes, cacheKey, hash: hash) {
+                index = cached
+            } else {
+                let labels = try buildLabels(scanner, metric)
+                index = batch.seriesIndex(for: labels)
+                seriesCache.remember(cacheKey, hash: hash, series: index)
+            }
             lastSeries = index
             lastMetric = metric.range
             lastLabels = labelsRange

@@ -61,6 +61,8 @@ private struct PromState {
     var lastSeriesBytes: Range<Int> = 0..<0
     var lastSeries = -1
     var sawEOF = false
+    var seriesCache = RawSeriesCache()
+    var cacheKey: [Range<Int>] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, options: DecodeOptions, openMetrics: Bool) {
         self.bytes = bytes
@@ -70,7 +72,8 @@ private struct PromState {
 
     mutating func run() -> Result<SampleBatch, IngestError> {
         let count = bytes.count
-        var lineStart = 0
+        // A UTF-8 byte order mark some editors write is not part of the first line.
+        var lineStart = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
         var lineNumber = 0
         while lineStart < count {
             lineNumber += 1
@@ -184,8 +187,16 @@ private struct PromState {
         if lastSeries >= 0 && DecodeSupport.rangesEqual(bytes, seriesBytes, lastSeriesBytes) {
             index = lastSeries
         } else {
-            let labels = try buildLabels(nameStart, nameEnd)
-            index = batch.seriesIndex(for: labels)
+            cacheKey.removeAll(keepingCapacity: true)
+            cacheKey.append(seriesBytes)
+            let hash = RawSeriesCache.hash(bytes, cacheKey)
+            if let cached = seriesCache.series(bytes, cacheKey, hash: hash) {
+                index = cached
+            } else {
+                let labels = try buildLabels(nameStart, nameEnd)
+                index = batch.seriesIndex(for: labels)
+                seriesCache.remember(cacheKey, hash: hash, series: index)
+            }
             lastSeries = index
             lastSeriesBytes = seriesBytes
         }

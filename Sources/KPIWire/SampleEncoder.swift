@@ -36,6 +36,9 @@ public enum SampleEncoder {
     }
 
     /// Appends the CSV header `metric,ts,value,<names...>` and a newline.
+    ///
+    /// A label named `metric`, `ts` or `value` cannot be written as a column (the decoder would
+    /// see a duplicate column); leave such names out of `labelNames`.
     public static func appendCSVHeader(_ out: inout [UInt8], labelNames: [String]) {
         DoubleFormatter.appendASCII(&out, "metric,ts,value")
         for name in labelNames {
@@ -65,42 +68,66 @@ public enum SampleEncoder {
     /// characters, including non-ASCII, are written as UTF-8.
     public static func appendJSONString(_ out: inout [UInt8], _ text: String) {
         out.append(UInt8(ascii: "\""))
-        let utf8 = text.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        withUTF8(text) { appendJSONEscaped(&out, $0) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendJSONEscaped(_ out: inout [UInt8], _ utf8: UnsafeBufferPointer<UInt8>) {
+        var clean = true
+        for b in utf8 where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            clean = false
+            break
+        }
+        if clean {
             out.append(contentsOf: utf8)
-        } else {
-            for b in utf8 {
-                switch b {
-                case UInt8(ascii: "\""): DoubleFormatter.appendASCII(&out, "\\\"")
-                case UInt8(ascii: "\\"): DoubleFormatter.appendASCII(&out, "\\\\")
-                case 0x0A: DoubleFormatter.appendASCII(&out, "\\n")
-                case 0x0D: DoubleFormatter.appendASCII(&out, "\\r")
-                case 0x09: DoubleFormatter.appendASCII(&out, "\\t")
-                case 0..<0x20:
-                    DoubleFormatter.appendASCII(&out, "\\u00")
-                    out.append(hexDigit(b >> 4))
-                    out.append(hexDigit(b & 0xF))
-                default: out.append(b)
-                }
+            return
+        }
+        for b in utf8 {
+            switch b {
+            case UInt8(ascii: "\""): DoubleFormatter.appendASCII(&out, "\\\"")
+            case UInt8(ascii: "\\"): DoubleFormatter.appendASCII(&out, "\\\\")
+            case 0x0A: DoubleFormatter.appendASCII(&out, "\\n")
+            case 0x0D: DoubleFormatter.appendASCII(&out, "\\r")
+            case 0x09: DoubleFormatter.appendASCII(&out, "\\t")
+            case 0..<0x20:
+                DoubleFormatter.appendASCII(&out, "\\u00")
+                out.append(hexDigit(b >> 4))
+                out.append(hexDigit(b & 0xF))
+            default: out.append(b)
             }
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Runs `body` over the string's UTF-8 without copying when the storage is contiguous
+    /// (native and small strings); bridged strings are copied once.
+    @inline(__always)
+    static func withUTF8(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if text.utf8.withContiguousStorageIfAvailable(body) == nil {
+            var copy = text
+            copy.makeContiguousUTF8()
+            _ = copy.utf8.withContiguousStorageIfAvailable(body)
+        }
     }
 
     /// Appends one CSV field, quoted (with `""` for quotes) only when it must be.
     static func appendCSVField(_ out: inout [UInt8], _ text: String) {
-        let utf8 = text.utf8
-        guard utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
-        else {
-            out.append(contentsOf: utf8)
-            return
+        withUTF8(text) { utf8 in
+            var plain = true
+            for b in utf8 where b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 0x0A || b == 0x0D {
+                plain = false
+                break
+            }
+            if plain {
+                out.append(contentsOf: utf8)
+                return
+            }
+            out.append(UInt8(ascii: "\""))
+            for b in utf8 {
+                out.append(b)
+                if b == UInt8(ascii: "\"") { out.append(b) }
+            }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
-        for b in utf8 {
-            out.append(b)
-            if b == UInt8(ascii: "\"") { out.append(b) }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     @inline(__always)
