@@ -107,7 +107,7 @@ public final class ServiceMetrics: WriterObserver, Sendable {
         }
 
         family("kpid_build_info", "gauge", "Build information; the value is always 1.")
-        sample("kpid_build_info", [("version", ServiceMetrics.version), ("durability_default", "process")], 1)
+        sample("kpid_build_info", [("version", ServiceMetrics.version)], 1)
         family("kpid_start_time_seconds", "gauge", "Unix time at which the process started.")
         sample("kpid_start_time_seconds", [], startTime.timeIntervalSince1970.rounded())
         family("kpid_ready", "gauge", "1 once the store is loaded and ingest is open.")
