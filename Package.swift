@@ -39,6 +39,8 @@ let package = Package(
         .target(
             name: "KPIHTTP",
             dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")]),
+        // Query language: lexer, parser, AST, planner, executor. Pure Swift.
+        .target(name: "KPIQuery", dependencies: ["KPICore"]),
         // Wiring: routes, handlers, configuration, limits, own metrics.
         .target(
             name: "KPIService",
@@ -68,6 +70,7 @@ let package = Package(
             dependencies: ["KPIStorage", "KPICore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
+        .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore"]),
         .testTarget(
             name: "KPIServiceTests",
             dependencies: [
