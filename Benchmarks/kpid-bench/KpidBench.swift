@@ -6,7 +6,7 @@ import KPIStorage
 import Logging
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 @main
@@ -72,7 +72,9 @@ struct IngestBench: ParsableCommand {
                 if csv {
                     current += "\(l.metric),\(ts),\(value(s, k)),\(l.site),\(l.zone)\n"
                 } else {
-                    current += #"{"metric":"\#(l.metric)","labels":{"site":"\#(l.site)","zone":"\#(l.zone)"},"ts":\#(ts),"value":\#(value(s, k))}"# + "\n"
+                    current +=
+                        #"{"metric":"\#(l.metric)","labels":{"site":"\#(l.site)","zone":"\#(l.zone)"},"ts":\#(ts),"value":\#(value(s, k))}"#
+                        + "\n"
                 }
                 inBody += 1
                 if inBody == batch { flush() }

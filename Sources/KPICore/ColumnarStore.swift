@@ -198,7 +198,8 @@ public final class ColumnarStore: @unchecked Sendable {
                 for chunk in columns[i].unpersistedChunks { delta.sealed.append((id, chunk)) }
                 columns[i].unpersistedChunks.removeAll()
                 if columns[i].headDirty {
-                    let head = columns[i].headTimestamps.isEmpty
+                    let head =
+                        columns[i].headTimestamps.isEmpty
                         ? nil : Chunk(timestamps: columns[i].headTimestamps, values: columns[i].headValues)
                     delta.heads.append((id, head))
                     columns[i].headDirty = false

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A readers-writer lock over `pthread_rwlock_t`: many concurrent readers (queries, exports,
@@ -17,7 +17,7 @@ public final class ReadWriteLock: @unchecked Sendable {
         var attr = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attr)
         #if canImport(Glibc)
-        pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+            pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
         #endif
         let rc = pthread_rwlock_init(lock, &attr)
         pthread_rwlockattr_destroy(&attr)

@@ -51,9 +51,15 @@ public enum SeriesSelector {
                     guard let name = identifier(colon: false) else { throw error("expected a label name") }
                     skipSpace()
                     let op: LabelMatcher.Operator
-                    if match("=~") { op = .regexMatch } else if match("!~") { op = .regexNoMatch } else if match("!=") {
+                    if match("=~") {
+                        op = .regexMatch
+                    } else if match("!~") {
+                        op = .regexNoMatch
+                    } else if match("!=") {
                         op = .notEqual
-                    } else if match("=") { op = .equal } else {
+                    } else if match("=") {
+                        op = .equal
+                    } else {
                         throw error("expected one of =, !=, =~, !~ after label \(name)")
                     }
                     skipSpace()

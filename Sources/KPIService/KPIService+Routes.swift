@@ -77,9 +77,11 @@ extension KPIService {
             throw APIError(
                 status: 415,
                 message: "unsupported Content-Type \"\(contentType)\"",
-                details: [IngestIssue(
-                    line: 0, field: "Content-Type",
-                    reason: "use application/x-ndjson, text/csv or text/plain (Prometheus text format)")])
+                details: [
+                    IngestIssue(
+                        line: 0, field: "Content-Type",
+                        reason: "use application/x-ndjson, text/csv or text/plain (Prometheus text format)")
+                ])
         }
         if let encoding = request.header("content-encoding"), encoding.lowercased() != "identity" {
             metrics.rejected(samples: 0, reason: "unsupported_format")
@@ -145,7 +147,8 @@ extension KPIService {
                 throw APIError.badParameter("match", "\(error.message) at character \(error.offset + 1) of \"\(selector)\"")
             }
             guard matchers.contains(where: { !$0.matchesEmpty }) else {
-                throw APIError.badParameter("match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
+                throw APIError.badParameter(
+                    "match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
             }
             for entry in store.select(matchers) where seen.insert(entry.id).inserted { out.append(entry) }
         }

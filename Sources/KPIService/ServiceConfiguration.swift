@@ -66,7 +66,9 @@ public struct ServiceConfiguration: Sendable {
     mutating func set(_ name: String, _ value: String, source: String) throws(Invalid) {
         func int(_ range: ClosedRange<Int>) throws(Invalid) -> Int {
             guard let v = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+                throw Invalid(
+                    setting: name, source: source, reason: "\"\(value)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)"
+                )
             }
             return v
         }

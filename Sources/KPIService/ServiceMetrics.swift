@@ -143,7 +143,8 @@ public final class ServiceMetrics: WriterObserver, Sendable {
         histogram("kpid_sqlite_commit_duration_seconds", [], s.commitDuration)
         family("kpid_sqlite_committed_requests_total", "counter", "Ingest requests acknowledged through group commits.")
         sample("kpid_sqlite_committed_requests_total", [], Double(s.commitRequests))
-        family("kpid_sqlite_checkpoint_duration_seconds", "histogram", "Duration of checkpoints (chunks and heads written, WAL rows dropped).")
+        family(
+            "kpid_sqlite_checkpoint_duration_seconds", "histogram", "Duration of checkpoints (chunks and heads written, WAL rows dropped).")
         histogram("kpid_sqlite_checkpoint_duration_seconds", [], s.checkpointDuration)
         family("kpid_writer_failures_total", "counter", "Failed SQLite commits and checkpoints.")
         for (what, n) in s.writerFailures.sorted(by: { $0.key < $1.key }) {

@@ -206,17 +206,22 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 }
             }
             if fresh.count > limits.maxNewSeriesPerRequest {
-                pending.result = .failure(.rejected(IngestError(
-                    kind: .limitExceeded,
-                    message: "request would create \(fresh.count) new series, over the limit of \(limits.maxNewSeriesPerRequest) per request",
-                    details: [IngestIssue(line: 0, field: "series", reason: "too many new series in one request")])))
+                pending.result = .failure(
+                    .rejected(
+                        IngestError(
+                            kind: .limitExceeded,
+                            message:
+                                "request would create \(fresh.count) new series, over the limit of \(limits.maxNewSeriesPerRequest) per request",
+                            details: [IngestIssue(line: 0, field: "series", reason: "too many new series in one request")])))
                 continue
             }
             if totalSeries + fresh.count > limits.maxSeries {
-                pending.result = .failure(.rejected(IngestError(
-                    kind: .limitExceeded,
-                    message: "store holds \(totalSeries) series; \(fresh.count) more would pass the limit of \(limits.maxSeries)",
-                    details: [IngestIssue(line: 0, field: "series", reason: "series limit reached")])))
+                pending.result = .failure(
+                    .rejected(
+                        IngestError(
+                            kind: .limitExceeded,
+                            message: "store holds \(totalSeries) series; \(fresh.count) more would pass the limit of \(limits.maxSeries)",
+                            details: [IngestIssue(line: 0, field: "series", reason: "series limit reached")])))
                 continue
             }
             // Out-of-order bound: against the newest sample stored or accepted earlier in this group.
@@ -228,9 +233,11 @@ public final class GroupCommitWriter: @unchecked Sendable {
                     if error == nil {
                         error = IngestError(kind: .outOfBounds, message: "samples older than the out-of-order window")
                     }
-                    error!.add(IngestIssue(
-                        line: 0, field: "ts",
-                        reason: "\(batch.series[k]) at \(t) is more than \(window) ms behind the newest sample \(newest) of the series"))
+                    error!.add(
+                        IngestIssue(
+                            line: 0, field: "ts",
+                            reason: "\(batch.series[k]) at \(t) is more than \(window) ms behind the newest sample \(newest) of the series")
+                    )
                     if error!.detailsTruncated { break }
                 }
             }
@@ -251,9 +258,10 @@ public final class GroupCommitWriter: @unchecked Sendable {
             for (k, id) in resolved.enumerated() {
                 if let m = batch.timestamps[k].max() { newestInGroup[id] = max(newestInGroup[id] ?? .min, m) }
             }
-            accepted.append(Accepted(
-                pending: pending, newSeries: newSeries,
-                record: WALRecord(series: resolved, timestamps: batch.timestamps, values: batch.values)))
+            accepted.append(
+                Accepted(
+                    pending: pending, newSeries: newSeries,
+                    record: WALRecord(series: resolved, timestamps: batch.timestamps, values: batch.values)))
         }
 
         if !accepted.isEmpty {
@@ -265,8 +273,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
                     store.apply(
                         newSeries: item.newSeries, series: item.record.series,
                         timestamps: item.record.timestamps, values: item.record.values)
-                    item.pending.result = .success(WriteResult(
-                        samples: item.pending.batch.sampleCount, seriesCreated: item.newSeries.count))
+                    item.pending.result = .success(
+                        WriteResult(
+                            samples: item.pending.batch.sampleCount, seriesCreated: item.newSeries.count))
                 }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
                 observer?.writerCommitted(
@@ -297,10 +306,12 @@ public final class GroupCommitWriter: @unchecked Sendable {
             try database.checkpoint(sealed: pendingDelta.sealed, heads: pendingDelta.heads, throughSequence: lastSequence)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             observer?.writerCheckpointed(chunks: pendingDelta.sealed.count, heads: pendingDelta.heads.count, seconds: seconds)
-            logger.debug("checkpoint", metadata: [
-                "chunks": "\(pendingDelta.sealed.count)", "heads": "\(pendingDelta.heads.count)",
-                "through": "\(lastSequence)",
-            ])
+            logger.debug(
+                "checkpoint",
+                metadata: [
+                    "chunks": "\(pendingDelta.sealed.count)", "heads": "\(pendingDelta.heads.count)",
+                    "through": "\(lastSequence)",
+                ])
             checkpointedSequence = lastSequence
             pendingDelta = CheckpointDelta()
         } catch {

@@ -35,10 +35,12 @@ public enum StoreRecovery {
         let summary = Summary(
             series: series.count, chunks: chunks, heads: heads, replayedRecords: replayed,
             seconds: Date().timeIntervalSince(started))
-        logger.info("store recovered", metadata: [
-            "series": "\(summary.series)", "chunks": "\(chunks)", "heads": "\(heads)",
-            "replayed_records": "\(replayed)", "seconds": "\(String(format: "%.3f", summary.seconds))",
-        ])
+        logger.info(
+            "store recovered",
+            metadata: [
+                "series": "\(summary.series)", "chunks": "\(chunks)", "heads": "\(heads)",
+                "replayed_records": "\(replayed)", "seconds": "\(String(format: "%.3f", summary.seconds))",
+            ])
         return summary
     }
 }

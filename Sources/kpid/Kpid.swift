@@ -7,7 +7,7 @@ import KPIWire
 import Logging
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 @main
@@ -31,16 +31,22 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("http-threads"), help: "HTTP worker threads (default 8).") var httpThreads: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 67108864).") var maxBodyBytes: String?
     @Option(name: .customLong("max-connections"), help: "Concurrent connections (default 1024).") var maxConnections: String?
-    @Option(name: .customLong("connection-timeout"), help: "Idle connection timeout in seconds (default 60).") var connectionTimeout: String?
+    @Option(name: .customLong("connection-timeout"), help: "Idle connection timeout in seconds (default 60).") var connectionTimeout:
+        String?
     @Option(name: .customLong("max-labels-per-series"), help: "Labels per series (default 30).") var maxLabelsPerSeries: String?
     @Option(name: .customLong("max-label-name-length"), help: "Bytes per label name (default 128).") var maxLabelNameLength: String?
     @Option(name: .customLong("max-label-value-length"), help: "Bytes per label value (default 1024).") var maxLabelValueLength: String?
-    @Option(name: .customLong("max-new-series-per-request"), help: "New series one request may create (default 100000).") var maxNewSeriesPerRequest: String?
+    @Option(name: .customLong("max-new-series-per-request"), help: "New series one request may create (default 100000).")
+    var maxNewSeriesPerRequest: String?
     @Option(name: .customLong("max-series"), help: "Series in total (default 5000000).") var maxSeries: String?
-    @Option(name: .customLong("out-of-order-window"), help: "How far behind a series' newest sample a sample may arrive (default 1h).") var outOfOrderWindow: String?
+    @Option(name: .customLong("out-of-order-window"), help: "How far behind a series' newest sample a sample may arrive (default 1h).")
+    var outOfOrderWindow: String?
     @Option(name: .customLong("chunk-size"), help: "Samples per sealed chunk (default 512).") var chunkSize: String?
-    @Option(name: .customLong("checkpoint-interval"), help: "How often sealed chunks are written and the write-ahead table trimmed (default 30s).") var checkpointInterval: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
+    @Option(
+        name: .customLong("checkpoint-interval"),
+        help: "How often sealed chunks are written and the write-ahead table trimmed (default 30s).") var checkpointInterval: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel:
+        String?
 
     func resolve() throws -> ServiceConfiguration {
         let flags: [String: String?] = [
@@ -97,7 +103,10 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let host = config.bind.contains(":") ? "[\(config.bind)]" : config.bind
-        FileHandle.standardOutput.write(Data("kpid \(ServiceMetrics.version) ready at http://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))\n".utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                "kpid \(ServiceMetrics.version) ready at http://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))\n"
+                    .utf8))
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.info("shutting down", metadata: ["signal": "\(received)"])
@@ -157,7 +166,8 @@ func httpCall(_ request: URLRequest) throws -> (Int, Data) {
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send files of samples (.ndjson/.jsonl, .csv, .prom/.txt) to a running kpid, or write them into a data directory offline.")
+        abstract: "Send files of samples (.ndjson/.jsonl, .csv, .prom/.txt) to a running kpid, or write them into a data directory offline."
+    )
 
     @Argument(help: "Files to ingest.") var files: [String]
     @Option(help: "Server URL.") var url = "http://127.0.0.1:9464"
@@ -213,7 +223,8 @@ struct Ingest: ParsableCommand {
                     request.httpBody = Data(part)
                     let (status, body) = try httpCall(request)
                     guard status == 200 else {
-                        FileHandle.standardError.write(Data("\(path) (piece \(n + 1)): HTTP \(status): \(String(decoding: body, as: UTF8.self))\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("\(path) (piece \(n + 1)): HTTP \(status): \(String(decoding: body, as: UTF8.self))\n".utf8))
                         failed = true
                         break
                     }
@@ -224,7 +235,8 @@ struct Ingest: ParsableCommand {
                 }
                 if !quiet && parts.count > 1 {
                     let rate = Double(samples) / max(Date().timeIntervalSince(started), 0.001)
-                    FileHandle.standardError.write(Data("\r\(path): \(n + 1)/\(parts.count) pieces, \(samples) samples (\(Int(rate)) samples/s)".utf8))
+                    FileHandle.standardError.write(
+                        Data("\r\(path): \(n + 1)/\(parts.count) pieces, \(samples) samples (\(Int(rate)) samples/s)".utf8))
                 }
             }
             if !quiet && parts.count > 1 { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -28,8 +28,9 @@ final class SharedCounters: Sendable {
                     let ts = (0..<10).map { Int64(n * 10 + $0) * 100 }
                     // Every other batch arrives reversed (an out-of-order merge inside the window).
                     let order = n % 2 == 0 ? ts : ts.reversed()
-                    store.apply(newSeries: [], series: [SeriesID(0), SeriesID(1)], timestamps: [order, order],
-                                values: [order.map(Double.init), order.map(Double.init)])
+                    store.apply(
+                        newSeries: [], series: [SeriesID(0), SeriesID(1)], timestamps: [order, order],
+                        values: [order.map(Double.init), order.map(Double.init)])
                 }
                 shared.done.store(true, ordering: .releasing)
             }

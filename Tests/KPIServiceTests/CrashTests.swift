@@ -70,10 +70,12 @@ import Testing
             let a = try exportTimestamps(restarted.base, #"crash_a{writer="w\#(w)"}"#)
             let b = try exportTimestamps(restarted.base, #"crash_b{writer="w\#(w)"}"#)
             for r in 0..<sentCounts[w] {
-                let tsA = Set((0..<CrashTests.samplesPerSeries).map { 1_762_000_000_000 + Int64(r * CrashTests.samplesPerSeries + $0) * 1000 })
-                let tsB = Set((0..<CrashTests.samplesPerSeries).map {
-                    1_762_000_000_000 + Int64((r * CrashTests.writers + w) * CrashTests.samplesPerSeries + $0)
-                })
+                let tsA = Set(
+                    (0..<CrashTests.samplesPerSeries).map { 1_762_000_000_000 + Int64(r * CrashTests.samplesPerSeries + $0) * 1000 })
+                let tsB = Set(
+                    (0..<CrashTests.samplesPerSeries).map {
+                        1_762_000_000_000 + Int64((r * CrashTests.writers + w) * CrashTests.samplesPerSeries + $0)
+                    })
                 let presentA = tsA.intersection(a.keys)
                 let presentB = tsB.intersection(b.keys)
                 if ackedSets[w].contains(r) {

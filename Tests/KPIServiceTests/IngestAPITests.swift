@@ -44,10 +44,11 @@ import Testing
 
         // Export: exact samples back, ordered by series then time.
         let samples = try kpid.exportedSamples(#"queue_wait_seconds{site="JFK"}"#)
-        #expect(samples.map(\.0) == [
-            "queue_wait_seconds{site=JFK,zone=T4-security}", "queue_wait_seconds{site=JFK,zone=T4-security}",
-            "queue_wait_seconds{site=JFK,zone=T1}",
-        ])
+        #expect(
+            samples.map(\.0) == [
+                "queue_wait_seconds{site=JFK,zone=T4-security}", "queue_wait_seconds{site=JFK,zone=T4-security}",
+                "queue_wait_seconds{site=JFK,zone=T1}",
+            ])
         #expect(samples.map(\.1) == [1_762_070_400_000, 1_762_070_460_000, 1_762_070_400_000])
         #expect(samples.map(\.2) == [312.5, 280, 10])
 
@@ -87,18 +88,25 @@ import Testing
         }
         let cases: [Case] = [
             Case(body: good + "\n{not json}\n", contentType: "application/x-ndjson", status: 400, line: 2, field: nil, reason: ""),
-            Case(body: good + "\n" + #"{"metric":"m","labels":{"site":"A"},"ts":1000,"value":"x"}"#, contentType: "application/x-ndjson",
-                 status: 400, line: 2, field: "value", reason: ""),
-            Case(body: #"{"metric":"bad-name","ts":1000,"value":1}"#, contentType: "application/x-ndjson", status: 400, line: 1, field: "metric", reason: ""),
-            Case(body: #"{"metric":"m","labels":{"a":"1","b":"2","c":"3","d":"4"},"ts":1,"value":1}"#, contentType: "application/x-ndjson",
-                 status: 400, line: 1, field: "labels", reason: "limit"),
-            Case(body: #"{"metric":"m","labels":{"a":"12345678901234567"},"ts":1,"value":1}"#, contentType: "application/x-ndjson",
-                 status: 400, line: 1, field: "labels.a", reason: "limit"),
-            Case(body: "metric,ts,value,site\nm,1000,1,A\nm,1000,2\n", contentType: "text/csv", status: 400, line: 3, field: nil, reason: ""),
+            Case(
+                body: good + "\n" + #"{"metric":"m","labels":{"site":"A"},"ts":1000,"value":"x"}"#, contentType: "application/x-ndjson",
+                status: 400, line: 2, field: "value", reason: ""),
+            Case(
+                body: #"{"metric":"bad-name","ts":1000,"value":1}"#, contentType: "application/x-ndjson", status: 400, line: 1,
+                field: "metric", reason: ""),
+            Case(
+                body: #"{"metric":"m","labels":{"a":"1","b":"2","c":"3","d":"4"},"ts":1,"value":1}"#, contentType: "application/x-ndjson",
+                status: 400, line: 1, field: "labels", reason: "limit"),
+            Case(
+                body: #"{"metric":"m","labels":{"a":"12345678901234567"},"ts":1,"value":1}"#, contentType: "application/x-ndjson",
+                status: 400, line: 1, field: "labels.a", reason: "limit"),
+            Case(
+                body: "metric,ts,value,site\nm,1000,1,A\nm,1000,2\n", contentType: "text/csv", status: 400, line: 3, field: nil, reason: ""),
             Case(body: "m{site=\"A\"} 1 1000\nm{site=\"A} 2\n", contentType: "text/plain", status: 400, line: 2, field: nil, reason: ""),
             Case(body: good, contentType: "application/xml", status: 415, line: 0, field: "Content-Type", reason: ""),
-            Case(body: (0..<3).map { #"{"metric":"m","labels":{"site":"S\#($0)"},"ts":1,"value":1}"# }.joined(separator: "\n"),
-                 contentType: "application/x-ndjson", status: 429, line: 0, field: "series", reason: "too many new series"),
+            Case(
+                body: (0..<3).map { #"{"metric":"m","labels":{"site":"S\#($0)"},"ts":1,"value":1}"# }.joined(separator: "\n"),
+                contentType: "application/x-ndjson", status: 429, line: 0, field: "series", reason: "too many new series"),
         ]
         for c in cases {
             let r = try kpid.ingest(c.body, contentType: c.contentType)
@@ -123,8 +131,11 @@ import Testing
         #expect(kpid.service.store.seriesCount == 0)
 
         // Out of the out-of-order window: the whole request is refused, the earlier data stays.
-        #expect(try kpid.ingest(#"{"metric":"m","labels":{"site":"A"},"ts":100000000,"value":1}"#, contentType: "application/x-ndjson").status == 200)
-        let stale = #"{"metric":"m","labels":{"site":"A"},"ts":100000001,"value":7}"# + "\n"
+        #expect(
+            try kpid.ingest(#"{"metric":"m","labels":{"site":"A"},"ts":100000000,"value":1}"#, contentType: "application/x-ndjson").status
+                == 200)
+        let stale =
+            #"{"metric":"m","labels":{"site":"A"},"ts":100000001,"value":7}"# + "\n"
             + #"{"metric":"m","labels":{"site":"A"},"ts":1000,"value":2}"#
         let r400 = try kpid.ingest(stale, contentType: "application/x-ndjson")
         #expect(r400.status == 400)
@@ -132,7 +143,9 @@ import Testing
         let kept = try kpid.exportedSamples("m")
         #expect(kept.map(\.1) == [100_000_000])
         // Inside the window (1 h) an older sample is merged.
-        #expect(try kpid.ingest(#"{"metric":"m","labels":{"site":"A"},"ts":99000000,"value":3}"#, contentType: "application/x-ndjson").status == 200)
+        #expect(
+            try kpid.ingest(#"{"metric":"m","labels":{"site":"A"},"ts":99000000,"value":3}"#, contentType: "application/x-ndjson").status
+                == 200)
         #expect(try kpid.exportedSamples("m").map(\.1) == [99_000_000, 100_000_000])
 
         // 100 details at most, and a flag that more were found.

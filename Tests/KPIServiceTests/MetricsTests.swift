@@ -6,8 +6,12 @@ import Testing
     @Test func metricsPassPromtoolAndCountIngest() throws {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path)
-        #expect(try kpid.ingest(#"{"metric":"m","labels":{"site":"A"},"ts":1000,"value":1}"# + "\n" + #"{"metric":"m","labels":{"site":"B"},"ts":1000,"value":1}"#,
-                                contentType: "application/x-ndjson").status == 200)
+        #expect(
+            try kpid.ingest(
+                #"{"metric":"m","labels":{"site":"A"},"ts":1000,"value":1}"# + "\n"
+                    + #"{"metric":"m","labels":{"site":"B"},"ts":1000,"value":1}"#,
+                contentType: "application/x-ndjson"
+            ).status == 200)
         #expect(try kpid.ingest("{bad", contentType: "application/x-ndjson").status == 400)
         let r = try http("GET", kpid.base + "/metrics")
         #expect(r.status == 200)

@@ -21,7 +21,8 @@ import Testing
                     for k in 0..<10 {
                         let ts = Int64(1_762_000_000_000 + (batch * 10 + k) * 15_000)
                         let value = Double(batch * 100 + zone * 10 + k) + 0.25
-                        lines.append(#"{"metric":"occupancy_people","labels":{"site":"JFK","zone":"Z\#(zone)"},"ts":\#(ts),"value":\#(value)}"#)
+                        lines.append(
+                            #"{"metric":"occupancy_people","labels":{"site":"JFK","zone":"Z\#(zone)"},"ts":\#(ts),"value":\#(value)}"#)
                         expected["Z\(zone)", default: []].append((ts, value))
                     }
                 }

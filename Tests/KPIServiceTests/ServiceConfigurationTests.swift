@@ -30,12 +30,12 @@ import Testing
         let dir = TempDir()
         let path = dir.path + "/kpid.conf"
         try """
-            # kpid settings
-            bind = "0.0.0.0"
-            max_body_bytes = 1048576   # 1 MiB
-            checkpoint-interval = 5s
+        # kpid settings
+        bind = "0.0.0.0"
+        max_body_bytes = 1048576   # 1 MiB
+        checkpoint-interval = 5s
 
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let file = try ServiceConfiguration.readConfigFile(path)
         #expect(file == ["bind": "0.0.0.0", "max-body-bytes": "1048576", "checkpoint-interval": "5s"])
         let c = try ServiceConfiguration.resolve(flags: [:], environment: [:], configFile: file)
@@ -54,7 +54,8 @@ import Testing
     ])
     func invalidValuesNameTheSettingAndSource(name: String, value: String) {
         do {
-            _ = try ServiceConfiguration.resolve(flags: [:], environment: ["KPID_" + name.uppercased().replacingOccurrences(of: "-", with: "_"): value], configFile: [:])
+            _ = try ServiceConfiguration.resolve(
+                flags: [:], environment: ["KPID_" + name.uppercased().replacingOccurrences(of: "-", with: "_"): value], configFile: [:])
             Issue.record("accepted \(name)=\(value)")
         } catch {
             #expect(error.setting == name)

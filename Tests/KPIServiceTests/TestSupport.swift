@@ -4,7 +4,7 @@ import KPIService
 import Logging
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A temporary data directory removed when the test ends.
