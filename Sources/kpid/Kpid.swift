@@ -94,6 +94,12 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
+        if !["127.0.0.1", "::1", "localhost"].contains(config.bind) {
+            // Authentication and TLS are not built yet: say so loudly rather than expose data silently.
+            logger.warning(
+                "listening beyond loopback without authentication or TLS: anyone who can reach this address can read and write data",
+                metadata: ["bind": "\(config.bind)"])
+        }
         let service = KPIService(configuration: config, logger: logger)
         do {
             try service.start()
