@@ -24,6 +24,9 @@ let package = Package(
             name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
             name: "CProtobufC", pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev", "protobuf-c-compiler"])]),
 
@@ -34,7 +37,7 @@ let package = Package(
             name: "KPIStorage",
             dependencies: ["KPICore", "CSQLite", .product(name: "Logging", package: "swift-log")]),
         // Ingest and exposition formats.
-        .target(name: "KPIWire", dependencies: ["KPICore"]),
+        .target(name: "KPIWire", dependencies: ["KPICore", "CZlib"]),
         // libmicrohttpd wrapper; the only importer of CMicroHTTPD.
         .target(
             name: "KPIHTTP",

@@ -83,11 +83,34 @@ extension KPIService {
                         reason: "use application/x-ndjson, text/csv or text/plain (Prometheus text format)")
                 ])
         }
-        if let encoding = request.header("content-encoding"), encoding.lowercased() != "identity" {
+        var body = request.body
+        switch request.header("content-encoding")?.lowercased() {
+        case nil, "identity":
+            break
+        case "gzip", "x-gzip", "deflate":
+            do {
+                body = try GzipDecoder.inflate(body, limit: configuration.maxBodyBytes)
+            } catch {
+                switch error {
+                case .tooLarge(let limit):
+                    metrics.rejected(samples: 0, reason: "body_too_large")
+                    throw APIError(
+                        status: 413, message: "request body too large",
+                        details: [
+                            IngestIssue(line: 0, field: "body", reason: "decompressed body exceeds the limit of \(limit) bytes")
+                        ])
+                case .corrupt(let reason):
+                    metrics.rejected(samples: 0, reason: "invalid_input")
+                    throw APIError(
+                        status: 400, message: "invalid compressed body",
+                        details: [IngestIssue(line: 0, field: "Content-Encoding", reason: reason)])
+                }
+            }
+        case let encoding?:
             metrics.rejected(samples: 0, reason: "unsupported_format")
             throw APIError(
                 status: 415, message: "unsupported Content-Encoding \"\(encoding)\"",
-                details: [IngestIssue(line: 0, field: "Content-Encoding", reason: "send the body uncompressed")])
+                details: [IngestIssue(line: 0, field: "Content-Encoding", reason: "use gzip or send the body uncompressed")])
         }
         let options = DecodeOptions(
             validator: LabelValidator(
@@ -98,7 +121,7 @@ extension KPIService {
             openMetrics: IngestFormat.isOpenMetrics(contentType: contentType))
         let batch: SampleBatch
         do {
-            batch = try IngestDecoder.decode(request.body, format: format, options: options)
+            batch = try IngestDecoder.decode(body, format: format, options: options)
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
             throw APIError(status: 400, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
