@@ -21,9 +21,25 @@ struct APIError: Error {
         APIError(status: 400, message: "invalid parameter \(name)", details: [IngestIssue(line: 0, field: name, reason: reason)])
     }
 
+    /// Prometheus' error type for the status.
+    var errorType: String {
+        switch status {
+        case 400, 413, 415, 429: return "bad_data"
+        case 404: return "not_found"
+        case 405: return "bad_data"
+        case 422: return "execution"
+        case 503: return "unavailable"
+        default: return "internal"
+        }
+    }
+
     var response: HTTPResponse {
+        // Prometheus' envelope fields (status, errorType) beside kpid's own (error, details), so
+        // Prometheus clients and kpid clients both read it.
         var w = JSONWriter()
-        w.raw("{\"error\":")
+        w.raw("{\"status\":\"error\",\"errorType\":")
+        w.string(errorType)
+        w.raw(",\"error\":")
         w.string(message)
         w.raw(",\"details\":[")
         for (i, d) in details.enumerated() {

@@ -19,15 +19,17 @@ extension KPIService {
         let routes: [(path: String, methods: [String])] = [
             ("/healthz", ["GET", "HEAD"]), ("/readyz", ["GET", "HEAD"]), ("/metrics", ["GET", "HEAD"]),
             ("/api/v1/ingest", ["POST"]), ("/api/v1/series", ["GET", "POST"]), ("/api/v1/export", ["GET"]),
-            ("/", ["GET", "HEAD"]),
+            ("/api/v1/labels", ["GET", "POST"]), ("/api/v1/status/buildinfo", ["GET"]),
+            (KPIService.labelValuesRoute, ["GET"]), ("/", ["GET", "HEAD"]),
         ]
-        guard let route = routes.first(where: { $0.path == path }) else {
+        let routePath = KPIService.labelName(inValuesPath: path) != nil ? KPIService.labelValuesRoute : path
+        guard let route = routes.first(where: { $0.path == routePath }) else {
             return ("other", APIError(status: 404, message: "no such endpoint: \(path)").response)
         }
         guard route.methods.contains(request.method) else {
             var response = APIError(status: 405, message: "method \(request.method) not allowed on \(path)").response
             response.headers.append((name: "Allow", value: route.methods.joined(separator: ", ")))
-            return (path, response)
+            return (routePath, response)
         }
         if path == "/healthz" { return (path, .text(200, "ok\n")) }
         if path == "/readyz" {
@@ -35,18 +37,22 @@ extension KPIService {
         }
         if path == "/" { return (path, .text(200, KPIService.indexText)) }
         guard isReady else {
-            return (path, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
+            return (routePath, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
         }
         do {
-            switch path {
+            let request = try withFormParameters(request)
+            switch routePath {
             case "/metrics": return (path, metricsResponse())
             case "/api/v1/ingest": return (path, try ingest(request))
             case "/api/v1/series": return (path, try series(request))
             case "/api/v1/export": return (path, try export(request))
+            case "/api/v1/labels": return (path, try labels(request))
+            case "/api/v1/status/buildinfo": return (path, buildInfo())
+            case KPIService.labelValuesRoute: return (routePath, try labelValues(request))
             default: return (path, APIError(status: 404, message: "no such endpoint: \(path)").response)
             }
         } catch {
-            return (path, error.response)
+            return (routePath, error.response)
         }
     }
 
@@ -56,6 +62,7 @@ extension KPIService {
         POST /api/v1/ingest      samples as ndjson, CSV or Prometheus text (by Content-Type)
         GET  /api/v1/series      ?match=<selector>: series and their labels
         GET  /api/v1/export      ?match=<selector>&start=&end=: raw samples (ndjson; CSV with Accept: text/csv)
+        GET  /api/v1/labels      label names; /api/v1/label/<name>/values: its values (Prometheus API)
         GET  /metrics            kpid's own metrics (Prometheus text 0.0.4)
         GET  /healthz, /readyz   liveness, readiness
 
@@ -154,14 +161,19 @@ extension KPIService {
 
     // MARK: Reading
 
-    /// Series matching any of the `match` / `match[]` selectors (union), ascending by id.
-    func selectSeries(_ request: HTTPRequest) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
+    /// Series matching any of the `match` / `match[]` selectors (union), ascending by id. With
+    /// `required: false` and no selector, every series. With `start`/`end`, only series holding
+    /// a sample in that range (as Prometheus' series and label endpoints).
+    func selectSeries(_ request: HTTPRequest, required: Bool = true) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
         let selectors = request.queryValues("match") + request.queryValues("match[]")
-        guard !selectors.isEmpty else {
-            throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
+        var out: [(id: SeriesID, labels: Labels)] = []
+        if selectors.isEmpty {
+            guard !required else {
+                throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
+            }
+            out = store.select(KPIService.everySeries)
         }
         var seen = Set<SeriesID>()
-        var out: [(id: SeriesID, labels: Labels)] = []
         for selector in selectors {
             let matchers: [LabelMatcher]
             do {
@@ -176,6 +188,11 @@ extension KPIService {
             for entry in store.select(matchers) where seen.insert(entry.id).inserted { out.append(entry) }
         }
         out.sort { $0.id < $1.id }
+        if request.queryValue("start") != nil || request.queryValue("end") != nil {
+            let start = try timeParameter(request, "start", default: .min)
+            let end = try timeParameter(request, "end", default: .max)
+            out = out.filter { !store.read($0.id, start: start, end: end, limit: 1).timestamps.isEmpty }
+        }
         return out
     }
 

@@ -26,7 +26,9 @@ import Testing
     @Test func acceptsGzipAndRefusesBadOrOversizedBodies() throws {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path) { $0.maxBodyBytes = 1 << 20 }
-        let lines = (0..<2000).map { #"{"metric":"entries_total","labels":{"gate":"G\#($0 % 4)"},"ts":\#(1_762_000_000_000 + $0 * 1000),"value":\#($0)}"# }
+        let lines = (0..<2000).map {
+            #"{"metric":"entries_total","labels":{"gate":"G\#($0 % 4)"},"ts":\#(1_762_000_000_000 + $0 * 1000),"value":\#($0)}"#
+        }
         let plain = Data(lines.joined(separator: "\n").utf8)
         let body = try gzip(plain)
         #expect(body.count < plain.count / 4)
