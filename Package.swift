@@ -29,6 +29,11 @@ let package = Package(
         .systemLibrary(
             name: "CProtobufC", pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev", "protobuf-c-compiler"])]),
+        .systemLibrary(
+            name: "CSnappy", pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]),
+        // protoc-c output for Prometheus remote write (Sources/KPIProtos/remote.proto).
+        .target(name: "KPIProtos", dependencies: ["CProtobufC"]),
 
         // Domain: labels, matchers, series index, columnar store. Pure Swift.
         .target(name: "KPICore"),
@@ -37,7 +42,7 @@ let package = Package(
             name: "KPIStorage",
             dependencies: ["KPICore", "CSQLite", .product(name: "Logging", package: "swift-log")]),
         // Ingest and exposition formats.
-        .target(name: "KPIWire", dependencies: ["KPICore", "CZlib"]),
+        .target(name: "KPIWire", dependencies: ["KPICore", "CZlib", "KPIProtos", "CSnappy", "CProtobufC"]),
         // libmicrohttpd wrapper; the only importer of CMicroHTTPD.
         .target(
             name: "KPIHTTP",
@@ -71,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "KPIStorageTests",
             dependencies: ["KPIStorage", "KPICore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore"]),
+        .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
         .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore"]),
         .testTarget(

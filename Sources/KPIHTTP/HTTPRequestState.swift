@@ -10,4 +10,6 @@ final class HTTPRequestState {
     var overflowed = false
     /// Whether a response has been queued; later calls for this request do nothing.
     var answered = false
+    /// The responder handed to the handler; set when the handler was called.
+    var responder: HTTPResponder?
 }

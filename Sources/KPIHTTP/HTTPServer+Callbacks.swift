@@ -63,6 +63,11 @@ func kpidAccessHandler(
         return .YES
     }
 
+    if let responder = state.responder {
+        // Called again after a resume: the handler's answer has come.
+        guard let response = responder.takeResponse() else { return .YES }
+        return queue(response, on: connection, context: context)
+    }
     guard !state.answered else { return .YES }
     state.answered = true
     if state.overflowed {
@@ -71,7 +76,10 @@ func kpidAccessHandler(
     let body = state.body
     state.body = []
     let request = makeRequest(connection: connection, url: url, method: method, body: body)
-    let response = context.handler(request)
+    let responder = HTTPResponder(connection: connection, context: context)
+    state.responder = responder
+    context.handler(request, responder)
+    guard let response = responder.responseOrSuspend() else { return .YES }
     return queue(response, on: connection, context: context)
 }
 

@@ -56,12 +56,25 @@ public final class HTTPServer: Sendable {
     ///   - logger: receives libmicrohttpd's own error messages and the server's warnings; the
     ///     default lets tests build a server without importing swift-log.
     ///   - handler: answers one request; called on a pool thread, possibly on many at once.
-    public init(
+    public convenience init(
         configuration: HTTPServerConfiguration, logger: Logger = Logger(label: "kpid.http"),
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) {
+        self.init(configuration: configuration, logger: logger, respondingHandler: { request, responder in
+            responder.respond(handler(request))
+        })
+    }
+
+    /// Creates a server whose handler answers through an ``HTTPResponder``, possibly later and
+    /// from another thread; while it has not answered, the connection is suspended and holds no
+    /// pool thread.
+    public init(
+        configuration: HTTPServerConfiguration, logger: Logger = Logger(label: "kpid.http"),
+        respondingHandler: @escaping @Sendable (HTTPRequest, HTTPResponder) -> Void
+    ) {
         self.configuration = configuration
-        self.context = HTTPServerContext(handler: handler, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
+        self.context = HTTPServerContext(
+            handler: respondingHandler, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
     }
 
     deinit {
@@ -147,6 +160,17 @@ public final class HTTPServer: Sendable {
             }
         }
         waitForInFlightRequests()
+        // libmicrohttpd refuses to stop with a suspended connection: answer any request whose
+        // handler never did, then give the answers a moment to go out.
+        let stranded = context.suspendedResponders
+        if !stranded.isEmpty {
+            context.logger.warning("HTTP server answering unanswered requests with 503", metadata: ["requests": "\(stranded.count)"])
+            for responder in stranded {
+                responder.respond(.text(503, "server stopping before the request was answered\n"))
+            }
+            let deadline = ContinuousClock.now + .seconds(2)
+            while context.activeRequests.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline { usleep(5_000) }
+        }
         MHD_stop_daemon(taken.daemon)
         if socket != -1 {
             close(socket)
@@ -199,8 +223,9 @@ public final class HTTPServer: Sendable {
         #endif
         var flags =
             MHD_USE_INTERNAL_POLLING_THREAD.rawValue | polling | MHD_USE_ERROR_LOG.rawValue
-            // Required by MHD_quiesce_daemon with a thread pool.
-            | MHD_USE_ITC.rawValue
+            // ITC: required by MHD_quiesce_daemon with a thread pool; suspend/resume lets a
+            // handler answer later without holding a pool thread.
+            | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if family == AF_INET6 {
             // Dual stack so that "::" also serves IPv4 clients; harmless for a specific address.
             flags |= MHD_USE_DUAL_STACK.rawValue

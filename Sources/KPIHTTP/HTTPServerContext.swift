@@ -6,14 +6,29 @@ import Synchronization
 /// It is `Sendable` without `@unchecked`: its properties are immutable or atomic, because pool
 /// threads read it concurrently. ``HTTPServer`` keeps it alive for as long as the daemon runs.
 final class HTTPServerContext: Sendable {
-    let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    let handler: @Sendable (HTTPRequest, HTTPResponder) -> Void
     let maxBodyBytes: Int
     let logger: Logger
     /// Requests between their first access-handler call and their completion notice; graceful
     /// shutdown waits for this to reach zero so that in-flight responses are actually sent.
     let activeRequests = Atomic<Int>(0)
 
-    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, maxBodyBytes: Int, logger: Logger) {
+    /// Responders whose connections are suspended, so that a stop can answer them: libmicrohttpd
+    /// refuses to stop while a connection is suspended.
+    private let suspended = Mutex<[ObjectIdentifier: HTTPResponder]>([:])
+
+    func registerSuspended(_ responder: HTTPResponder) {
+        suspended.withLock { $0[ObjectIdentifier(responder)] = responder }
+    }
+
+    func unregisterSuspended(_ responder: HTTPResponder) {
+        _ = suspended.withLock { $0.removeValue(forKey: ObjectIdentifier(responder)) }
+    }
+
+    /// Responders still waiting for their handler's answer.
+    var suspendedResponders: [HTTPResponder] { suspended.withLock { Array($0.values) } }
+
+    init(handler: @escaping @Sendable (HTTPRequest, HTTPResponder) -> Void, maxBodyBytes: Int, logger: Logger) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger

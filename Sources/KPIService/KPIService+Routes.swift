@@ -5,20 +5,26 @@ import KPIStorage
 import KPIWire
 
 extension KPIService {
-    /// Entry point for every HTTP request (called on a server thread).
-    func handle(_ request: HTTPRequest) -> HTTPResponse {
+    /// Entry point for every HTTP request (called on a server thread). Ingest answers later,
+    /// from the writer thread, once its group commit is done; everything else answers at once.
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let started = DispatchTime.now()
-        let (route, response) = dispatch(request)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        metrics.request(route: route, code: response.status, seconds: seconds)
-        return response
+        let answer: @Sendable (String, HTTPResponse) -> Void = { [metrics] route, response in
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            metrics.request(route: route, code: response.status, seconds: seconds)
+            responder.respond(response)
+        }
+        if let (route, response) = dispatch(request, later: answer) { answer(route, response) }
     }
 
-    private func dispatch(_ request: HTTPRequest) -> (String, HTTPResponse) {
+    /// The route and answer, or nil when `later` will be called with them.
+    private func dispatch(_ request: HTTPRequest, later: @escaping @Sendable (String, HTTPResponse) -> Void) -> (
+        String, HTTPResponse
+    )? {
         let path = request.path
         let routes: [(path: String, methods: [String])] = [
             ("/healthz", ["GET", "HEAD"]), ("/readyz", ["GET", "HEAD"]), ("/metrics", ["GET", "HEAD"]),
-            ("/api/v1/ingest", ["POST"]), ("/api/v1/series", ["GET", "POST"]), ("/api/v1/export", ["GET"]),
+            ("/api/v1/ingest", ["POST"]), ("/api/v1/write", ["POST"]), ("/api/v1/series", ["GET", "POST"]), ("/api/v1/export", ["GET"]),
             ("/api/v1/labels", ["GET", "POST"]), ("/api/v1/status/buildinfo", ["GET"]),
             (KPIService.labelValuesRoute, ["GET"]), ("/", ["GET", "HEAD"]),
         ]
@@ -43,7 +49,12 @@ extension KPIService {
             let request = try withFormParameters(request)
             switch routePath {
             case "/metrics": return (path, metricsResponse())
-            case "/api/v1/ingest": return (path, try ingest(request))
+            case "/api/v1/ingest":
+                try ingest(request) { later(path, $0) }
+                return nil
+            case "/api/v1/write":
+                try remoteWrite(request) { later(path, $0) }
+                return nil
             case "/api/v1/series": return (path, try series(request))
             case "/api/v1/export": return (path, try export(request))
             case "/api/v1/labels": return (path, try labels(request))
@@ -60,6 +71,7 @@ extension KPIService {
         kpid: time-series KPI analytics
 
         POST /api/v1/ingest      samples as ndjson, CSV or Prometheus text (by Content-Type)
+        POST /api/v1/write       Prometheus remote write 1.0 (snappy-compressed protobuf)
         GET  /api/v1/series      ?match=<selector>: series and their labels
         GET  /api/v1/export      ?match=<selector>&start=&end=: raw samples (ndjson; CSV with Accept: text/csv)
         GET  /api/v1/labels      label names; /api/v1/label/<name>/values: its values (Prometheus API)
@@ -77,7 +89,8 @@ extension KPIService {
 
     // MARK: Ingest
 
-    func ingest(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+    /// Decodes on the calling thread; `respond` is called from the writer thread after the commit.
+    func ingest(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) throws(APIError) {
         let contentType = request.header("content-type") ?? ""
         guard let format = IngestFormat(contentType: contentType) else {
             metrics.rejected(samples: 0, reason: "unsupported_format")
@@ -133,21 +146,41 @@ extension KPIService {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
             throw APIError(status: 400, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
         }
-        switch write(batch) {
-        case .success(let result):
-            metrics.ingested(samples: result.samples, format: KPIService.formatName(format))
-            var w = JSONWriter()
-            w.raw("{\"samples\":\(result.samples),\"series_created\":\(result.seriesCreated)}\n")
-            return .json(200, w.bytes)
-        case .failure(.rejected(let error)):
-            metrics.rejected(samples: batch.sampleCount, reason: error.kind.rawValue)
-            let status = error.kind == .limitExceeded ? 429 : 400
-            throw APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
-        case .failure(.storage(let message)):
-            metrics.rejected(samples: batch.sampleCount, reason: "storage")
-            throw APIError(status: 503, message: "the write could not be committed; nothing was stored: \(message)")
-        case .failure(.unavailable):
+        guard let writer = self.writer else {
             throw APIError(status: 503, message: "kpid is shutting down; nothing was stored")
+        }
+        let metrics = self.metrics
+        let formatName = KPIService.formatName(format)
+        writer.submit(batch) { result in
+            respond(
+                KPIService.ingestResponse(result, sampleCount: batch.sampleCount, formatName: formatName, metrics: metrics) {
+                    var w = JSONWriter()
+                    w.raw("{\"samples\":\($0.samples),\"series_created\":\($0.seriesCreated)}\n")
+                    return .json(200, w.bytes)
+                })
+        }
+    }
+
+    /// The answer to a committed or refused write, for every ingest path; `acknowledged` makes
+    /// the success answer (its shape differs between formats).
+    static func ingestResponse(
+        _ result: Result<WriteResult, WriteError>, sampleCount: Int, formatName: String, metrics: ServiceMetrics,
+        acknowledged: (WriteResult) -> HTTPResponse
+    ) -> HTTPResponse {
+        switch result {
+        case .success(let result):
+            metrics.ingested(samples: result.samples, format: formatName)
+            return acknowledged(result)
+        case .failure(.rejected(let error)):
+            metrics.rejected(samples: sampleCount, reason: error.kind.rawValue)
+            let status = error.kind == .limitExceeded ? 429 : 400
+            return APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
+                .response
+        case .failure(.storage(let message)):
+            metrics.rejected(samples: sampleCount, reason: "storage")
+            return APIError(status: 503, message: "the write could not be committed; nothing was stored: \(message)").response
+        case .failure(.unavailable):
+            return APIError(status: 503, message: "kpid is shutting down; nothing was stored").response
         }
     }
 

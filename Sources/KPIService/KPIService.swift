@@ -58,8 +58,8 @@ public final class KPIService: Sendable {
         http.maxBodyBytes = configuration.maxBodyBytes
         http.connectionLimit = configuration.maxConnections
         http.connectionTimeoutSeconds = configuration.connectionTimeoutSeconds
-        let server = HTTPServer(configuration: http, logger: logger) { [self] request in
-            self.handle(request)
+        let server = HTTPServer(configuration: http, logger: logger) { [self] request, responder in
+            self.handle(request, responder)
         }
         try server.start()
         state.withLock { $0.server = server }
@@ -94,11 +94,15 @@ public final class KPIService: Sendable {
         logger.info("stopped")
     }
 
-    /// Ingests a decoded batch through the writer (used by HTTP and by `kpid ingest` offline).
+    /// Ingests a decoded batch through the writer and waits for the commit (for `kpid ingest`
+    /// offline and other in-process callers).
     public func write(_ batch: SampleBatch) -> Result<WriteResult, WriteError> {
-        guard let writer = state.withLock({ $0.writer }) else { return .failure(.unavailable) }
+        guard let writer else { return .failure(.unavailable) }
         return writer.submit(batch)
     }
+
+    /// The writer, once the store is loaded; nil before and after.
+    var writer: GroupCommitWriter? { state.withLock { $0.ready ? $0.writer : nil } }
 
     var databaseFileBytes: Int64? {
         guard let path = state.withLock({ $0.databasePath }) else { return nil }

@@ -62,12 +62,15 @@ public final class GroupCommitWriter: @unchecked Sendable {
     // thread (and by `init` before it starts).
 
     private final class Pending: @unchecked Sendable {
-        // @unchecked: `result` is written by the writer before `done.signal()` and read by the
-        // submitter after `done.wait()`; the semaphore orders the two.
+        // @unchecked: `result` is written only by the writer thread, which then calls
+        // `completion` once with it.
         let batch: SampleBatch
         var result: Result<WriteResult, WriteError> = .failure(.unavailable)
-        let done = DispatchSemaphore(value: 0)
-        init(_ batch: SampleBatch) { self.batch = batch }
+        let completion: @Sendable (Result<WriteResult, WriteError>) -> Void
+        init(_ batch: SampleBatch, completion: @escaping @Sendable (Result<WriteResult, WriteError>) -> Void) {
+            self.batch = batch
+            self.completion = completion
+        }
     }
 
     public let store: ColumnarStore
@@ -118,20 +121,39 @@ public final class GroupCommitWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a batch and blocks until it is committed (or refused).
-    public func submit(_ batch: SampleBatch) -> Result<WriteResult, WriteError> {
-        if batch.isEmpty { return .success(WriteResult(samples: 0, seriesCreated: 0)) }
-        let pending = Pending(batch)
+    /// Queues a batch; `completion` runs on the writer thread once the batch is committed (or
+    /// refused). It must not block: it delays every request of the next group.
+    public func submit(_ batch: SampleBatch, completion: @escaping @Sendable (Result<WriteResult, WriteError>) -> Void) {
+        if batch.isEmpty {
+            completion(.success(WriteResult(samples: 0, seriesCreated: 0)))
+            return
+        }
+        let pending = Pending(batch, completion: completion)
         condition.lock()
         if stopping || !running {
             condition.unlock()
-            return .failure(.unavailable)
+            completion(.failure(.unavailable))
+            return
         }
         queue.append(pending)
         condition.signal()
         condition.unlock()
-        pending.done.wait()
-        return pending.result
+    }
+
+    /// Queues a batch and blocks until it is committed (or refused).
+    public func submit(_ batch: SampleBatch) -> Result<WriteResult, WriteError> {
+        final class Box: @unchecked Sendable {
+            // @unchecked: written by the completion before `done.signal()`, read after `wait()`.
+            var result: Result<WriteResult, WriteError> = .failure(.unavailable)
+            let done = DispatchSemaphore(value: 0)
+        }
+        let box = Box()
+        submit(batch) { result in
+            box.result = result
+            box.done.signal()
+        }
+        box.done.wait()
+        return box.result
     }
 
     /// Finishes every queued request, writes a final checkpoint, closes the database. Requests
@@ -287,7 +309,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 for item in accepted { item.pending.result = .failure(.storage("\(error)")) }
             }
         }
-        for pending in group { pending.done.signal() }
+        for pending in group { pending.completion(pending.result) }
     }
 
     /// Persists sealed chunks and changed heads and drops the write-ahead rows they cover. A
