@@ -3,6 +3,7 @@ import Foundation
 import KPICore
 import KPIService
 import KPIStorage
+import KPIWire
 import Logging
 
 #if canImport(FoundationNetworking)
@@ -25,7 +26,7 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Samples per HTTP request.") var batch = 10_000
     @Option(help: "Concurrent client connections.") var connections = 4
     @Option(help: "process or power.") var durability = "process"
-    @Option(help: "ndjson or csv.") var format = "ndjson"
+    @Option(help: "ndjson, csv or protobuf (kpid.v1.Batch).") var format = "ndjson"
     @Option(help: "Keep the data directory here instead of a temporary one.") var data: String?
 
     func run() throws {
@@ -57,10 +58,18 @@ struct IngestBench: ParsableCommand {
         var current = ""
         var inBody = 0
         let csv = format == "csv"
+        let protobuf = format == "protobuf"
+        var pendingBatch = SampleBatch()
+        let seriesLabels = labels.map { Labels(metric: $0.metric, ["site": $0.site, "zone": $0.zone]) }
         func flush() {
             if inBody > 0 {
-                bodies.append(Data(((csv ? "metric,ts,value,site,zone\n" : "") + current).utf8))
-                current = ""
+                if protobuf {
+                    bodies.append(Data(ProtobufBatchEncoder.encode(pendingBatch)))
+                    pendingBatch = SampleBatch()
+                } else {
+                    bodies.append(Data(((csv ? "metric,ts,value,site,zone\n" : "") + current).utf8))
+                    current = ""
+                }
                 inBody = 0
             }
         }
@@ -69,7 +78,9 @@ struct IngestBench: ParsableCommand {
             let ts = start + Int64(k) * 60_000
             for s in 0..<series {
                 let l = labels[s]
-                if csv {
+                if protobuf {
+                    pendingBatch.append(seriesLabels[s], timestamp: ts, value: Double(value(s, k))!)
+                } else if csv {
                     current += "\(l.metric),\(ts),\(value(s, k)),\(l.site),\(l.zone)\n"
                 } else {
                     current +=
@@ -109,7 +120,8 @@ struct IngestBench: ParsableCommand {
                 if i >= requests.count { break }
                 var request = URLRequest(url: url)
                 request.httpMethod = "POST"
-                request.setValue(csv ? "text/csv" : "application/x-ndjson", forHTTPHeaderField: "Content-Type")
+                request.setValue(
+                    protobuf ? "application/x-protobuf" : csv ? "text/csv" : "application/x-ndjson", forHTTPHeaderField: "Content-Type")
                 request.httpBody = requests[i]
                 let done = DispatchSemaphore(value: 0)
                 nonisolated(unsafe) var ok = false

@@ -100,7 +100,7 @@ extension KPIService {
                 details: [
                     IngestIssue(
                         line: 0, field: "Content-Type",
-                        reason: "use application/x-ndjson, text/csv or text/plain (Prometheus text format)")
+                        reason: "use application/x-ndjson, text/csv, text/plain (Prometheus text format) or application/x-protobuf (kpid.v1.Batch)")
                 ])
         }
         var body = request.body
@@ -189,6 +189,7 @@ extension KPIService {
         case .ndjson: return "ndjson"
         case .csv: return "csv"
         case .prometheusText: return "prometheus_text"
+        case .protobuf: return "protobuf"
         }
     }
 

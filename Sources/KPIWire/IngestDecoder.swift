@@ -13,6 +13,7 @@ public enum IngestDecoder {
         case .ndjson: return try NDJSONDecoder.decode(body, options: options)
         case .csv: return try CSVDecoder.decode(body, options: options)
         case .prometheusText: return try PrometheusTextDecoder.decode(body, options: options)
+        case .protobuf: return try ProtobufBatchDecoder.decode(body, options: options)
         }
     }
 }

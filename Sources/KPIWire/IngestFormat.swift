@@ -6,12 +6,15 @@ public enum IngestFormat: Sendable, Hashable {
     case csv
     /// Prometheus text exposition 0.0.4, or OpenMetrics text.
     case prometheusText
+    /// kpid's columnar protobuf batch (`kpid.v1.Batch`).
+    case protobuf
 
     /// From a Content-Type header value (parameters like charset ignored; case-insensitive):
     /// `application/x-ndjson`, `application/jsonl`, `application/json-lines`, `application/json`
     /// (treated as NDJSON) -> `.ndjson`; `text/csv`, `application/csv` -> `.csv`; `text/plain`
     /// (including `text/plain; version=0.0.4`) and `application/openmetrics-text` ->
-    /// `.prometheusText`; anything else -> nil.
+    /// `.prometheusText`; `application/x-protobuf`, `application/protobuf` -> `.protobuf`;
+    /// anything else -> nil.
     public init?(contentType: String) {
         switch IngestFormat.mediaType(contentType) {
         case "application/x-ndjson", "application/jsonl", "application/json-lines", "application/json",
@@ -21,6 +24,8 @@ public enum IngestFormat: Sendable, Hashable {
             self = .csv
         case "text/plain", "application/openmetrics-text":
             self = .prometheusText
+        case "application/x-protobuf", "application/protobuf":
+            self = .protobuf
         default:
             return nil
         }

@@ -35,9 +35,10 @@ import KPICore
 
     /// Mutated bodies must be decoded or refused, never crash, and every reported line must
     /// exist in the body.
-    @Test(arguments: [IngestFormat.ndjson, .csv, .prometheusText])
+    @Test(arguments: [IngestFormat.ndjson, .csv, .prometheusText, .protobuf])
     func mutatedBodiesNeverCrash(format: IngestFormat) {
-        let seedBody: String
+        var seedBody = ""
+        var seedBytes: [UInt8]? = nil
         switch format {
         case .ndjson:
             seedBody = #"{"metric":"m","labels":{"a":"x\"y\\z\u00e9\ud83d\ude80","b":"日本"},"ts":"2026-11-02T08:00:00.5+01:00","value":-1.5e3}"# + "\n"
@@ -46,8 +47,13 @@ import KPICore
             seedBody = "metric,ts,value,a,b\nm,17,1.5,\"x,\"\"y\nz\",日本\nn,,NaN,,\n"
         case .prometheusText:
             seedBody = "# TYPE m gauge\nm{a=\"x\\\"y\\\\z\\n\",b=\"日本\",} 1.5 17\nn NaN\n# EOF\n"
+        case .protobuf:
+            var batch = SampleBatch()
+            batch.append(Labels(metric: "m", ["a": "x\"y", "b": "日本"]), timestamps: [17, 18, 1_000_000], values: [1.5, .nan, -3])
+            batch.append(Labels(metric: "n"), timestamps: [5], values: [0])
+            seedBytes = ProtobufBatchEncoder.encode(batch)
         }
-        let base = Array(seedBody.utf8)
+        let base = seedBytes ?? Array(seedBody.utf8)
         let interesting: [UInt8] = Array("\"\\{}[],:=#\n\r 0123456789.eE+-nNtfu".utf8) + [0x00, 0x80, 0xC3, 0xE6, 0xF0, 0xFF]
         var rng = SeededGenerator(seed: 2024)
         for _ in 0..<20_000 {
@@ -65,7 +71,9 @@ import KPICore
             let lines = body.filter { $0 == 0x0A }.count + 1
             if let error = refusal(body, format) {
                 #expect(!error.details.isEmpty)
-                #expect(error.details.allSatisfy { $0.line >= 1 && $0.line <= lines }, "\(error)")
+                // A protobuf body has no lines: its issues say line 0.
+                let validLines = format == .protobuf ? 0...0 : 1...lines
+                #expect(error.details.allSatisfy { validLines.contains($0.line) }, "\(error)")
             }
         }
     }
