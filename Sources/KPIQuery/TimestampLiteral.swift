@@ -1,3 +1,5 @@
+import KPICore
+
 /// Parses RFC 3339 timestamps of `TIMESTAMP '...'` into Unix milliseconds, and formats them
 /// back. Done by hand (proleptic Gregorian day arithmetic) rather than with a date formatter:
 /// it is exact, locale-free and cheap.
@@ -6,45 +8,6 @@
 /// or a bare date `YYYY-MM-DD` meaning midnight UTC. Fractions beyond milliseconds are
 /// truncated.
 public enum TimestampLiteral {
-    /// Days from 1970-01-01 to the given civil date (negative before the epoch).
-    ///
-    /// Works in 400-year eras starting on March 1 so the leap day falls at the end of the
-    /// year and every month before it has a fixed length pattern.
-    public static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let shiftedMonth = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The civil date of a day count from 1970-01-01; inverse of `daysFromCivil`.
-    public static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    static func isLeap(_ year: Int64) -> Bool {
-        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-    }
-
-    static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
     /// Why a timestamp string was rejected.
     public struct SyntaxError: Error, Sendable, Equatable {
         public var message: String
@@ -78,10 +41,10 @@ public enum TimestampLiteral {
         try literal("-", "'-' after month")
         let day = try digits(2, "2-digit day")
         guard (1...12).contains(month) else { throw fail("month \(month) out of range") }
-        guard day >= 1, day <= daysIn(month: month, year: year) else {
+        guard day >= 1, day <= CivilCalendar.daysInMonth(year: year, month: Int(month)) else {
             throw fail("day \(day) out of range")
         }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = CivilCalendar.days(year: year, month: Int(month), day: Int(day))
         if i == b.count { return days * 86_400_000 }
 
         guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") else {
@@ -138,12 +101,12 @@ public enum TimestampLiteral {
             days -= 1
             rest += msPerDay
         }
-        let (year, month, day) = civilFromDays(days)
+        let (year, month, day) = CivilCalendar.date(fromDays: days)
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
+        var text = "\(pad(year, 4))-\(pad(Int64(month), 2))-\(pad(Int64(day), 2))T"
         text += "\(pad(rest / 3_600_000, 2)):\(pad(rest / 60_000 % 60, 2)):\(pad(rest / 1_000 % 60, 2))"
         if rest % 1_000 != 0 { text += ".\(pad(rest % 1_000, 3))" }
         return text + "Z"

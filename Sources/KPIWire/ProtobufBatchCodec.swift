@@ -29,7 +29,7 @@ public enum ProtobufBatchDecoder {
         for i in 0..<batchMessage.n_series where !issues.isFull {
             guard let series = batchMessage.series[i]?.pointee else { continue }
             let field = "series[\(i)]"
-            guard let metric = string(series.metric) else {
+            guard let metric = protobufString(series.metric) else {
                 issues.report(line: 0, field: "\(field).metric", reason: "not valid UTF-8")
                 continue
             }
@@ -39,7 +39,7 @@ public enum ProtobufBatchDecoder {
             var seen = Set<String>()
             for j in 0..<series.n_labels {
                 guard let label = series.labels[j]?.pointee else { continue }
-                guard let name = string(label.name), let value = string(label.value) else {
+                guard let name = protobufString(label.name), let value = protobufString(label.value) else {
                     bad = "labels[\(j)] is not valid UTF-8"
                     break
                 }
@@ -80,12 +80,14 @@ public enum ProtobufBatchDecoder {
         if let error = issues.error { throw error }
         return batch
     }
+}
 
-    /// protobuf-c strings are NUL-terminated; unset ones point at a shared empty string.
-    private static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
-        guard let pointer else { return "" }
-        return String(validatingCString: pointer)
-    }
+/// A protobuf-c string field (NUL-terminated; unset strings point at a shared empty string) as
+/// a Swift string, or nil when it is not valid UTF-8, which the protobuf `string` type requires.
+/// Shared by the protobuf decoders.
+func protobufString(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
+    guard let pointer else { return "" }
+    return String(validatingCString: pointer)
 }
 
 /// Encodes a batch as `kpid.v1.Batch` (for clients, `kpid ingest` and the benchmark).

@@ -103,7 +103,7 @@ public enum RemoteWriteDecoder {
             var badUTF8: String?
             for j in 0..<series.n_labels {
                 guard let label = series.labels[j]?.pointee else { continue }
-                guard let name = string(label.name), let value = string(label.value) else {
+                guard let name = protobufString(label.name), let value = protobufString(label.value) else {
                     badUTF8 = "labels[\(j)]"
                     break
                 }
@@ -144,13 +144,6 @@ public enum RemoteWriteDecoder {
         }
         if let error = issues.error { throw error }
         return batch
-    }
-
-    /// A protobuf-c string (NUL-terminated; unset strings point at a shared empty string) as a
-    /// Swift string, or nil when it is not valid UTF-8, which the protobuf `string` type requires.
-    private static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
-        guard let pointer else { return "" }
-        return String(validatingCString: pointer)
     }
 
     /// The first label name that occurs more than once, if any.

@@ -1,3 +1,4 @@
+import KPICore
 /// RFC 3339 and Prometheus-API time parsing and formatting, in milliseconds since the Unix epoch.
 ///
 /// The calendar math is done here (proleptic Gregorian, days-from-civil) rather than with
@@ -45,7 +46,7 @@ public enum TimestampParser {
     public static func appendRFC3339(_ out: inout [UInt8], _ ms: Int64) {
         // Floor division: times before 1970 still have a non-negative time of day.
         let (days, msOfDay) = floorDivMod(ms, 86_400_000)
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilCalendar.date(fromDays: days)
         if year < 0 {
             out.append(UInt8(ascii: "-"))
             appendPadded(&out, -year, width: 4)
@@ -68,44 +69,6 @@ public enum TimestampParser {
     }
 
     // MARK: Internals
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date. Counts in 400-year eras that start
-    /// on March 1st, so the leap day is the last day of its "year" and needs no special case.
-    static func days(fromCivil year: Int64, _ month: Int, _ day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400  // 0...399
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1  // 0...365
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear  // 0...146096
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The inverse of `days(fromCivil:)`.
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
-    }
-
-    static func isLeapYear(_ year: Int64) -> Bool {
-        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-    }
-
-    static func daysInMonth(_ year: Int64, _ month: Int) -> Int {
-        switch month {
-        case 2: return isLeapYear(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
 
     @inline(__always)
     static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
@@ -163,7 +126,7 @@ public enum TimestampParser {
               let minute = digits(2), expect(UInt8(ascii: ":")),
               var second = digits(2)
         else { return nil }
-        guard (1...12).contains(month), day >= 1, day <= daysInMonth(Int64(year), month),
+        guard (1...12).contains(month), day >= 1, day <= CivilCalendar.daysInMonth(year: Int64(year), month: month),
               hour <= 23, minute <= 59, second <= 60
         else { return nil }
         if second == 60 { second = 59 }
@@ -193,7 +156,7 @@ public enum TimestampParser {
             return nil
         }
         guard i == end else { return nil }
-        let dayCount = days(fromCivil: Int64(year), month, day)
+        let dayCount = CivilCalendar.days(year: Int64(year), month: month, day: day)
         let seconds = dayCount * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
         return seconds * 1000 + Int64(millis)
     }

@@ -3,22 +3,6 @@ import Testing
 @testable import KPIQuery
 
 @Suite struct LiteralTests {
-    @Test func daysFromCivilKnownDates() {
-        #expect(TimestampLiteral.daysFromCivil(year: 1970, month: 1, day: 1) == 0)
-        #expect(TimestampLiteral.daysFromCivil(year: 1969, month: 12, day: 31) == -1)
-        #expect(TimestampLiteral.daysFromCivil(year: 2000, month: 2, day: 29) == 11_016)
-        #expect(TimestampLiteral.daysFromCivil(year: 2026, month: 11, day: 2) == 20_759)
-        #expect(TimestampLiteral.daysFromCivil(year: 1600, month: 3, day: 1) == -135_080)
-    }
-
-    @Test func civilFromDaysInvertsDaysFromCivil() {
-        // Every day of four centuries around the epoch, across leap rules for 1900 and 2000.
-        for days in Int64(-40_000)...Int64(60_000) {
-            let (y, m, d) = TimestampLiteral.civilFromDays(days)
-            #expect(TimestampLiteral.daysFromCivil(year: y, month: m, day: d) == days)
-        }
-    }
-
     @Test func timestampFormat() {
         #expect(TimestampLiteral.format(1_793_606_400_000) == "2026-11-02T08:00:00Z")
         #expect(TimestampLiteral.format(1_709_188_200_000) == "2024-02-29T06:30:00Z")
