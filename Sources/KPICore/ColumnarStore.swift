@@ -106,9 +106,9 @@ public final class ColumnarStore: @unchecked Sendable {
             guard i < columns.count else { return }
             columns[i].forEachSlice(start: start, end: end) { t, v in
                 let room = limit - ts.count
-                guard room > 0 else { return }
                 ts.append(contentsOf: t.prefix(room))
                 vs.append(contentsOf: v.prefix(room))
+                return ts.count < limit
             }
         }
         return (ts, vs)
@@ -123,7 +123,10 @@ public final class ColumnarStore: @unchecked Sendable {
         try lock.withReadLock {
             let i = Int(id.rawValue)
             guard i < columns.count else { return }
-            try columns[i].forEachSlice(start: start, end: end, body)
+            try columns[i].forEachSlice(start: start, end: end) { t, v in
+                try body(t, v)
+                return true
+            }
         }
     }
 
@@ -179,8 +182,7 @@ public final class ColumnarStore: @unchecked Sendable {
             precondition(i < columns.count, "restore of unknown series \(id)")
             if chunk.isEmpty { return }
             if isHead {
-                columns[i].headTimestamps = chunk.timestamps
-                columns[i].headValues = chunk.values
+                (columns[i].headTimestamps, columns[i].headValues) = chunk.columns
             } else {
                 columns[i].chunks.append(chunk)
             }

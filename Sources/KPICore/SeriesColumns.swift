@@ -89,7 +89,7 @@ struct SeriesColumns: Sendable {
             let limit = target + 1 < chunks.count ? chunks[target + 1].minTime : (headTimestamps.first ?? .max)
             var j = i
             while j < ts.count && ts[j] < limit { j += 1 }
-            let old = chunks[target]
+            let old = chunks[target].columns
             let merged = SeriesColumns.merge(old.timestamps, old.values, Array(ts[i..<j]), Array(vs[i..<j]))
             let chunk = Chunk(timestamps: merged.0, values: merged.1)
             chunks[target] = chunk
@@ -148,10 +148,10 @@ struct SeriesColumns: Sendable {
         return (outT, outV)
     }
 
-    /// First index whose timestamp is >= `t`.
-    static func lowerBound(_ ts: [Int64], _ t: Int64) -> Int {
+    /// First index whose timestamp is >= `t`, among the first `count` (default all).
+    static func lowerBound(_ ts: [Int64], _ t: Int64, count: Int? = nil) -> Int {
         var low = 0
-        var high = ts.count
+        var high = count ?? ts.count
         while low < high {
             let mid = (low + high) / 2
             if ts[mid] < t { low = mid + 1 } else { high = mid }
@@ -160,19 +160,31 @@ struct SeriesColumns: Sendable {
     }
 
     /// Calls `body` with each contiguous run of samples in `[start, end]` (inclusive), oldest
-    /// first, without copying.
-    func forEachSlice(start: Int64, end: Int64, _ body: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Void) rethrows {
+    /// first. Head samples are passed without copying; each overlapping sealed chunk is
+    /// decoded once into a pair of arrays reused across the chunks of this call (if `body`
+    /// keeps a slice, copy-on-write gives the next chunk fresh storage).
+    /// `body` returns false to stop early (a full page needs no more chunks decoded).
+    func forEachSlice(start: Int64, end: Int64, _ body: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Bool) rethrows {
         guard start <= end else { return }
+        var ts: [Int64] = []
+        var vs: [Double] = []
         for chunk in chunks where chunk.maxTime >= start && chunk.minTime <= end {
-            let lo = SeriesColumns.lowerBound(chunk.timestamps, start)
-            let hi = SeriesColumns.lowerBound(chunk.timestamps, end == .max ? .max : end + 1)
-            let hiAdj = end == .max ? chunk.count : hi
-            if lo < hiAdj { try body(chunk.timestamps[lo..<hiAdj], chunk.values[lo..<hiAdj]) }
+            if ts.count < chunk.count {
+                ts = [Int64](repeating: 0, count: chunk.count)
+                vs = [Double](repeating: 0, count: chunk.count)
+            }
+            ts.withUnsafeMutableBufferPointer { t in
+                vs.withUnsafeMutableBufferPointer { v in _ = chunk.decode(into: t, v) }
+            }
+            let n = chunk.count
+            let lo = start <= chunk.minTime ? 0 : SeriesColumns.lowerBound(ts, start, count: n)
+            let hi = end >= chunk.maxTime ? n : SeriesColumns.lowerBound(ts, end + 1, count: n)
+            if lo < hi, try !body(ts[lo..<hi], vs[lo..<hi]) { return }
         }
         if let first = headTimestamps.first, let last = headTimestamps.last, last >= start && first <= end {
             let lo = SeriesColumns.lowerBound(headTimestamps, start)
             let hi = end == .max ? headTimestamps.count : SeriesColumns.lowerBound(headTimestamps, end + 1)
-            if lo < hi { try body(headTimestamps[lo..<hi], headValues[lo..<hi]) }
+            if lo < hi { _ = try body(headTimestamps[lo..<hi], headValues[lo..<hi]) }
         }
     }
 }

@@ -48,7 +48,7 @@ extension KPIService {
         do {
             let request = try withFormParameters(request)
             switch routePath {
-            case "/metrics": return (path, metricsResponse())
+            case "/metrics": return (path, metricsResponse(accept: request.header("accept")))
             case "/api/v1/ingest":
                 try ingest(request) { later(path, $0) }
                 return nil
@@ -80,11 +80,35 @@ extension KPIService {
 
         """
 
-    func metricsResponse() -> HTTPResponse {
-        let body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady)
-        return HTTPResponse(
-            status: 200, headers: [(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
-            body: .bytes(body))
+    /// Text format 0.0.4 by default; OpenMetrics 1.0 when the Accept header prefers it (as
+    /// Prometheus' scraper does by default).
+    func metricsResponse(accept: String?) -> HTTPResponse {
+        let openMetrics = KPIService.prefersOpenMetrics(accept)
+        let body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
+        let type = openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"
+        return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: type)], body: .bytes(body))
+    }
+
+    /// Whether an Accept header ranks OpenMetrics text (version 1.0.0, or unversioned) above the
+    /// 0.0.4 text format. Quality values decide; ties go to the earlier entry.
+    static func prefersOpenMetrics(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        var best: (quality: Double, openMetrics: Bool)? = nil
+        for entry in accept.split(separator: ",") {
+            let parts = entry.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let type = parts.first else { continue }
+            var quality = 1.0
+            var version: String? = nil
+            for parameter in parts.dropFirst() {
+                if parameter.hasPrefix("q=") { quality = Double(parameter.dropFirst(2)) ?? 0 }
+                if parameter.hasPrefix("version=") { version = String(parameter.dropFirst(8)) }
+            }
+            let isOpenMetrics = type == "application/openmetrics-text" && (version == nil || version == "1.0.0")
+            let isText = type == "text/plain" || type == "*/*"
+            guard isOpenMetrics || isText, quality > 0 else { continue }
+            if best == nil || quality > best!.quality { best = (quality, isOpenMetrics) }
+        }
+        return best?.openMetrics ?? false
     }
 
     // MARK: Ingest
@@ -100,7 +124,9 @@ extension KPIService {
                 details: [
                     IngestIssue(
                         line: 0, field: "Content-Type",
-                        reason: "use application/x-ndjson, text/csv, text/plain (Prometheus text format) or application/x-protobuf (kpid.v1.Batch)")
+                        reason:
+                            "use application/x-ndjson, text/csv, text/plain (Prometheus text format) or application/x-protobuf (kpid.v1.Batch)"
+                    )
                 ])
         }
         var body = request.body

@@ -86,13 +86,16 @@ public final class ServiceMetrics: WriterObserver, Sendable {
     }
 
     /// Renders every metric. `store` and `databaseBytes` give the gauges.
-    public func render(store: StoreStats, databaseBytes: Int64?, ready: Bool) -> [UInt8] {
+    /// With `openMetrics`, the OpenMetrics 1.0 text format: counter families are named without
+    /// their `_total` suffix in HELP/TYPE lines, and the body ends with `# EOF`.
+    public func render(store: StoreStats, databaseBytes: Int64?, ready: Bool, openMetrics: Bool = false) -> [UInt8] {
         let s = state.withLock { $0 }
         var out: [UInt8] = []
         out.reserveCapacity(8192)
         func family(_ name: String, _ type: String, _ help: String) {
-            PrometheusTextWriter.appendHelp(&out, name: name, help: help)
-            PrometheusTextWriter.appendType(&out, name: name, type: type)
+            let familyName = openMetrics && type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+            PrometheusTextWriter.appendHelp(&out, name: familyName, help: help)
+            PrometheusTextWriter.appendType(&out, name: familyName, type: type)
         }
         func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
             PrometheusTextWriter.appendSample(&out, name: name, labels: labels, value: value)
@@ -164,6 +167,7 @@ public final class ServiceMetrics: WriterObserver, Sendable {
             family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
             sample("process_resident_memory_bytes", [], Double(rss))
         }
+        if openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
         return out
     }
 

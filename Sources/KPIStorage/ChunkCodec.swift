@@ -2,40 +2,72 @@ import KPICore
 
 /// Converts a `Chunk` to the `data` BLOB of the chunks and heads tables and back.
 ///
-/// Every row stores its `encoding` next to the bytes, so compressed encodings can be added
-/// later while old rows stay readable. Encoding 0 (`rawEncoding`) is the plain columns:
-/// n × i64 timestamps, then n × u64 value bits, all little-endian.
+/// Every row stores its `encoding` next to the bytes, so old rows stay readable as encodings
+/// are added:
+/// - 0 (`rawEncoding`): the plain columns, n × i64 timestamps then n × u64 value bits, all
+///   little-endian. No longer written; still read.
+/// - 1 (`compressedEncoding`): "kpid compressed v1", the `ChunkEncoding` bytes a `Chunk`
+///   holds in memory, stored as they are.
 public enum ChunkCodec {
     /// Plain little-endian columns.
     public static let rawEncoding = 0
+    /// `ChunkEncoding` bytes (delta-of-delta timestamps; XOR, scaled-integer or run values).
+    public static let compressedEncoding = 1
 
-    /// Encodes with the current default encoding.
+    /// Encodes with the current default encoding (compressed: the chunk's own bytes, no work).
     public static func encode(_ chunk: Chunk) -> (encoding: Int, bytes: [UInt8]) {
+        (compressedEncoding, chunk.encoded)
+    }
+
+    /// Encodes as raw columns (encoding 0); kept for tests of reading files written before
+    /// the compressed encoding existed.
+    public static func encodeRaw(_ chunk: Chunk) -> [UInt8] {
+        let (timestamps, values) = chunk.columns
         let size = chunk.count * 16
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             var writer = ByteWriter(UnsafeMutableRawBufferPointer(buffer))
-            writer.put(chunk.timestamps)
-            writer.put(chunk.values)
+            writer.put(timestamps)
+            writer.put(values)
             initialized = size
         }
-        return (rawEncoding, bytes)
     }
 
     /// Decodes a chunk and checks its invariant (strictly increasing timestamps). Throws
-    /// `StorageError.Kind.corrupt` for an unknown encoding, a bad length or a malformed chunk.
+    /// `StorageError.Kind.corrupt` for an unknown encoding, a bad length or a malformed chunk;
+    /// never traps on corrupt bytes.
     public static func decode(encoding: Int, bytes: UnsafeRawBufferPointer) throws(StorageError) -> Chunk {
-        guard encoding == rawEncoding else {
+        switch encoding {
+        case rawEncoding: return try decodeRaw(bytes)
+        case compressedEncoding:
+            do throws(ChunkDecodingError) {
+                return try Chunk(encoded: [UInt8](bytes))
+            } catch {
+                throw StorageError(.corrupt, "compressed chunk: \(error)")
+            }
+        default:
             throw StorageError(.corrupt, "unknown chunk encoding \(encoding)")
         }
+    }
+
+    static func decodeRaw(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Chunk {
         guard bytes.count % 16 == 0 else {
             throw StorageError(.corrupt, "raw chunk of \(bytes.count) bytes is not a whole number of 16-byte samples")
         }
         let n = bytes.count / 16
-        var reader = ByteReader(bytes)
-        let chunk = Chunk(timestamps: try reader.int64s(n), values: try reader.doubles(n))
-        guard chunk.isWellFormed else {
-            throw StorageError(.corrupt, "chunk timestamps are not strictly increasing")
+        guard n <= ChunkEncoding.maxSampleCount else {
+            throw StorageError(.corrupt, "raw chunk of \(n) samples exceeds \(ChunkEncoding.maxSampleCount)")
         }
-        return chunk
+        var reader = ByteReader(bytes)
+        let timestamps = try reader.int64s(n)
+        let values = try reader.doubles(n)
+        // Checked before building the Chunk: its initializer requires the invariant.
+        var previous = Int64.min
+        for (i, t) in timestamps.enumerated() {
+            guard i == 0 || t > previous else {
+                throw StorageError(.corrupt, "chunk timestamps are not strictly increasing")
+            }
+            previous = t
+        }
+        return Chunk(timestamps: timestamps, values: values)
     }
 }

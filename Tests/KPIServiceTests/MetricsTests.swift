@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import KPIService
+
 @Suite(.serialized) struct MetricsTests {
     /// /metrics passes Prometheus' own checker and reports what happened.
     @Test func metricsPassPromtoolAndCountIngest() throws {
@@ -45,5 +47,39 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "promtool: \(report)")
         #expect(!report.contains("error"), "promtool: \(report)")
+    }
+}
+
+@Suite(.serialized) struct OpenMetricsTests {
+    @Test func servesOpenMetricsWhenTheScraperPrefersIt() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        #expect(try kpid.ingest(#"{"metric":"m","ts":1000,"value":1}"#, contentType: "application/x-ndjson").status == 200)
+        // Prometheus 2.42's scrape Accept header.
+        let accept =
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        let r = try http("GET", kpid.base + "/metrics", headers: ["Accept": accept])
+        #expect(r.status == 200)
+        #expect(r.headers["content-type"]?.hasPrefix("application/openmetrics-text; version=1.0.0") == true)
+        #expect(r.text.hasSuffix("# EOF\n"))
+        #expect(r.text.contains("# TYPE kpid_samples_ingested counter\n"))
+        #expect(r.text.contains("kpid_samples_ingested_total{format=\"ndjson\"} 1\n"))
+        #expect(!r.text.contains("# TYPE kpid_samples_ingested_total"))
+
+        let plain = try http("GET", kpid.base + "/metrics", headers: ["Accept": "text/plain;version=0.0.4"])
+        #expect(plain.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(!plain.text.contains("# EOF"))
+        #expect(plain.text.contains("# TYPE kpid_samples_ingested_total counter\n"))
+    }
+
+    @Test(
+        arguments: [
+            (nil, false), ("*/*", false), ("application/openmetrics-text", true),
+            ("text/plain;q=0.9,application/openmetrics-text;version=1.0.0", true),
+            ("application/openmetrics-text;version=1.0.0;q=0.4,text/plain;q=0.5", false),
+            ("application/openmetrics-text;version=2.0.0", false), ("application/openmetrics-text;q=0", false),
+        ] as [(String?, Bool)])
+    func acceptNegotiation(accept: String?, expected: Bool) {
+        #expect(KPIService.prefersOpenMetrics(accept) == expected)
     }
 }

@@ -68,10 +68,21 @@ import Testing
     @Test func roundTripsBitForBit() throws {
         let chunk = Chunk(timestamps: Array(Int64(-5)..<Int64(awkwardValues.count - 5)), values: awkwardValues)
         let (encoding, bytes) = ChunkCodec.encode(chunk)
-        #expect(encoding == ChunkCodec.rawEncoding)
-        #expect(bytes.count == chunk.count * 16)
+        // Was: raw encoding, 16 bytes per sample. Now the chunk's compressed bytes are stored.
+        #expect(encoding == ChunkCodec.compressedEncoding)
+        #expect(bytes == chunk.encoded)
+        #expect(bytes.count < chunk.count * 16)
         let decoded = try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0) }
         #expect(decoded.timestamps == chunk.timestamps)
+        #expect(bits(decoded.values) == bits(chunk.values))
+    }
+
+    @Test func rawEncodingStillDecodes() throws {
+        let chunk = Chunk(timestamps: Array(Int64(-5)..<Int64(awkwardValues.count - 5)), values: awkwardValues)
+        let raw = ChunkCodec.encodeRaw(chunk)
+        #expect(raw.count == chunk.count * 16)
+        let decoded = try withBytes(raw) { try ChunkCodec.decode(encoding: ChunkCodec.rawEncoding, bytes: $0) }
+        #expect(decoded == chunk)
         #expect(bits(decoded.values) == bits(chunk.values))
     }
 
@@ -79,7 +90,19 @@ import Testing
         for chunk in [Chunk(timestamps: [], values: []), Chunk(timestamps: [Int64.min + 1, 0, Int64.max], values: [1, 2, 3])] {
             let (encoding, bytes) = ChunkCodec.encode(chunk)
             #expect(try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0) } == chunk)
+            let raw = ChunkCodec.encodeRaw(chunk)
+            #expect(try withBytes(raw) { try ChunkCodec.decode(encoding: ChunkCodec.rawEncoding, bytes: $0) } == chunk)
         }
+    }
+
+    @Test func regularGaugeShrinksOnDisk() {
+        let ts = (0..<512).map { Int64($0) * 60_000 + 1_700_000_000_000 }
+        let chunk = Chunk(timestamps: ts, values: ts.map { Double(($0 / 60_000) % 5) })
+        let bytes = ChunkCodec.encode(chunk).bytes
+        // Values cycle 0...4: deltas +1 or -4, zigzag <= 7, so 3 bits per delta. Header 1 +
+        // count 2 + t0 6 + interval 3 + first value 1 + width 1 + ceil(511 × 3 / 8) = 192.
+        #expect(bytes.count == 206)  // vs 8,192 raw
+        #expect(chunk.memoryBytes == bytes.count)
     }
 
     @Test func rejectsNonIncreasingTimestamps() {
@@ -94,11 +117,38 @@ import Testing
     }
 
     @Test func rejectsBadLengthAndUnknownEncoding() {
-        let bytes = ChunkCodec.encode(Chunk(timestamps: [1, 2], values: [3, 4])).bytes
+        let bytes = ChunkCodec.encodeRaw(Chunk(timestamps: [1, 2], values: [3, 4]))
         for length in 1..<bytes.count where length % 16 != 0 {
             let prefix = Array(bytes[..<length])
             #expect(throws: StorageError.self) { try withBytes(prefix) { try ChunkCodec.decode(encoding: 0, bytes: $0) } }
         }
         #expect(throws: StorageError.self) { try withBytes(bytes) { try ChunkCodec.decode(encoding: 7, bytes: $0) } }
+    }
+
+    @Test func corruptCompressedChunksThrowCorrupt() {
+        let chunk = Chunk(timestamps: [10, 20, 31, 45, 50], values: [1.5, .nan, -0.0, 7, 1e300])
+        let bytes = ChunkCodec.encode(chunk).bytes
+        for length in 0..<bytes.count {
+            #expect {
+                try withBytes(Array(bytes[..<length])) { try ChunkCodec.decode(encoding: ChunkCodec.compressedEncoding, bytes: $0) }
+            } throws: { ($0 as? StorageError)?.kind == .corrupt }
+        }
+        // Flips either fail as .corrupt or yield a chunk that still honours the invariant.
+        for i in bytes.indices {
+            for mask: UInt8 in [0x01, 0x08, 0x40, 0xFF] {
+                var flipped = bytes
+                flipped[i] ^= mask
+                do {
+                    let decoded = try withBytes(flipped) {
+                        try ChunkCodec.decode(encoding: ChunkCodec.compressedEncoding, bytes: $0)
+                    }
+                    let ts = decoded.timestamps
+                    #expect(zip(ts, ts.dropFirst()).allSatisfy { $0 < $1 })
+                    #expect(ts.count == decoded.values.count)
+                } catch {
+                    #expect((error as? StorageError)?.kind == .corrupt)
+                }
+            }
+        }
     }
 }

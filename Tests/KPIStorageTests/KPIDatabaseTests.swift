@@ -377,7 +377,8 @@ private let seriesC = labels("up")
             try raw.execute("UPDATE wal SET sample_count = 5 WHERE seq = 1")
             #expect { try db.forEachWALRecord(after: 0) { _, _ in } } throws: { ($0 as? StorageError)?.key == "seq=1" }
 
-            try raw.execute("UPDATE chunks SET data = substr(data, 1, 17)")
+            // Drop the last byte (compressed chunks are shorter than the 17 bytes cut here before).
+            try raw.execute("UPDATE chunks SET data = substr(data, 1, length(data) - 1)")
             #expect { try db.forEachChunk { _, _ in } } throws: {
                 let e = $0 as? StorageError
                 return e?.table == "chunks" && e?.key == "series=1 min_ts=0"
