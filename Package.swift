@@ -72,13 +72,15 @@ let package = Package(
             ],
             path: "Benchmarks/kpid-bench"),
 
-        .testTarget(name: "KPICoreTests", dependencies: ["KPICore"]),
+        // Helpers shared by the test targets (seeded random data).
+        .target(name: "KPITestSupport", path: "Tests/KPITestSupport"),
+        .testTarget(name: "KPICoreTests", dependencies: ["KPICore", "KPITestSupport"]),
         .testTarget(
             name: "KPIStorageTests",
             dependencies: ["KPIStorage", "KPICore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy"]),
+        .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy", "KPITestSupport"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
-        .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore"]),
+        .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPITestSupport"]),
         .testTarget(
             name: "KPIServiceTests",
             dependencies: [

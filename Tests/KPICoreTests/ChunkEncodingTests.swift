@@ -1,19 +1,7 @@
+import KPITestSupport
 import Testing
 
 @testable import KPICore
-
-/// Deterministic generator so failures reproduce.
-private struct ChunkTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func bits(_ values: [Double]) -> [UInt64] { values.map(\.bitPattern) }
 
@@ -45,7 +33,7 @@ private func regular(_ n: Int, start: Int64 = 1_700_000_000_000, step: Int64 = 6
     }
 
     @Test func jitteredTimestampsRoundTrip() throws {
-        var rng = ChunkTestRNG(seed: 1)
+        var rng = SeededGenerator(seed: 1)
         let ts = (0..<512).map { Int64($0) * 60_000 + Int64.random(in: -1000...1000, using: &rng) + 1_700_000_000_000 }
         let bytes = try roundTrip(ts, Array(repeating: 0, count: 512))
         #expect(try header(bytes).timestampEncoding == .deltaOfDelta)
@@ -95,7 +83,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
     let ts = regular(512)
 
     @Test func integersUseScaledIntegers() throws {
-        var rng = ChunkTestRNG(seed: 2)
+        var rng = SeededGenerator(seed: 2)
         var occupancy = 40.0
         let vs = (0..<512).map { _ in
             occupancy = max(0, occupancy + Double(Int.random(in: -3...3, using: &rng)))
@@ -115,7 +103,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
     }
 
     @Test func threeDecimalWaitsUseScaleThree() throws {
-        var rng = ChunkTestRNG(seed: 3)
+        var rng = SeededGenerator(seed: 3)
         let vs = (0..<512).map { _ in Double(Int.random(in: 100_000...500_000, using: &rng)) / 1000 }
         let bytes = try roundTrip(ts, vs)
         let h = try header(bytes)
@@ -125,7 +113,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
     }
 
     @Test func randomDoublesUseXOR() throws {
-        var rng = ChunkTestRNG(seed: 4)
+        var rng = SeededGenerator(seed: 4)
         let vs = (0..<512).map { _ in Double.random(in: -1e6...1e6, using: &rng) }
         let bytes = try roundTrip(ts, vs)
         #expect(try header(bytes).valueEncoding == .xor)
@@ -176,7 +164,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
 
 @Suite struct ChunkEncodingRobustnessTests {
     static func samples() -> [[UInt8]] {
-        var rng = ChunkTestRNG(seed: 5)
+        var rng = SeededGenerator(seed: 5)
         let jitter = (0..<64).map { Int64($0) * 1000 + Int64.random(in: -300...300, using: &rng) }
         var states = Array(repeating: 0.0, count: 64)
         states[10] = 1
@@ -212,7 +200,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
     }
 
     @Test func byteFlipsNeverTrap() {
-        var rng = ChunkTestRNG(seed: 6)
+        var rng = SeededGenerator(seed: 6)
         for bytes in Self.samples() {
             for i in bytes.indices {
                 for mask: UInt8 in [0x01, 0x10, 0x80, 0xFF] {
@@ -234,7 +222,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
     }
 
     @Test func seededRandomChunksRoundTrip() throws {
-        var rng = ChunkTestRNG(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         for round in 0..<3000 {
             let n = Int.random(in: 0...300, using: &rng)
             var t = Int64.random(in: -1_000_000_000_000...1_000_000_000_000, using: &rng)
@@ -317,7 +305,7 @@ private func varint(_ v: UInt64) -> [UInt8] {
         let store = ColumnarStore(configuration: StoreConfiguration(outOfOrderWindowMs: 0, chunkSize: 64))
         let id = SeriesID(0)
         store.addSeries(Labels(metric: "occupancy"), id: id)
-        var rng = ChunkTestRNG(seed: 8)
+        var rng = SeededGenerator(seed: 8)
         var ts: [Int64] = []
         var vs: [Double] = []
         var t: Int64 = 1_000_000
@@ -327,8 +315,9 @@ private func varint(_ v: UInt64) -> [UInt8] {
             vs.append(i % 3 == 0 ? Double(Int.random(in: 0...50, using: &rng)) : Double(bitPattern: rng.next()))
         }
         for start in stride(from: 0, to: 1000, by: 100) {
-            store.apply(newSeries: [], series: [id], timestamps: [Array(ts[start..<start + 100])],
-                        values: [Array(vs[start..<start + 100])])
+            store.apply(
+                newSeries: [], series: [id], timestamps: [Array(ts[start..<start + 100])],
+                values: [Array(vs[start..<start + 100])])
         }
         #expect(store.stats.chunkCount == 15)  // 999 sealable samples -> 15 chunks of 64
         for _ in 0..<200 {

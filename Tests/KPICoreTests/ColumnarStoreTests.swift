@@ -1,3 +1,4 @@
+import KPITestSupport
 import Testing
 
 @testable import KPICore
@@ -87,7 +88,7 @@ import Testing
 
     @Test func randomizedAgainstADictionaryModel() {
         // Second implementation: a dictionary ts -> value with last-write-wins.
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         let store = makeStore(window: 50_000, chunk: 8)
         var model: [Int64: Double] = [:]
         for round in 0..<300 {

@@ -1,3 +1,4 @@
+import KPITestSupport
 import Testing
 
 @testable import KPICore
@@ -46,7 +47,7 @@ import Testing
 
     @Test func selectionAgreesWithBruteForceOnRandomData() throws {
         // A second implementation: filter every series with the matchers directly.
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         var index = SeriesIndex()
         var all: [Labels] = []
         var seen = Set<Labels>()
@@ -72,18 +73,5 @@ import Testing
             let expected = all.indices.filter { i in matchers.allSatisfy { $0.matches(all[i][$0.name] ?? "") } }
             #expect(index.select(matchers).map { Int($0.rawValue) } == expected)
         }
-    }
-}
-
-/// Deterministic generator for tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import KPITestSupport
 import Testing
 
 @testable import KPIQuery
@@ -6,28 +7,13 @@ import Testing
 /// that the printer's parenthesization agrees with the parser's precedence for every pairing
 /// of node kinds, not just the hand-picked round-trip queries.
 @Suite struct PrinterPropertyTests {
-    /// A small deterministic generator (SplitMix64) so failures reproduce.
-    struct Generator {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func bool() -> Bool { below(2) == 0 }
-    }
 
     static let binaryOperators: [BinaryOperator] = [
         .or, .and, .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .matches, .notMatches,
         .add, .subtract, .multiply, .divide, .modulo,
     ]
 
-    func leaf(_ g: inout Generator) -> Expression {
+    func leaf(_ g: inout SeededGenerator) -> Expression {
         switch g.below(9) {
         case 0: return int(Int64(g.below(1000)))
         case 1: return dec(Double(g.below(10_000)) / 8 + 0.125)
@@ -41,9 +27,9 @@ import Testing
         }
     }
 
-    func tree(_ g: inout Generator, depth: Int) -> Expression {
+    func tree(_ g: inout SeededGenerator, depth: Int) -> Expression {
         if depth == 0 { return leaf(&g) }
-        let sub = { (g: inout Generator) in self.tree(&g, depth: depth - 1) }
+        let sub = { (g: inout SeededGenerator) in self.tree(&g, depth: depth - 1) }
         switch g.below(12) {
         case 0: return leaf(&g)
         case 1: return un([.not, .negate, .plus][g.below(3)], sub(&g))
@@ -68,7 +54,7 @@ import Testing
     }
 
     @Test(arguments: 0..<8) func randomTreesRoundTrip(seed: Int) throws {
-        var g = Generator(state: UInt64(seed))
+        var g = SeededGenerator(seed: UInt64(seed))
         for _ in 0..<250 {
             let expression = tree(&g, depth: 4)
             let statement = SelectStatement(items: [.expression(expression, alias: nil)], from: .metric("m", alias: nil))

@@ -1,10 +1,12 @@
-import Testing
 import KPICore
+import Testing
+
 @testable import KPIWire
 
 @Suite struct CSVDecoderTests {
     @Test func decodesRowsWithColumnsInAnyOrder() throws {
-        let body = "\u{FEFF}value,site,metric,ts,zone\r\n"
+        let body =
+            "\u{FEFF}value,site,metric,ts,zone\r\n"
             + "312.5,JFK,queue_wait_seconds,1762070400000,T4-security\r\n"
             + "NaN,JFK,queue_wait_seconds,2026-11-02T08:00:00Z,T4-security\r\n"
             + "-Inf,,pax_count,,\r\n"
@@ -12,11 +14,12 @@ import KPICore
             + "1e3,\"L,H\"\"R\",pax_count,-7,\"multi\nline\"\n"
             + "+Inf,JFK,queue_wait_seconds,5,T4-security"
         let batch = try decode(body, .csv, now: 99)
-        #expect(batch.series == [
-            Labels(metric: "queue_wait_seconds", ["site": "JFK", "zone": "T4-security"]),
-            Labels(metric: "pax_count"),
-            Labels(metric: "pax_count", ["site": "L,H\"R", "zone": "multi\nline"]),
-        ])
+        #expect(
+            batch.series == [
+                Labels(metric: "queue_wait_seconds", ["site": "JFK", "zone": "T4-security"]),
+                Labels(metric: "pax_count"),
+                Labels(metric: "pax_count", ["site": "L,H\"R", "zone": "multi\nline"]),
+            ])
         #expect(batch.timestamps == [[1_762_070_400_000, 1_793_606_400_000, 5], [99], [-7]])
         #expect(batch.values[0][0] == 312.5)
         #expect(batch.values[0][1].isNaN)
@@ -58,13 +61,16 @@ import KPICore
         ("metric,ts,value,1a\n", "1a", "invalid label name"),
     ])
     func rejectsBadHeaders(header: String, field: String, reason: String) {
-        expectIssue(header + "m,1,1" + String(repeating: ",", count: max(0, header.split(separator: ",", omittingEmptySubsequences: false).count - 3)) + "\n",
-                    .csv, line: 1, field: field, reason: reason)
+        expectIssue(
+            header + "m,1,1"
+                + String(repeating: ",", count: max(0, header.split(separator: ",", omittingEmptySubsequences: false).count - 3)) + "\n",
+            .csv, line: 1, field: field, reason: reason)
     }
 
     @Test func rejectsLongLabelNameInHeader() {
-        expectIssue("metric,ts,value,abcdef\n", .csv, line: 1, field: "abcdef", reason: "longer than 5",
-                    validator: LabelValidator(maxLabelNameLength: 5))
+        expectIssue(
+            "metric,ts,value,abcdef\n", .csv, line: 1, field: "abcdef", reason: "longer than 5",
+            validator: LabelValidator(maxLabelNameLength: 5))
     }
 
     @Test(arguments: [
@@ -89,15 +95,18 @@ import KPICore
     }
 
     @Test func rejectsUnterminatedQuote() {
-        expectIssue("metric,ts,value,site\nm,1,1,ok\nm,1,1,\"open\nmore\nrows\n", .csv, line: 3, field: nil,
-                    reason: "unterminated quoted field")
+        expectIssue(
+            "metric,ts,value,site\nm,1,1,ok\nm,1,1,\"open\nmore\nrows\n", .csv, line: 3, field: nil,
+            reason: "unterminated quoted field")
     }
 
     @Test func rejectsLabelValueOverTheLimitNamingTheColumn() {
-        expectIssue("metric,ts,value,site\nm,1,1,abcdef\n", .csv, line: 2, field: "site", reason: "exceeds the limit of 5",
-                    validator: LabelValidator(maxLabelValueLength: 5))
-        expectIssue("metric,ts,value,a,b\nm,1,1,x,y\n", .csv, line: 2, field: "labels", reason: "2 labels exceed the limit of 1",
-                    validator: LabelValidator(maxLabelsPerSeries: 1))
+        expectIssue(
+            "metric,ts,value,site\nm,1,1,abcdef\n", .csv, line: 2, field: "site", reason: "exceeds the limit of 5",
+            validator: LabelValidator(maxLabelValueLength: 5))
+        expectIssue(
+            "metric,ts,value,a,b\nm,1,1,x,y\n", .csv, line: 2, field: "labels", reason: "2 labels exceed the limit of 1",
+            validator: LabelValidator(maxLabelsPerSeries: 1))
         // Empty cells are absent labels, so they do not count.
         #expect(refusal("metric,ts,value,a,b\nm,1,1,x,\n", .csv, validator: LabelValidator(maxLabelsPerSeries: 1)) == nil)
     }

@@ -1,4 +1,6 @@
+import KPITestSupport
 import Testing
+
 @testable import KPIWire
 
 @Suite struct DoubleFormatterTests {
@@ -36,13 +38,16 @@ import Testing
             } else {
                 // Also via the standard library, so the check does not rest on our parser alone.
                 let text = String(decoding: out, as: UTF8.self)
-                ok = parsed.map { same($0, value) } == true
+                ok =
+                    parsed.map { same($0, value) } == true
                     && (value.isInfinite || Double(text).map { same($0, value) } == true)
                     && DoubleFormatterTests.isGoFloatText(text)
             }
             if !ok {
                 failures += 1
-                if failures < 5 { Issue.record("\(value.bitPattern): \(String(decoding: out, as: UTF8.self)) -> \(String(describing: parsed))") }
+                if failures < 5 {
+                    Issue.record("\(value.bitPattern): \(String(decoding: out, as: UTF8.self)) -> \(String(describing: parsed))")
+                }
             }
         }
         #expect(failures == 0)
@@ -80,8 +85,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["", "+", "-", ".", "e3", "1e", "1e+", "1.2.3", "0x1p3", "1_000", "--1", "+NaN", "-NaN", "nan1",
-                      "In", "1 ", " 1", "1e400", "-1e309", "∞", "1,5"])
+    @Test(arguments: [
+        "", "+", "-", ".", "e3", "1e", "1e+", "1.2.3", "0x1p3", "1_000", "--1", "+NaN", "-NaN", "nan1",
+        "In", "1 ", " 1", "1e400", "-1e309", "∞", "1,5",
+    ])
     func rejectsWhatGoRejects(text: String) {
         let bytes = Array(text.utf8)
         #expect(bytes.withUnsafeBufferPointer { FloatParser.parse($0, 0, $0.count) } == nil)

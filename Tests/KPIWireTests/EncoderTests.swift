@@ -1,5 +1,6 @@
-import Testing
 import KPICore
+import Testing
+
 @testable import KPIWire
 
 @Suite struct EncoderTests {
@@ -10,27 +11,30 @@ import KPICore
         SampleEncoder.appendNDJSON(&out, labels: labels, timestamp: 1_762_070_400_000, value: 312.5)
         SampleEncoder.appendNDJSON(&out, labels: Labels(metric: "m", ["q": "a\"b\\c\nd\u{1}é"]), timestamp: -1, value: -.infinity)
         SampleEncoder.appendNDJSON(&out, labels: Labels(metric: "m"), timestamp: 0, value: .nan)
-        #expect(String(decoding: out, as: UTF8.self) == """
-            {"metric":"queue_wait_seconds","labels":{"site":"JFK","zone":"T4-security"},"ts":1762070400000,"value":312.5}
-            {"metric":"m","labels":{"q":"a\\"b\\\\c\\nd\\u0001é"},"ts":-1,"value":"-Inf"}
-            {"metric":"m","labels":{},"ts":0,"value":"NaN"}
+        #expect(
+            String(decoding: out, as: UTF8.self) == """
+                {"metric":"queue_wait_seconds","labels":{"site":"JFK","zone":"T4-security"},"ts":1762070400000,"value":312.5}
+                {"metric":"m","labels":{"q":"a\\"b\\\\c\\nd\\u0001é"},"ts":-1,"value":"-Inf"}
+                {"metric":"m","labels":{},"ts":0,"value":"NaN"}
 
-            """)
+                """)
     }
 
     @Test func csvHeaderAndRows() {
         var out: [UInt8] = []
         SampleEncoder.appendCSVHeader(&out, labelNames: ["site", "zone"])
         SampleEncoder.appendCSVRow(&out, labels: labels, labelNames: ["site", "zone"], timestamp: 1_762_070_400_000, value: 312.5)
-        SampleEncoder.appendCSVRow(&out, labels: Labels(metric: "m", ["zone": "a,\"b\"\nc"]), labelNames: ["site", "zone"],
-                                   timestamp: 5, value: .infinity)
-        #expect(String(decoding: out, as: UTF8.self) == """
-            metric,ts,value,site,zone
-            queue_wait_seconds,1762070400000,312.5,JFK,T4-security
-            m,5,+Inf,,"a,""b""
-            c"
+        SampleEncoder.appendCSVRow(
+            &out, labels: Labels(metric: "m", ["zone": "a,\"b\"\nc"]), labelNames: ["site", "zone"],
+            timestamp: 5, value: .infinity)
+        #expect(
+            String(decoding: out, as: UTF8.self) == """
+                metric,ts,value,site,zone
+                queue_wait_seconds,1762070400000,312.5,JFK,T4-security
+                m,5,+Inf,,"a,""b""
+                c"
 
-            """)
+                """)
     }
 
     @Test func prometheusExposition() {
@@ -38,23 +42,25 @@ import KPICore
         PrometheusTextWriter.appendHelp(&out, name: "kpid_ingested_samples_total", help: "Samples ingested.\nBy format \\ kind.")
         PrometheusTextWriter.appendType(&out, name: "kpid_ingested_samples_total", type: "counter")
         PrometheusTextWriter.appendSample(&out, name: "kpid_ingested_samples_total", labels: [("format", "ndjson")], value: 1234)
-        PrometheusTextWriter.appendSample(&out, name: "x_bucket", labels: [("le", "+Inf"), ("q", "a\"b\\c\nd")], value: 0.25,
-                                          timestamp: 1_762_070_400_000)
+        PrometheusTextWriter.appendSample(
+            &out, name: "x_bucket", labels: [("le", "+Inf"), ("q", "a\"b\\c\nd")], value: 0.25,
+            timestamp: 1_762_070_400_000)
         PrometheusTextWriter.appendSample(&out, name: "up", labels: [], value: 1e-5)
         PrometheusTextWriter.appendSample(&out, name: "big", labels: [], value: 5e20)
         PrometheusTextWriter.appendSample(&out, name: "nan", labels: [], value: .nan)
         PrometheusTextWriter.appendSample(&out, labels: labels, value: -.infinity, timestamp: 3)
-        #expect(String(decoding: out, as: UTF8.self) == #"""
-            # HELP kpid_ingested_samples_total Samples ingested.\nBy format \\ kind.
-            # TYPE kpid_ingested_samples_total counter
-            kpid_ingested_samples_total{format="ndjson"} 1234
-            x_bucket{le="+Inf",q="a\"b\\c\nd"} 0.25 1762070400000
-            up 1e-05
-            big 5e+20
-            nan NaN
-            queue_wait_seconds{site="JFK",zone="T4-security"} -Inf 3
+        #expect(
+            String(decoding: out, as: UTF8.self) == #"""
+                # HELP kpid_ingested_samples_total Samples ingested.\nBy format \\ kind.
+                # TYPE kpid_ingested_samples_total counter
+                kpid_ingested_samples_total{format="ndjson"} 1234
+                x_bucket{le="+Inf",q="a\"b\\c\nd"} 0.25 1762070400000
+                up 1e-05
+                big 5e+20
+                nan NaN
+                queue_wait_seconds{site="JFK",zone="T4-security"} -Inf 3
 
-            """#)
+                """#)
     }
 
     @Test func expositionParsesBack() throws {

@@ -1,5 +1,6 @@
-import Testing
 import KPICore
+import Testing
+
 @testable import KPIWire
 
 @Suite struct NDJSONDecoderTests {
@@ -15,12 +16,15 @@ import KPICore
 
             """
         let batch = try decode(body, .ndjson, now: 777)
-        #expect(batch.series == [
-            Labels([Label(name: "__name__", value: "queue_wait_seconds"), Label(name: "site", value: "JFK"),
-                    Label(name: "zone", value: "T4-security")]),
-            Labels([Label(name: "__name__", value: "pax_count"), Label(name: "site", value: "LHR")]),
-            Labels([Label(name: "__name__", value: "pax_count")]),
-        ])
+        #expect(
+            batch.series == [
+                Labels([
+                    Label(name: "__name__", value: "queue_wait_seconds"), Label(name: "site", value: "JFK"),
+                    Label(name: "zone", value: "T4-security"),
+                ]),
+                Labels([Label(name: "__name__", value: "pax_count"), Label(name: "site", value: "LHR")]),
+                Labels([Label(name: "__name__", value: "pax_count")]),
+            ])
         #expect(batch.timestamps == [[1_762_070_400_000, 1_793_606_400_000, 777], [777], [1_793_602_800_123, -5]])
         #expect(batch.values[0].count == 3)
         #expect(batch.values[0][0] == 312.5)
@@ -66,7 +70,8 @@ import KPICore
             #"{"metric":"m","value":"Inf"}"#, #"{"metric":"m","value":"2.5"}"#,
         ].joined(separator: "\n")
         let batch = try decode(body, .ndjson)
-        #expect(same(batch.values[0], [0.1, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.2345678901234568e29, .infinity, 2.5]))
+        #expect(
+            same(batch.values[0], [0.1, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.2345678901234568e29, .infinity, 2.5]))
     }
 
     @Test func consecutiveLinesOfOneSeriesShareIt() throws {
@@ -141,12 +146,15 @@ import KPICore
 
     @Test func enforcesValidatorLimits() {
         let limits = LabelValidator(maxLabelsPerSeries: 2, maxLabelNameLength: 4, maxLabelValueLength: 5)
-        expectIssue(#"{"metric":"m","labels":{"a":"1","b":"2","c":"3"},"value":1}"#, .ndjson, line: 1, field: "labels",
-                    reason: "3 labels exceed the limit of 2", validator: limits)
-        expectIssue(#"{"metric":"m","labels":{"abcde":"1"},"value":1}"#, .ndjson, line: 1, field: "labels.abcde",
-                    reason: "longer than 4", validator: limits)
-        expectIssue(#"{"metric":"m","labels":{"a":"123456"},"value":1}"#, .ndjson, line: 1, field: "labels.a",
-                    reason: "label value of 6 bytes exceeds the limit of 5", validator: limits)
+        expectIssue(
+            #"{"metric":"m","labels":{"a":"1","b":"2","c":"3"},"value":1}"#, .ndjson, line: 1, field: "labels",
+            reason: "3 labels exceed the limit of 2", validator: limits)
+        expectIssue(
+            #"{"metric":"m","labels":{"abcde":"1"},"value":1}"#, .ndjson, line: 1, field: "labels.abcde",
+            reason: "longer than 4", validator: limits)
+        expectIssue(
+            #"{"metric":"m","labels":{"a":"123456"},"value":1}"#, .ndjson, line: 1, field: "labels.a",
+            reason: "label value of 6 bytes exceeds the limit of 5", validator: limits)
     }
 
     @Test func rejectsInvalidUTF8() {

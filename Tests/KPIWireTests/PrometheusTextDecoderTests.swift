@@ -1,5 +1,6 @@
-import Testing
 import KPICore
+import Testing
+
 @testable import KPIWire
 
 @Suite struct PrometheusTextDecoderTests {
@@ -25,22 +26,25 @@ import KPICore
             spaced_metric { a = "1" , b="2" }\t7   8
             """
         let batch = try decode(body, .prometheusText, now: 5)
-        #expect(batch.series == [
-            Labels(metric: "http_requests_total", ["method": "post", "code": "200"]),
-            Labels(metric: "http_requests_total", ["method": "post", "code": "400"]),
-            Labels(metric: "msdos_file_access_time_seconds", ["path": #"C:\DIR\FILE.TXT"#, "error": "Cannot find file:\n\"FILE.TXT\""]),
-            Labels(metric: "metric_without_timestamp_and_labels"),
-            Labels(metric: "something_weird", ["problem": "division by zero"]),
-            Labels(metric: "rpc_duration_seconds", ["quantile": "0.5"]),
-            Labels(metric: "rpc_duration_seconds_sum"),
-            Labels(metric: "http_request_duration_seconds_bucket", ["le": "0.05"]),
-            Labels(metric: "http_request_duration_seconds_bucket", ["le": "+Inf"]),
-            Labels(metric: "http_request_duration_seconds_count"),
-            Labels(metric: "nan_metric"),
-            Labels(metric: "neg_inf_metric"),
-            Labels(metric: "spaced_metric", ["a": "1", "b": "2"]),
-        ])
-        #expect(batch.timestamps == [[1_395_066_363_000], [1_395_066_363_000], [5], [5], [-3_982_045], [5], [5], [5], [5], [5], [5], [5], [8]])
+        #expect(
+            batch.series == [
+                Labels(metric: "http_requests_total", ["method": "post", "code": "200"]),
+                Labels(metric: "http_requests_total", ["method": "post", "code": "400"]),
+                Labels(
+                    metric: "msdos_file_access_time_seconds", ["path": #"C:\DIR\FILE.TXT"#, "error": "Cannot find file:\n\"FILE.TXT\""]),
+                Labels(metric: "metric_without_timestamp_and_labels"),
+                Labels(metric: "something_weird", ["problem": "division by zero"]),
+                Labels(metric: "rpc_duration_seconds", ["quantile": "0.5"]),
+                Labels(metric: "rpc_duration_seconds_sum"),
+                Labels(metric: "http_request_duration_seconds_bucket", ["le": "0.05"]),
+                Labels(metric: "http_request_duration_seconds_bucket", ["le": "+Inf"]),
+                Labels(metric: "http_request_duration_seconds_count"),
+                Labels(metric: "nan_metric"),
+                Labels(metric: "neg_inf_metric"),
+                Labels(metric: "spaced_metric", ["a": "1", "b": "2"]),
+            ])
+        #expect(
+            batch.timestamps == [[1_395_066_363_000], [1_395_066_363_000], [5], [5], [-3_982_045], [5], [5], [5], [5], [5], [5], [5], [8]])
         let values = batch.values.map { $0[0] }
         #expect(same(Array(values[0..<10]), [1027, 3, 1_458_255_915, 12.47, .infinity, 4773, 17_560_473, 24054, 144_320, 144_320]))
         #expect(values[10].isNaN)
@@ -117,8 +121,9 @@ import KPICore
     }
 
     @Test func enforcesValidatorLimits() {
-        expectIssue("m{a=\"123456\"} 1\n", .prometheusText, line: 1, field: "labels.a", reason: "exceeds the limit of 5",
-                    validator: LabelValidator(maxLabelValueLength: 5))
+        expectIssue(
+            "m{a=\"123456\"} 1\n", .prometheusText, line: 1, field: "labels.a", reason: "exceeds the limit of 5",
+            validator: LabelValidator(maxLabelValueLength: 5))
     }
 
     @Test func capsDetailsAtOneHundred() {

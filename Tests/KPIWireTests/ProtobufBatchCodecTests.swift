@@ -1,4 +1,5 @@
 import KPICore
+import KPITestSupport
 import KPIWire
 import Testing
 

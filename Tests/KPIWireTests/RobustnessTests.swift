@@ -1,5 +1,7 @@
-import Testing
 import KPICore
+import KPITestSupport
+import Testing
+
 @testable import KPIWire
 
 @Suite struct RobustnessTests {
@@ -14,7 +16,8 @@ import KPICore
             {"metric":"m","labels":{"a":"1","b":"3"},"value":7}
             """
         let batch = try decode(body, .ndjson)
-        #expect(batch.series == [Labels(metric: "m", ["a": "1", "b": "2"]), Labels(metric: "n"), Labels(metric: "m", ["a": "1", "b": "3"])])
+        #expect(
+            batch.series == [Labels(metric: "m", ["a": "1", "b": "2"]), Labels(metric: "n"), Labels(metric: "m", ["a": "1", "b": "3"])])
         #expect(batch.values == [[1, 3, 4, 6], [2, 5], [7]])
 
         let prom = try decode("m{a=\"1\"} 1\nn 2\nm{a=\"1\",} 3\nm{a=\"1\"} 4\nm{a=\"\\\\\"} 5\nm{a=\"\\\\\"} 6\n", .prometheusText)
@@ -41,7 +44,9 @@ import KPICore
         var seedBytes: [UInt8]? = nil
         switch format {
         case .ndjson:
-            seedBody = #"{"metric":"m","labels":{"a":"x\"y\\z\u00e9\ud83d\ude80","b":"日本"},"ts":"2026-11-02T08:00:00.5+01:00","value":-1.5e3}"# + "\n"
+            seedBody =
+                #"{"metric":"m","labels":{"a":"x\"y\\z\u00e9\ud83d\ude80","b":"日本"},"ts":"2026-11-02T08:00:00.5+01:00","value":-1.5e3}"#
+                + "\n"
                 + #"{"metric":"n","ts":17,"value":"NaN"}"# + "\n"
         case .csv:
             seedBody = "metric,ts,value,a,b\nm,17,1.5,\"x,\"\"y\nz\",日本\nn,,NaN,,\n"

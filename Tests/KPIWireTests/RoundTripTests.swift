@@ -1,5 +1,7 @@
-import Testing
 import KPICore
+import KPITestSupport
+import Testing
+
 @testable import KPIWire
 
 /// Encode -> decode must give back exactly what was encoded.
@@ -26,8 +28,11 @@ import KPICore
 
     static func value(_ rng: inout SeededGenerator) -> Double {
         switch Int.random(in: 0..<12, using: &rng) {
-        case 0: return [0.0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNormalMagnitude,
-                        .greatestFiniteMagnitude, 1e-300, 1e300, 0.1, 312.5][Int.random(in: 0..<12, using: &rng)]
+        case 0:
+            return [
+                0.0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNormalMagnitude,
+                .greatestFiniteMagnitude, 1e-300, 1e300, 0.1, 312.5,
+            ][Int.random(in: 0..<12, using: &rng)]
         case 1: return Double(bitPattern: UInt64.random(in: 1..<(1 << 52), using: &rng))  // subnormal
         case 2: return Double(Int64.random(in: -1_000_000...1_000_000, using: &rng))
         case 3: return Double(Int.random(in: -99999...99999, using: &rng)) / 100
@@ -74,9 +79,11 @@ import KPICore
         #expect(got.series == want.series, "\(context)", sourceLocation: sourceLocation)
         #expect(got.timestamps == want.timestamps, "\(context)", sourceLocation: sourceLocation)
         // NaN payloads are not preserved (the text says only "NaN"), every other bit is.
-        let matches = got.values.count == want.values.count && zip(got.values, want.values).allSatisfy { g, w in
-            g.count == w.count && zip(g, w).allSatisfy { ($0.isNaN && $1.isNaN) || same($0, $1) }
-        }
+        let matches =
+            got.values.count == want.values.count
+            && zip(got.values, want.values).allSatisfy { g, w in
+                g.count == w.count && zip(g, w).allSatisfy { ($0.isNaN && $1.isNaN) || same($0, $1) }
+            }
         #expect(matches, "\(context)", sourceLocation: sourceLocation)
     }
 

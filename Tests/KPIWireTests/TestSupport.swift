@@ -1,16 +1,21 @@
-import Testing
 import KPICore
+import Testing
+
 @testable import KPIWire
 
 /// The decoded issues of a body that must be refused (empty when it was accepted, which the
 /// callers then fail on).
-func refusal(_ body: String, _ format: IngestFormat, now: Int64 = 42, validator: LabelValidator = LabelValidator(),
-             openMetrics: Bool = false) -> IngestError? {
+func refusal(
+    _ body: String, _ format: IngestFormat, now: Int64 = 42, validator: LabelValidator = LabelValidator(),
+    openMetrics: Bool = false
+) -> IngestError? {
     refusal(Array(body.utf8), format, now: now, validator: validator, openMetrics: openMetrics)
 }
 
-func refusal(_ body: [UInt8], _ format: IngestFormat, now: Int64 = 42, validator: LabelValidator = LabelValidator(),
-             openMetrics: Bool = false) -> IngestError? {
+func refusal(
+    _ body: [UInt8], _ format: IngestFormat, now: Int64 = 42, validator: LabelValidator = LabelValidator(),
+    openMetrics: Bool = false
+) -> IngestError? {
     do {
         _ = try IngestDecoder.decode(body, format: format, options: DecodeOptions(validator: validator, now: now, openMetrics: openMetrics))
         return nil
@@ -26,8 +31,9 @@ func expectIssue(
     validator: LabelValidator = LabelValidator(), openMetrics: Bool = false,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    expectIssue(Array(body.utf8), format, line: line, field: field, reason: reason, validator: validator,
-                openMetrics: openMetrics, sourceLocation: sourceLocation)
+    expectIssue(
+        Array(body.utf8), format, line: line, field: field, reason: reason, validator: validator,
+        openMetrics: openMetrics, sourceLocation: sourceLocation)
 }
 
 func expectIssue(
@@ -56,17 +62,4 @@ func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern }
 
 func same(_ a: [Double], _ b: [Double]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { same($0, $1) }
-}
-
-/// SplitMix64: small, seeded, and good enough to drive property tests reproducibly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -1,4 +1,6 @@
+import KPITestSupport
 import Testing
+
 @testable import KPIWire
 
 @Suite struct TimestampParserTests {
