@@ -46,28 +46,15 @@ private struct NDJSONState {
     }
 
     mutating func run() -> Result<SampleBatch, IngestError> {
-        let count = bytes.count
-        // A UTF-8 byte order mark some editors write is not part of the first line.
-        var lineStart = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
-        var lineNumber = 0
-        while lineStart < count {
-            lineNumber += 1
-            var lineEnd = lineStart
-            if let base = bytes.baseAddress,
-               let found = memchrNewline(base + lineStart, count - lineStart) {
-                lineEnd = lineStart + found
-            } else {
-                lineEnd = count
-            }
-            let next = lineEnd + 1
+        forEachLine(bytes) { lineNumber, start, end in
             do throws(LineProblem) {
-                try decodeLine(lineStart, lineEnd)
+                try decodeLine(start, end)
             } catch {
                 collector.report(line: lineNumber, field: error.field, reason: error.reason)
                 lastSeries = -1
-                if collector.error?.detailsTruncated == true { break }
+                if collector.error?.detailsTruncated == true { return false }
             }
-            lineStart = next
+            return true
         }
         if var error = collector.error {
             error.message = "invalid NDJSON body"
@@ -335,6 +322,24 @@ private struct NDJSONState {
 
     private func excerpt(_ range: Range<Int>) -> String {
         DecodeSupport.excerpt(bytes, range.lowerBound, range.upperBound)
+    }
+}
+
+/// Calls `body` with each line of a text body: its 1-based number and its byte range without the
+/// `\n` (a `\r` before it is left to the caller). A UTF-8 byte order mark, which some editors
+/// write, is not part of the first line. `body` returns false to stop.
+func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (_ line: Int, _ start: Int, _ end: Int) -> Bool) {
+    let count = bytes.count
+    var lineStart = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+    var lineNumber = 0
+    while lineStart < count {
+        lineNumber += 1
+        var lineEnd = count
+        if let base = bytes.baseAddress, let found = memchrNewline(base + lineStart, count - lineStart) {
+            lineEnd = lineStart + found
+        }
+        if !body(lineNumber, lineStart, lineEnd) { return }
+        lineStart = lineEnd + 1
     }
 }
 

@@ -71,26 +71,17 @@ private struct PromState {
     }
 
     mutating func run() -> Result<SampleBatch, IngestError> {
-        let count = bytes.count
-        // A UTF-8 byte order mark some editors write is not part of the first line.
-        var lineStart = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
-        var lineNumber = 0
-        while lineStart < count {
-            lineNumber += 1
-            var lineEnd = count
-            if let base = bytes.baseAddress, let found = memchrNewline(base + lineStart, count - lineStart) {
-                lineEnd = lineStart + found
-            }
+        forEachLine(bytes) { lineNumber, start, lineEnd in
             var end = lineEnd
-            if end > lineStart && bytes[end - 1] == 0x0D { end -= 1 }
+            if end > start && bytes[end - 1] == 0x0D { end -= 1 }
             do throws(LineProblem) {
-                try decodeLine(lineStart, end)
+                try decodeLine(start, end)
             } catch {
                 lastSeries = -1
                 collector.report(line: lineNumber, field: error.field, reason: error.reason)
-                if collector.error?.detailsTruncated == true { break }
+                if collector.error?.detailsTruncated == true { return false }
             }
-            lineStart = lineEnd + 1
+            return true
         }
         if var error = collector.error {
             error.message = openMetrics ? "invalid OpenMetrics text body" : "invalid Prometheus text body"
