@@ -7,6 +7,10 @@ struct SeriesColumns: Sendable {
     var chunks: [Chunk] = []
     var headTimestamps: [Int64] = []
     var headValues: [Double] = []
+    /// Most samples a head holds; well under `ChunkEncoding.maxSampleCount`, since a checkpoint
+    /// writes the head as one chunk.
+    static let maxHeadSamples = 1 << 20
+
     /// Newest timestamp ever stored (the out-of-order window is measured from it).
     var maxTime: Int64 = .min
 
@@ -51,7 +55,13 @@ struct SeriesColumns: Sendable {
     mutating func seal(window: Int64, chunkSize: Int) {
         let cutoff = maxTime &- window
         let old = SeriesColumns.lowerBound(headTimestamps, cutoff)
-        let sealable = (old / chunkSize) * chunkSize
+        var sealable = (old / chunkSize) * chunkSize
+        // A very fast series could pile more samples into its window than one chunk may hold
+        // (the head is written as one chunk at checkpoints): past the cap, the oldest full chunks
+        // are sealed even inside the window. A late sample into them takes the merge path.
+        let excess = headTimestamps.count - SeriesColumns.maxHeadSamples
+        if excess > 0 { sealable = max(sealable, (excess + chunkSize - 1) / chunkSize * chunkSize) }
+        sealable = min(sealable, headTimestamps.count / chunkSize * chunkSize)
         guard sealable > 0 else { return }
         var start = 0
         while start < sealable {

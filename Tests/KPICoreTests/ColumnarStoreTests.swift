@@ -141,3 +141,28 @@ import Testing
         #expect(store.nextSeriesID == SeriesID(2))
     }
 }
+
+@Suite struct HeadCapTests {
+    /// Samples 1 ms apart inside a 1 h window: without the cap the head would hold all of them.
+    @Test func headStaysUnderTheCapInsideTheWindow() {
+        let store = ColumnarStore(configuration: StoreConfiguration(outOfOrderWindowMs: 3_600_000, chunkSize: 4096))
+        store.addSeries(Labels(metric: "fast"), id: SeriesID(0))
+        let total = SeriesColumns.maxHeadSamples + 10_000
+        var next = 0
+        while next < total {
+            let n = min(100_000, total - next)
+            let ts = (next..<next + n).map { Int64($0) }
+            store.apply(newSeries: [], series: [SeriesID(0)], timestamps: [ts], values: [ts.map { Double($0 % 7) }])
+            next += n
+        }
+        let delta = store.drainCheckpoint()
+        let head = delta.heads.first?.1
+        #expect(head != nil)
+        #expect((head?.count ?? .max) <= SeriesColumns.maxHeadSamples)
+        #expect(store.stats.sampleCount == total)
+        // A late sample into the sealed range is still merged, not lost.
+        store.apply(newSeries: [], series: [SeriesID(0)], timestamps: [[5]], values: [[99]])
+        #expect(store.read(SeriesID(0), start: 5, end: 5).values == [99])
+        #expect(store.stats.sampleCount == total)
+    }
+}
