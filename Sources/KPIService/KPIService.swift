@@ -18,9 +18,7 @@ public final class KPIService: Sendable {
     let logger: Logger
     private let state = Mutex(State())
 
-    struct State: @unchecked Sendable {
-        // @unchecked: GroupCommitWriter and HTTPServer are Sendable; KPIDatabase is not, and is
-        // only handed from `start()` to the writer, never touched through this state after.
+    struct State: Sendable {
         var server: HTTPServer?
         var writer: GroupCommitWriter?
         var ready = false
