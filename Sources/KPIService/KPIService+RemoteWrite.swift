@@ -34,12 +34,7 @@ extension KPIService {
                 status: 415, message: "unsupported Content-Type \"\(contentType)\"",
                 details: [IngestIssue(line: 0, field: "Content-Type", reason: problem)])
         }
-        let options = DecodeOptions(
-            validator: LabelValidator(
-                maxLabelsPerSeries: configuration.maxLabelsPerSeries,
-                maxLabelNameLength: configuration.maxLabelNameLength,
-                maxLabelValueLength: configuration.maxLabelValueLength),
-            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        let options = configuration.decodeOptions()
         let batch: SampleBatch
         do {
             batch = try RemoteWriteDecoder.decode(

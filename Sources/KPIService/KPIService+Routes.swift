@@ -158,13 +158,7 @@ extension KPIService {
                 status: 415, message: "unsupported Content-Encoding \"\(encoding)\"",
                 details: [IngestIssue(line: 0, field: "Content-Encoding", reason: "use gzip or send the body uncompressed")])
         }
-        let options = DecodeOptions(
-            validator: LabelValidator(
-                maxLabelsPerSeries: configuration.maxLabelsPerSeries,
-                maxLabelNameLength: configuration.maxLabelNameLength,
-                maxLabelValueLength: configuration.maxLabelValueLength),
-            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),
-            openMetrics: IngestFormat.isOpenMetrics(contentType: contentType))
+        let options = configuration.decodeOptions(openMetrics: IngestFormat.isOpenMetrics(contentType: contentType))
         let batch: SampleBatch
         do {
             batch = try IngestDecoder.decode(body, format: format, options: options)

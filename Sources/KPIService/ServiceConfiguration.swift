@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import KPIStorage
+import KPIWire
 
 /// Everything `kpid serve` can be told. Each setting comes from, in order of precedence, a
 /// command-line flag, an environment variable `KPID_<NAME>` (upper case, `-` as `_`), a line
@@ -28,6 +29,16 @@ public struct ServiceConfiguration: Sendable {
     public init() {}
 
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("kpid.sqlite") }
+
+    /// Options for decoding an ingest body under the configured label limits; samples without a
+    /// timestamp get the current time.
+    public func decodeOptions(openMetrics: Bool = false) -> DecodeOptions {
+        DecodeOptions(
+            validator: LabelValidator(
+                maxLabelsPerSeries: maxLabelsPerSeries, maxLabelNameLength: maxLabelNameLength,
+                maxLabelValueLength: maxLabelValueLength),
+            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), openMetrics: openMetrics)
+    }
 
     /// Names of the settings, as flags (`--max-body-bytes`), environment variables
     /// (`KPID_MAX_BODY_BYTES`) and config-file keys (`max-body-bytes` or `max_body_bytes`).

@@ -207,8 +207,7 @@ struct Ingest: ParsableCommand {
                     let batch: SampleBatch
                     do {
                         batch = try IngestDecoder.decode(
-                            part, format: format,
-                            options: DecodeOptions(now: Int64(Date().timeIntervalSince1970 * 1000)))
+                            part, format: format, options: offline.configuration.decodeOptions())
                     } catch {
                         FileHandle.standardError.write(Data("\(path) (piece \(n + 1)): \(error)\n".utf8))
                         failed = true
