@@ -4,19 +4,19 @@ import KPIHTTP
 /// The metadata endpoints of Prometheus' HTTP API that Grafana's Prometheus data source calls
 /// for its query editor (label names and values) and its health and version checks.
 extension KPIService {
-    static let labelValuesRoute = "/api/v1/label/:name/values"
+    /// Series, label names and values, build info (Prometheus HTTP API), and remote write.
+    static let prometheusRoutes: [Route] = [
+        Route("/api/v1/write", ["POST"], .ingest, .later { s, r, _, respond throws(APIError) in try s.remoteWrite(r, respond: respond) }),
+        Route("/api/v1/series", ["GET", "POST"], .read, form: true, .now { s, r, _ throws(APIError) in try s.series(r) }),
+        Route("/api/v1/labels", ["GET", "POST"], .read, form: true, .now { s, r, _ throws(APIError) in try s.labels(r) }),
+        Route(
+            "/api/v1/label/:name/values", ["GET"], .read, form: true,
+            .now { s, r, m throws(APIError) in try s.labelValues(r, name: m.parameters["name"] ?? "") }),
+        Route("/api/v1/status/buildinfo", ["GET"], .read, .now { s, _, _ in s.buildInfo() }),
+    ]
 
     /// Selects every series: a metric name is never empty.
     static let everySeries = [try! LabelMatcher(Labels.metricNameLabel, .regexMatch, ".+")]
-
-    /// `name` from `/api/v1/label/<name>/values`, or nil for other paths.
-    static func labelName(inValuesPath path: String) -> String? {
-        let prefix = "/api/v1/label/"
-        let suffix = "/values"
-        guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else { return nil }
-        let name = String(path.dropFirst(prefix.count).dropLast(suffix.count))
-        return name.contains("/") ? nil : name
-    }
 
     /// Folds an `application/x-www-form-urlencoded` POST body into the query parameters, as
     /// Prometheus does: Grafana sends its API calls as form posts by default.
@@ -42,10 +42,7 @@ extension KPIService {
         return stringList(names.sorted())
     }
 
-    func labelValues(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        guard let name = KPIService.labelName(inValuesPath: request.path) else {
-            throw APIError(status: 404, message: "no such endpoint: \(request.path)")
-        }
+    func labelValues(_ request: HTTPRequest, name: String) throws(APIError) -> HTTPResponse {
         guard name == Labels.metricNameLabel || LabelValidator.isValidLabelName(name) else {
             throw APIError.badParameter("name", "invalid label name \"\(name)\"")
         }

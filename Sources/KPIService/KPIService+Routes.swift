@@ -17,53 +17,57 @@ extension KPIService {
         if let (route, response) = dispatch(request, later: answer) { answer(route, response) }
     }
 
+    /// Every endpoint. Each feature declares its routes next to its handlers and is listed here.
+    static let routes: [Route] = coreRoutes + prometheusRoutes
+
+    /// Liveness, readiness, the index, /metrics, ingest and export.
+    static let coreRoutes: [Route] = [
+        Route("/healthz", ["GET", "HEAD"], .open, .now { _, _, _ in .text(200, "ok\n") }),
+        Route(
+            "/readyz", ["GET", "HEAD"], .open,
+            .now { service, _, _ in
+                service.isReady ? .text(200, "ready\n") : .text(503, "starting: store is being loaded\n")
+            }),
+        Route("/", ["GET", "HEAD"], .open, .now { _, _, _ in .text(200, KPIService.indexText) }),
+        Route("/metrics", ["GET", "HEAD"], .read, .now { s, r, _ in s.metricsResponse(accept: r.header("accept")) }),
+        Route("/api/v1/ingest", ["POST"], .ingest, .later { s, r, _, respond throws(APIError) in try s.ingest(r, respond: respond) }),
+        Route("/api/v1/export", ["GET"], .read, .now { s, r, _ throws(APIError) in try s.export(r) }),
+    ]
+
     /// The route and answer, or nil when `later` will be called with them.
     private func dispatch(_ request: HTTPRequest, later: @escaping @Sendable (String, HTTPResponse) -> Void) -> (
         String, HTTPResponse
     )? {
         let path = request.path
-        let routes: [(path: String, methods: [String])] = [
-            ("/healthz", ["GET", "HEAD"]), ("/readyz", ["GET", "HEAD"]), ("/metrics", ["GET", "HEAD"]),
-            ("/api/v1/ingest", ["POST"]), ("/api/v1/write", ["POST"]), ("/api/v1/series", ["GET", "POST"]), ("/api/v1/export", ["GET"]),
-            ("/api/v1/labels", ["GET", "POST"]), ("/api/v1/status/buildinfo", ["GET"]),
-            (KPIService.labelValuesRoute, ["GET"]), ("/", ["GET", "HEAD"]),
-        ]
-        let routePath = KPIService.labelName(inValuesPath: path) != nil ? KPIService.labelValuesRoute : path
-        guard let route = routes.first(where: { $0.path == routePath }) else {
+        var found: (route: Route, match: RouteMatch)? = nil
+        for route in KPIService.routes {
+            if let match = route.match(path) {
+                found = (route, match)
+                break
+            }
+        }
+        guard let (route, match) = found else {
             return ("other", APIError(status: 404, message: "no such endpoint: \(path)").response)
         }
         guard route.methods.contains(request.method) else {
             var response = APIError(status: 405, message: "method \(request.method) not allowed on \(path)").response
             response.headers.append((name: "Allow", value: route.methods.joined(separator: ", ")))
-            return (routePath, response)
+            return (match.route, response)
         }
-        if path == "/healthz" { return (path, .text(200, "ok\n")) }
-        if path == "/readyz" {
-            return (path, isReady ? .text(200, "ready\n") : .text(503, "starting: store is being loaded\n"))
-        }
-        if path == "/" { return (path, .text(200, KPIService.indexText)) }
-        guard isReady else {
-            return (routePath, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
+        guard route.access == .open || isReady else {
+            return (match.route, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
         }
         do {
-            let request = try withFormParameters(request)
-            switch routePath {
-            case "/metrics": return (path, metricsResponse(accept: request.header("accept")))
-            case "/api/v1/ingest":
-                try ingest(request) { later(path, $0) }
+            let request = route.acceptsForm ? try withFormParameters(request) : request
+            switch route.handler {
+            case .now(let handler):
+                return (match.route, try handler(self, request, match))
+            case .later(let handler):
+                try handler(self, request, match) { later(match.route, $0) }
                 return nil
-            case "/api/v1/write":
-                try remoteWrite(request) { later(path, $0) }
-                return nil
-            case "/api/v1/series": return (path, try series(request))
-            case "/api/v1/export": return (path, try export(request))
-            case "/api/v1/labels": return (path, try labels(request))
-            case "/api/v1/status/buildinfo": return (path, buildInfo())
-            case KPIService.labelValuesRoute: return (routePath, try labelValues(request))
-            default: return (path, APIError(status: 404, message: "no such endpoint: \(path)").response)
             }
         } catch {
-            return (routePath, error.response)
+            return (match.route, error.response)
         }
     }
 
