@@ -112,5 +112,8 @@ final class RunningService {
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// The debug kpid binary `make test` builds before running the tests.
-var kpidBinary: String { packageRoot.appendingPathComponent(".build/debug/kpid").path }
+/// The debug kpid binary `make test` builds before running the tests; `KPID_BINARY` overrides
+/// it (for a second build folder).
+var kpidBinary: String {
+    ProcessInfo.processInfo.environment["KPID_BINARY"] ?? packageRoot.appendingPathComponent(".build/debug/kpid").path
+}
