@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // System libraries (Debian packages; `make deps` installs them).
@@ -49,12 +50,15 @@ let package = Package(
             dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")]),
         // Query language: lexer, parser, AST, planner, executor. Pure Swift.
         .target(name: "KPIQuery", dependencies: ["KPICore"]),
+        // PromQL: lexer, parser and evaluator over the store (Prometheus HTTP query API). Pure Swift.
+        .target(name: "KPIPromQL", dependencies: ["KPICore"]),
         // Wiring: routes, handlers, configuration, limits, own metrics.
         .target(
             name: "KPIService",
             dependencies: [
-                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP",
+                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "kpid",
@@ -81,10 +85,11 @@ let package = Package(
         .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy", "KPITestSupport"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
         .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPITestSupport"]),
+        .testTarget(name: "KPIPromQLTests", dependencies: ["KPIPromQL", "KPICore", "KPITestSupport"]),
         .testTarget(
             name: "KPIServiceTests",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP",
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],
