@@ -84,7 +84,7 @@ let package = Package(
             dependencies: ["KPIStorage", "KPICore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy", "KPITestSupport"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
-        .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPITestSupport"]),
+        .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPIStorage", "KPITestSupport"]),
         .testTarget(name: "KPIPromQLTests", dependencies: ["KPIPromQL", "KPICore", "KPITestSupport"]),
         .testTarget(
             name: "KPIServiceTests",

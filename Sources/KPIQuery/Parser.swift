@@ -586,6 +586,11 @@ struct Parser {
                 return .column(ColumnReference(table: name, columnName), range: token.range.union(column.range))
             }
             return .column(ColumnReference(name), range: token.range)
+        case .keyword(let keyword) where (keyword == .first || keyword == .last) && isSymbol(.leftParen, peek()):
+            // FIRST and LAST are keywords of NULLS FIRST/LAST, and aggregates when called.
+            advance()
+            advance()
+            return try parseCall(token.text.lowercased(), start: token)
         case .symbol(.star):
             throw error("'*' is only allowed as SELECT * or count(*)")
         default:

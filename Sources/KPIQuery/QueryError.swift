@@ -45,8 +45,23 @@ public struct SourceRange: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(start.line):\(start.column)-\(end.line):\(end.column)" }
 }
 
-/// A lexing or parsing failure, located at the offending token.
+/// A query that cannot be answered: a syntax or semantic error located at the offending token,
+/// or a limit or timeout hit while it ran.
 public struct QueryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Why the query failed; decides the HTTP status.
+    public enum Kind: String, Sendable, Equatable {
+        /// Lexing or parsing failed.
+        case syntax
+        /// The query is well formed but wrong: unknown metric, column or function, wrong
+        /// argument count, type mismatch, missing parameter.
+        case semantic
+        /// A configured limit (series, samples, rows, GROUP BY memory) was exceeded.
+        case limit
+        /// The query ran out of time and was stopped.
+        case timeout
+    }
+
+    public var kind: Kind
     /// What went wrong, e.g. `expected FROM after select list, found 'WHERE'`.
     public var message: String
     /// Where the offending token (or character) starts.
@@ -54,7 +69,8 @@ public struct QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A suggestion for a likely mistake (typo, wrong quotes, missing comma), when we have one.
     public var hint: String?
 
-    public init(message: String, position: SourcePosition, hint: String? = nil) {
+    public init(message: String, position: SourcePosition, hint: String? = nil, kind: Kind = .syntax) {
+        self.kind = kind
         self.message = message
         self.position = position
         self.hint = hint

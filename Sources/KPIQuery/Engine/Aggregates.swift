@@ -1,0 +1,176 @@
+/// Running state of one aggregate for one group. One struct for every function keeps groups in
+/// a flat array without existentials; each function uses the fields it needs.
+struct AggregateState {
+    var n: Int64 = 0
+    /// Sum (sum, avg), or running mean (stddev, variance: Welford).
+    var a: Double = 0
+    /// Welford's sum of squared deviations.
+    var m2: Double = 0
+    var integerSum: Int64 = 0
+    /// min, max, first, last.
+    var value: Value = .null
+    var timestamp: Int64 = 0
+    /// Kept values for exact quantiles.
+    var values: [Double] = []
+    var distinct: Set<Value> = []
+    /// rate / increase: per series.
+    var counters: [Int: CounterState] = [:]
+
+    /// Approximate bytes this state holds beyond its inline size.
+    var heapBytes: Int { values.capacity * 8 + distinct.count * 48 + counters.count * 64 }
+}
+
+/// A counter's progress within one group: first and last sample and the reset-aware increase.
+struct CounterState {
+    var firstTimestamp: Int64
+    var lastTimestamp: Int64
+    var lastValue: Double
+    var increase: Double
+}
+
+extension AggregateSpec {
+    /// Folds one input row into `state`. Aggregates skip NULL inputs, as in SQL.
+    @inline(__always)
+    func accumulate(_ state: inout AggregateState, _ row: Row) {
+        switch function {
+        case .countStar:
+            state.n += 1
+        case .count:
+            if !arguments[0].eval(row).isNull { state.n += 1 }
+        case .countDistinct:
+            let v = arguments[0].eval(row)
+            if !v.isNull { state.distinct.insert(Self.normalized(v)) }
+        case .sum, .avg:
+            switch arguments[0].eval(row) {
+            case .int(let i):
+                state.n += 1
+                state.integerSum &+= i
+                state.a += Double(i)
+            case .double(let d):
+                state.n += 1
+                state.a += d
+            case .interval(let i):
+                state.n += 1
+                state.integerSum &+= i
+                state.a += Double(i)
+            default: break
+            }
+        case .stddev, .stddevPop, .variance:
+            guard let x = arguments[0].eval(row).number ?? arguments[0].eval(row).milliseconds.map(Double.init) else { return }
+            state.n += 1
+            let delta = x - state.a
+            state.a += delta / Double(state.n)
+            state.m2 += delta * (x - state.a)
+        case .min, .max:
+            let v = arguments[0].eval(row)
+            if v.isNull { return }
+            if state.value.isNull {
+                state.value = v
+            } else if let c = Value.compare(v, state.value), function == .min ? c < 0 : c > 0 {
+                state.value = v
+            }
+        case .first, .last:
+            let v = arguments[0].eval(row)
+            if v.isNull { return }
+            let t: Int64
+            if let slot = timestampSlot, case .timestamp(let rowTime) = row.slots[slot] { t = rowTime } else { t = state.n }
+            state.n += 1
+            if state.value.isNull || (function == .first ? t < state.timestamp : t >= state.timestamp) {
+                state.value = v
+                state.timestamp = t
+            }
+        case .quantile:
+            let v = arguments[0].eval(row)
+            if let x = v.number ?? v.milliseconds.map(Double.init) { state.values.append(x) }
+        case .countIf:
+            if arguments[0].eval(row).truth == true { state.n += 1 }
+        case .sumIf:
+            if arguments[1].eval(row).truth == true, let x = arguments[0].eval(row).number {
+                state.n += 1
+                state.a += x
+            }
+        case .rate, .increase:
+            let v = arguments[0].eval(row)
+            guard let x = v.number ?? v.milliseconds.map(Double.init), let slot = timestampSlot,
+                case .timestamp(let t) = row.slots[slot]
+            else { return }
+            if var c = state.counters[row.series] {
+                // A drop means the counter restarted from zero (as Prometheus' rate assumes).
+                c.increase += x >= c.lastValue ? x - c.lastValue : x
+                c.lastValue = x
+                c.lastTimestamp = t
+                state.counters[row.series] = c
+            } else {
+                state.counters[row.series] = CounterState(firstTimestamp: t, lastTimestamp: t, lastValue: x, increase: 0)
+            }
+        case .timeInState:
+            guard arguments[0].eval(row).truth == true, let next = row.nextTimestamp, let slot = timestampSlot,
+                case .timestamp(let t) = row.slots[slot]
+            else { return }
+            state.integerSum &+= next - t
+            state.n += 1
+        }
+    }
+
+    /// Integers and doubles with equal values count once in count(DISTINCT x).
+    private static func normalized(_ v: Value) -> Value {
+        if case .int(let i) = v { return .double(Double(i)) }
+        return v
+    }
+
+    /// The aggregate's value for a finished group.
+    func result(_ state: inout AggregateState) -> Value {
+        switch function {
+        case .countStar, .count, .countIf: return .int(state.n)
+        case .countDistinct: return .int(Int64(state.distinct.count))
+        case .sum:
+            if state.n == 0 { return .null }
+            switch resultType {
+            case .integer: return .int(state.integerSum)
+            case .interval: return .interval(state.integerSum)
+            default: return .double(state.a)
+            }
+        case .avg:
+            if state.n == 0 { return .null }
+            if resultType == .interval { return .interval(Int64((state.a / Double(state.n)).rounded())) }
+            return .double(state.a / Double(state.n))
+        case .stddev:
+            return state.n < 2 ? .null : .double((state.m2 / Double(state.n - 1)).squareRoot())
+        case .variance:
+            return state.n < 2 ? .null : .double(state.m2 / Double(state.n - 1))
+        case .stddevPop:
+            return state.n < 1 ? .null : .double((state.m2 / Double(state.n)).squareRoot())
+        case .min, .max, .first, .last:
+            return state.value
+        case .quantile:
+            guard !state.values.isEmpty else { return .null }
+            let x = Self.quantile(q, &state.values)
+            return resultType == .interval ? .interval(Int64(x.rounded())) : .double(x)
+        case .sumIf:
+            return state.n == 0 ? .null : .double(state.a)
+        case .increase, .rate:
+            var total = 0.0
+            var any = false
+            for c in state.counters.values where c.lastTimestamp > c.firstTimestamp {
+                any = true
+                total += function == .rate ? c.increase / (Double(c.lastTimestamp - c.firstTimestamp) / 1000) : c.increase
+            }
+            return any ? .double(total) : .null
+        case .timeInState:
+            return .interval(state.integerSum)
+        }
+    }
+
+    /// Exact quantile with linear interpolation between closest ranks (the R-7 / "continuous"
+    /// definition used by DuckDB's quantile_cont, PostgreSQL's percentile_cont and Prometheus).
+    /// Sorts the kept values in place. NaN sorts last.
+    static func quantile(_ q: Double, _ values: inout [Double]) -> Double {
+        values.sort { Value.compareDoubles($0, $1) < 0 }
+        let position = q * Double(values.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = min(lower + 1, values.count - 1)
+        let fraction = position - Double(lower)
+        if fraction == 0 { return values[lower] }
+        return values[lower] + (values[upper] - values[lower]) * fraction
+    }
+}

@@ -1,0 +1,118 @@
+import Dispatch
+import Foundation
+import KPICore
+
+/// Runs SQL queries against a `ColumnarStore`.
+///
+/// Each metric is a table with the columns `ts` (timestamp), `value` (double) and one string
+/// column per label (NULL where a series lacks it). Predicates on labels select series through
+/// the store's label index and are checked once per series; predicates on `ts` become the time
+/// range read from each series' chunks; the rest is evaluated per sample.
+public struct QueryEngine: Sendable {
+    public let store: ColumnarStore
+
+    public init(store: ColumnarStore) {
+        self.store = store
+    }
+
+    /// Parses and runs one statement.
+    public func execute(_ text: String, options: QueryOptions = QueryOptions()) throws(QueryError) -> QueryResult {
+        try execute(try QueryParser.parse(text), text: text, options: options)
+    }
+
+    /// Runs a parsed statement; `text` (the query as written) lets errors about metrics point
+    /// at their name.
+    public func execute(_ statement: Statement, text: String = "", options: QueryOptions = QueryOptions()) throws(QueryError)
+        -> QueryResult
+    {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let execution = Execution(store: store, options: options, text: text, started: started)
+        var result: QueryResult
+        switch statement {
+        case .select(let select):
+            let relation = try execution.select(select, depth: 0)
+            result = QueryResult(
+                columns: relation.columns.map { ResultColumn(name: $0.name, type: $0.type) }, rows: relation.rows)
+        case .explain(let select):
+            execution.explainOnly = true
+            _ = try execution.select(select, depth: 0)
+            result = QueryResult(columns: [ResultColumn(name: "plan", type: .string)], rows: execution.plan.map { [.string($0)] })
+        }
+        execution.stats.elapsedMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        result.stats = execution.stats
+        result.warnings = execution.warnings
+        return result
+    }
+}
+
+/// A materialized intermediate result: a subquery's or a join's rows.
+struct Relation {
+    struct Column {
+        var table: String?
+        var name: String
+        var type: ValueType
+    }
+
+    var columns: [Column]
+    var rows: [[Value]]
+}
+
+/// The state of one query run: statistics, limits, plan lines for EXPLAIN.
+final class Execution {
+    let store: ColumnarStore
+    let options: QueryOptions
+    let text: String
+    let deadline: UInt64
+    var stats = QueryStats()
+    var warnings: [String] = []
+    var explainOnly = false
+    var plan: [String] = []
+    var groupBytes = 0
+
+    /// The bit pattern of Prometheus' staleness marker: not a sample, never returned.
+    static let staleNaN: UInt64 = 0x7ff0_0000_0000_0002
+
+    init(store: ColumnarStore, options: QueryOptions, text: String, started: UInt64) {
+        self.store = store
+        self.options = options
+        self.text = text
+        let budget = UInt64(max(0, options.limits.timeoutMilliseconds)) * 1_000_000
+        self.deadline = started &+ budget
+    }
+
+    func limitError(_ message: String, hint: String) -> QueryError {
+        QueryError(message: message, position: .start, hint: hint, kind: .limit)
+    }
+
+    func checkDeadline() throws(QueryError) {
+        if DispatchTime.now().uptimeNanoseconds > deadline {
+            throw QueryError(
+                message: "query timed out after \(options.limits.timeoutMilliseconds) ms and was stopped", position: .start,
+                hint: "narrow the time range or the series, or raise the query timeout", kind: .timeout)
+        }
+    }
+
+    func chargeGroupMemory(_ bytes: Int) throws(QueryError) {
+        groupBytes += bytes
+        if groupBytes > options.limits.maxGroupBytes {
+            throw limitError(
+                "the query needs more than \(options.limits.maxGroupBytes) bytes for GROUP BY state",
+                hint: "use fewer groups (wider buckets, fewer keys) or raise the GROUP BY memory limit")
+        }
+    }
+
+    /// Where `name` first appears in the query text (after FROM when it can tell), for errors
+    /// about sources, which the AST does not locate.
+    func position(of name: String) -> SourcePosition {
+        guard let range = text.range(of: name) else { return .start }
+        let before = text[..<range.lowerBound]
+        let line = before.reduce(1) { $0 + ($1 == "\n" ? 1 : 0) }
+        let lineStart = before.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
+        let column = text[lineStart..<range.lowerBound].unicodeScalars.count + 1
+        return SourcePosition(line: line, column: column, offset: text.utf8.distance(from: text.startIndex, to: range.lowerBound))
+    }
+
+    func note(_ depth: Int, _ line: String) {
+        if explainOnly { plan.append(String(repeating: "  ", count: depth) + line) }
+    }
+}

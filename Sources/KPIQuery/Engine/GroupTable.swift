@@ -1,0 +1,56 @@
+/// Groups of an aggregated query: key values, and one state per aggregate per group, in flat
+/// arrays. Consecutive rows of one group (samples of one series in one bucket) reuse the last
+/// lookup, so the hash table is consulted once per group change, not per sample.
+struct GroupTable {
+    private let keys: [Evaluator]
+    private let specs: [AggregateSpec]
+    private var index: [[Value]: Int] = [:]
+    private var groupKeys: [[Value]] = []
+    private var states: [AggregateState] = []
+    private var buffer: [Value]
+    private var lastGroup = -1
+    private let keptPerRow: Int
+
+    init(layout: GroupLayout, keys: [Compiled]) {
+        self.keys = keys.map(\.eval)
+        self.specs = layout.aggregates
+        self.buffer = [Value](repeating: .null, count: keys.count)
+        self.keptPerRow = layout.aggregates.filter { $0.function == .quantile }.count
+    }
+
+    var count: Int { groupKeys.count }
+
+    mutating func add(_ row: Row, execution: Execution) throws(QueryError) {
+        for k in keys.indices { buffer[k] = keys[k](row) }
+        let g: Int
+        if lastGroup >= 0 && groupKeys[lastGroup] == buffer {
+            g = lastGroup
+        } else if let found = index[buffer] {
+            g = found
+        } else {
+            g = groupKeys.count
+            groupKeys.append(buffer)
+            index[buffer] = g
+            states.append(contentsOf: repeatElement(AggregateState(), count: specs.count))
+            try execution.chargeGroupMemory(96 + keys.count * 40 + specs.count * MemoryLayout<AggregateState>.stride)
+        }
+        lastGroup = g
+        let base = g * specs.count
+        for j in specs.indices { specs[j].accumulate(&states[base + j], row) }
+        if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow) }
+    }
+
+    /// The group of a query without GROUP BY over no rows: count(*) is 0, the rest NULL.
+    mutating func addEmptyGroup() {
+        groupKeys.append([])
+        states.append(contentsOf: repeatElement(AggregateState(), count: specs.count))
+    }
+
+    /// Writes group `g`'s keys and aggregate results into `row` (keys first).
+    mutating func load(_ g: Int, into row: Row) {
+        let keyCount = groupKeys[g].count
+        for k in 0..<keyCount { row.slots[k] = groupKeys[g][k] }
+        let base = g * specs.count
+        for j in specs.indices { row.slots[keyCount + j] = specs[j].result(&states[base + j]) }
+    }
+}

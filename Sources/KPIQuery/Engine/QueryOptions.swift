@@ -1,0 +1,85 @@
+import Foundation
+
+/// Limits on one query. Each is checked while the query runs; exceeding one stops the query
+/// with an error that names the limit and how to change it.
+public struct QueryLimits: Sendable, Equatable {
+    /// Series a query may read (after label filtering).
+    public var maxSeries: Int
+    /// Samples a query may read.
+    public var maxSamples: Int
+    /// Rows a result may have.
+    public var maxRows: Int
+    /// Wall-clock budget; the query is stopped, not left running, when it runs out.
+    public var timeoutMilliseconds: Int64
+    /// Memory for GROUP BY state (groups, kept values for exact quantiles, join tables), in bytes.
+    public var maxGroupBytes: Int
+
+    public init(
+        maxSeries: Int = 100_000, maxSamples: Int = 500_000_000, maxRows: Int = 1_000_000,
+        timeoutMilliseconds: Int64 = 60_000, maxGroupBytes: Int = 1 << 30
+    ) {
+        self.maxSeries = maxSeries
+        self.maxSamples = maxSamples
+        self.maxRows = maxRows
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.maxGroupBytes = maxGroupBytes
+    }
+}
+
+/// Everything a query needs besides its text and the store.
+public struct QueryOptions: Sendable {
+    /// The instant `now()` returns (Unix ms); fixed for the whole query.
+    public var now: Int64
+    /// Time zone for `date_trunc` and `date_part` when the call names none.
+    public var timeZone: TimeZone
+    /// Values of named parameters (`:site`), by name without the colon.
+    public var parameters: [String: Value]
+    public var limits: QueryLimits
+
+    public init(
+        now: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),
+        timeZone: TimeZone = TimeZone(identifier: "UTC")!, parameters: [String: Value] = [:],
+        limits: QueryLimits = QueryLimits()
+    ) {
+        self.now = now
+        self.timeZone = timeZone
+        self.parameters = parameters
+        self.limits = limits
+    }
+}
+
+/// What a query read and how long it took.
+public struct QueryStats: Sendable, Equatable {
+    public var seriesScanned = 0
+    public var samplesScanned = 0
+    public var elapsedMilliseconds = 0.0
+
+    public init() {}
+}
+
+/// A result column: its name (the alias, or the expression's text) and type.
+public struct ResultColumn: Sendable, Equatable {
+    public var name: String
+    public var type: ValueType
+
+    public init(name: String, type: ValueType) {
+        self.name = name
+        self.type = type
+    }
+}
+
+/// The answer to a query: columns, rows, statistics and warnings (e.g. a column no series
+/// has, which is NULL everywhere and likely a typo).
+public struct QueryResult: Sendable {
+    public var columns: [ResultColumn]
+    public var rows: [[Value]]
+    public var stats: QueryStats
+    public var warnings: [String]
+
+    public init(columns: [ResultColumn], rows: [[Value]], stats: QueryStats = QueryStats(), warnings: [String] = []) {
+        self.columns = columns
+        self.rows = rows
+        self.stats = stats
+        self.warnings = warnings
+    }
+}

@@ -1,0 +1,187 @@
+import KPICore
+import Testing
+
+@testable import KPIQuery
+
+/// A store with two queue series and one device series, small enough to compute every
+/// expectation by hand. Times are minutes after 2026-11-16T00:00:00Z.
+func handStore() -> ColumnarStore {
+    let store = ColumnarStore()
+    let base: Int64 = 1_794_787_200_000  // 2026-11-16T00:00:00Z
+    let series: [(Labels, [(Int64, Double)])] = [
+        (Labels(metric: "queue_wait_seconds", ["site": "JFK", "zone": "T4-A"]), [(0, 10), (1, 20), (2, 30), (61, 40)]),
+        (Labels(metric: "queue_wait_seconds", ["site": "JFK", "zone": "T4-B"]), [(0, 5), (1, 15)]),
+        (Labels(metric: "queue_wait_seconds", ["site": "LHR", "zone": "T5"]), [(0, 100)]),
+        (Labels(metric: "device_up", ["site": "JFK", "device": "cam-1"]), [(0, 1), (10, 0), (25, 1), (30, 0), (32, 1), (40, 1)]),
+        (Labels(metric: "requests_total", ["site": "JFK"]), [(0, 10), (1, 15), (2, 3), (3, 8)]),
+    ]
+    for (k, (labels, samples)) in series.enumerated() {
+        let id = SeriesID(UInt32(k))
+        store.apply(
+            newSeries: [(id, labels)], series: [id], timestamps: [samples.map { base + $0.0 * 60_000 }],
+            values: [samples.map(\.1)])
+    }
+    return store
+}
+
+let handNow: Int64 = 1_794_787_200_000 + 3 * 3_600_000
+
+func run(_ sql: String, _ store: ColumnarStore = handStore(), parameters: [String: Value] = [:]) throws -> QueryResult {
+    try QueryEngine(store: store).execute(sql, options: QueryOptions(now: handNow, parameters: parameters))
+}
+
+func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.description) } }
+
+@Suite struct ExecutionTests {
+    @Test func plainSelectFiltersByLabelAndTime() throws {
+        let r = try run(
+            "SELECT ts, value, zone FROM queue_wait_seconds WHERE site = 'JFK' AND ts >= '2026-11-16T00:01:00Z' ORDER BY ts, zone")
+        #expect(r.columns.map(\.name) == ["ts", "value", "zone"])
+        #expect(r.columns.map(\.type) == [.timestamp, .double, .string])
+        #expect(
+            texts(r) == [
+                ["2026-11-16T00:01:00Z", "20", "T4-A"], ["2026-11-16T00:01:00Z", "15", "T4-B"],
+                ["2026-11-16T00:02:00Z", "30", "T4-A"], ["2026-11-16T01:01:00Z", "40", "T4-A"],
+            ])
+        #expect(r.stats.seriesScanned == 2)
+        #expect(r.stats.samplesScanned == 4)
+    }
+
+    @Test func bucketedAggregatesWithHaving() throws {
+        let r = try run(
+            """
+            SELECT time_bucket('1h', ts) AS hour, zone, avg(value) AS avg_wait, max(value) AS worst, count(*) AS n
+            FROM queue_wait_seconds WHERE site = 'JFK' GROUP BY hour, zone HAVING count(*) > 1 ORDER BY hour, worst DESC
+            """)
+        #expect(texts(r) == [["2026-11-16T00:00:00Z", "T4-A", "20", "30", "3"], ["2026-11-16T00:00:00Z", "T4-B", "10", "15", "2"]])
+    }
+
+    @Test func quantileIsExactWithInterpolation() throws {
+        // T4-A values 10, 20, 30, 40: p95 position 0.95 * 3 = 2.85 -> 30 + 0.85 * 10 = 38.5.
+        let r = try run("SELECT quantile(0.95, value) AS p95, median(value) AS p50 FROM queue_wait_seconds WHERE zone = 'T4-A'")
+        #expect(texts(r) == [["38.5", "25"]])
+    }
+
+    @Test func timeInStateAndIntervals() throws {
+        // cam-1 is down 10..25 and 30..32 (minutes): 17 minutes; up 0..10, 25..30, 32..40: 23 minutes.
+        let r = try run(
+            """
+            SELECT device, time_in_state(value, value = 0) AS down, time_in_state(value = 1) AS up FROM device_up GROUP BY device
+            """)
+        #expect(texts(r) == [["cam-1", "\(17 * 60_000)", "\(23 * 60_000)"]])
+        let i = try run(
+            "SELECT start, duration, device FROM intervals(device_up, value = 0) WHERE site = 'JFK' ORDER BY start")
+        #expect(texts(i) == [["2026-11-16T00:10:00Z", "\(15 * 60_000)", "cam-1"], ["2026-11-16T00:30:00Z", "\(2 * 60_000)", "cam-1"]])
+        let mttr = try run(
+            "SELECT count(*) AS incidents, avg(duration) / INTERVAL '1 minute' AS mttr_min FROM intervals(device_up, value = 0)")
+        #expect(texts(mttr) == [["2", "8.5"]])
+    }
+
+    @Test func counterIncreaseIsResetAware() throws {
+        // 10 -> 15 (+5), reset to 3 (+3), 3 -> 8 (+5): 13 over 3 minutes.
+        let r = try run("SELECT increase(value) AS inc, rate(value) AS per_second FROM requests_total")
+        #expect(r.rows[0][0] == .double(13))
+        #expect(abs((r.rows[0][1].number ?? 0) - 13.0 / 180) < 1e-15)
+    }
+
+    @Test func fillAddsMissingBuckets() throws {
+        let r = try run(
+            """
+            SELECT time_bucket('30m', ts) AS b, sum(value) AS s FROM queue_wait_seconds
+            WHERE zone = 'T4-A' AND ts >= '2026-11-16T00:00:00Z' AND ts < '2026-11-16T02:00:00Z'
+            GROUP BY b FILL(previous) ORDER BY b
+            """)
+        #expect(
+            texts(r) == [
+                ["2026-11-16T00:00:00Z", "60"], ["2026-11-16T00:30:00Z", "60"], ["2026-11-16T01:00:00Z", "40"],
+                ["2026-11-16T01:30:00Z", "40"],
+            ])
+        let linear = try run(
+            """
+            SELECT time_bucket('30m', ts) AS b, sum(value) AS s FROM queue_wait_seconds
+            WHERE zone = 'T4-A' GROUP BY b FILL(linear)
+            """)
+        #expect(texts(linear) == [["2026-11-16T00:00:00Z", "60"], ["2026-11-16T00:30:00Z", "50"], ["2026-11-16T01:00:00Z", "40"]])
+    }
+
+    @Test func joinOfBucketedSubqueries() throws {
+        let r = try run(
+            """
+            SELECT hour, site, w.total / u.samples AS ratio FROM
+              (SELECT time_bucket('1h', ts) AS hour, site, sum(value) AS total FROM queue_wait_seconds GROUP BY hour, site) AS w
+              JOIN (SELECT time_bucket('1h', ts) AS hour, site, count(*) AS samples FROM device_up GROUP BY hour, site) AS u
+              USING (hour, site)
+            ORDER BY hour
+            """)
+        // JFK hour 0: queue sum 10+20+30+5+15 = 80; device samples 6 -> 13.333...
+        #expect(r.rows.count == 1)
+        #expect(r.rows[0][1] == .string("JFK"))
+        #expect(abs((r.rows[0][2].number ?? 0) - 80.0 / 6.0) < 1e-12)
+    }
+
+    @Test func parametersAreTypedNotPasted() throws {
+        let r = try run(
+            "SELECT count(*) AS n FROM queue_wait_seconds WHERE site = :site", parameters: ["site": .string("JFK' OR '1'='1")])
+        #expect(texts(r) == [["0"]])
+        let ok = try run("SELECT count(*) AS n FROM queue_wait_seconds WHERE site = :site", parameters: ["site": .string("JFK")])
+        #expect(texts(ok) == [["6"]])
+    }
+
+    @Test func errorsNameTheProblemAndPlace() throws {
+        func error(_ sql: String) -> QueryError? {
+            do {
+                _ = try run(sql)
+                return nil
+            } catch let e as QueryError {
+                return e
+            } catch {
+                return nil
+            }
+        }
+        let unknownMetric = error("SELECT value FROM queue_wait_secs")
+        #expect(unknownMetric?.message == "unknown metric \"queue_wait_secs\"")
+        #expect(unknownMetric?.position.column == 19)
+        #expect(unknownMetric?.hint == "did you mean queue_wait_seconds?")
+        let unknownFunction = error("SELECT avgg(value) FROM queue_wait_seconds")
+        #expect(unknownFunction?.message == "unknown function avgg()")
+        #expect(unknownFunction?.position.column == 8)
+        let arity = error("SELECT quantile(value) FROM queue_wait_seconds")
+        #expect(arity?.message == "quantile() takes 2 arguments, got 1")
+        let mismatch = error("SELECT value + zone FROM queue_wait_seconds")
+        #expect(mismatch?.message == "cannot apply + to double and string")
+        #expect(mismatch?.kind == .semantic)
+        let notGrouped = error("SELECT zone, avg(value) FROM queue_wait_seconds")
+        #expect(notGrouped?.message == "column \"zone\" must appear in GROUP BY or be used in an aggregate function")
+        let missing = error("SELECT value FROM queue_wait_seconds WHERE site = :site")
+        #expect(missing?.message == "missing value for parameter :site")
+    }
+
+    @Test func limitsStopTheQuery() throws {
+        let engine = QueryEngine(store: handStore())
+        var options = QueryOptions(now: handNow)
+        options.limits.maxSamples = 3
+        #expect(throws: QueryError.self) { try engine.execute("SELECT count(*) FROM queue_wait_seconds", options: options) }
+        options = QueryOptions(now: handNow)
+        options.limits.maxRows = 2
+        do {
+            _ = try engine.execute("SELECT ts FROM queue_wait_seconds", options: options)
+            Issue.record("expected the row limit")
+        } catch {
+            #expect(error.kind == .limit)
+        }
+        // LIMIT keeps the result under the row limit, with ORDER BY too.
+        let top = try engine.execute("SELECT value FROM queue_wait_seconds ORDER BY value DESC LIMIT 2", options: options)
+        #expect(texts(top) == [["100"], ["40"]])
+    }
+
+    @Test func explainShowsPushdown() throws {
+        let r = try run(
+            "EXPLAIN SELECT avg(value) FROM queue_wait_seconds WHERE site = 'JFK' AND zone LIKE 'T4-%' AND ts >= now() - INTERVAL '1 day'")
+        let plan = r.rows.map(\.[0].description).joined(separator: "\n")
+        #expect(plan.contains("Scan queue_wait_seconds series=2"))
+        #expect(plan.contains("site=\"JFK\""))
+        #expect(plan.contains("zone=~\"T4-.*\""))
+        #expect(plan.contains("time=[2026-11-15T03:00:00Z, +inf]"))
+        #expect(r.stats.samplesScanned == 0)
+    }
+}
