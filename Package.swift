@@ -63,14 +63,14 @@ let package = Package(
         .executableTarget(
             name: "kpid",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire",
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "kpid-bench",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire",
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -520,3 +520,37 @@ let differentialCases: [DifferentialCase] = [
         return x == y
     }
 }
+
+/// The columnar aggregation path against the row-at-a-time path on the same queries: a
+/// per-sample predicate that is always true (`ts = ts`) forces the row path. Every query has a
+/// WHERE clause to put it in.
+@Suite(.serialized) struct ColumnarPathTests {
+    static let queries = [
+        "SELECT time_bucket('1h', ts) AS hour, zone, avg(value) AS a, min(value) AS lo, max(value) AS hi, count(*) AS n, sum(value) AS s FROM queue_wait_seconds WHERE site = 'JFK' GROUP BY hour, zone ORDER BY hour, zone",
+        "SELECT date_trunc('day', ts, 'America/New_York') AS day, site, quantile(0.95, value) AS p95, median(value) AS p50, stddev(value) AS sd, variance(value) AS v FROM occupancy WHERE zone <> 'T4-B' GROUP BY day, site ORDER BY day, site",
+        "SELECT device, first(value) AS f, last(value) AS l, time_in_state(value = 0) AS down, count_if(value = 0) AS zeros FROM device_up WHERE site = 'LHR' GROUP BY device ORDER BY device",
+        "SELECT time_bucket('6h', ts) AS b, zone, increase(value) AS inc, rate(value) AS r FROM requests_total WHERE site = 'JFK' GROUP BY b, zone ORDER BY b, zone",
+        "SELECT zone, sum_if(value, value > 100) AS s, count_if(value >= 110) AS c, stddev_pop(value) AS p FROM occupancy WHERE zone LIKE 'T%' GROUP BY zone ORDER BY zone",
+        "SELECT count(*) AS n, avg(value) AS a FROM queue_wait_seconds WHERE site IS NOT NULL",
+        "SELECT ts, max(value) AS m FROM occupancy WHERE zone = 'T5-A' AND ts < TIMESTAMP '2026-11-16T03:00:00Z' GROUP BY ts ORDER BY ts",
+    ]
+
+    @Test(arguments: queries)
+    func sameAnswerOnBothPaths(_ sql: String) throws {
+        let fixture = DifferentialFixture.shared
+        let engine = QueryEngine(store: fixture.store)
+        let options = QueryOptions(now: DifferentialFixture.now)
+        let forced = sql.replacingOccurrences(of: "WHERE", with: "WHERE ts = ts AND")
+        let plan = try engine.execute("EXPLAIN " + sql, options: options).rows.map(\.[0].description).joined(separator: "\n")
+        #expect(plan.contains("Aggregate (columnar)"), "\(plan)")
+        let rowPlan = try engine.execute("EXPLAIN " + forced, options: options).rows.map(\.[0].description).joined(separator: "\n")
+        #expect(!rowPlan.contains("columnar"), "\(rowPlan)")
+        let a = try engine.execute(sql, options: options)
+        let b = try engine.execute(forced, options: options)
+        #expect(!a.rows.isEmpty)
+        #expect(a.rows.count == b.rows.count)
+        for (x, y) in zip(a.rows, b.rows) {
+            #expect(zip(x, y).allSatisfy { DifferentialTests.same($0, $1) }, "\(x) vs \(y)")
+        }
+    }
+}

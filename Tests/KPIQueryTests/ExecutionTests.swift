@@ -152,6 +152,14 @@ func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.des
         #expect(mismatch?.kind == .semantic)
         let notGrouped = error("SELECT zone, avg(value) FROM queue_wait_seconds")
         #expect(notGrouped?.message == "column \"zone\" must appear in GROUP BY or be used in an aggregate function")
+        let typo = error("SELECT avg(valu) FROM queue_wait_seconds")
+        #expect(typo?.message == "unknown column \"valu\"")
+        #expect(typo?.hint == "did you mean value?")
+        #expect(typo?.position.column == 12)
+        // A label no series has is not an error: it is NULL everywhere, with a warning.
+        let absent = try run("SELECT count(gate) AS n FROM queue_wait_seconds")
+        #expect(texts(absent) == [["0"]])
+        #expect(absent.warnings == ["no series of queue_wait_seconds has a label \"gate\": the column is NULL everywhere"])
         let missing = error("SELECT value FROM queue_wait_seconds WHERE site = :site")
         #expect(missing?.message == "missing value for parameter :site")
     }

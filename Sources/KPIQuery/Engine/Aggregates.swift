@@ -174,3 +174,108 @@ extension AggregateSpec {
         return values[lower] + (values[upper] - values[lower]) * fraction
     }
 }
+
+extension AggregateSpec {
+    /// Whether the columnar path can compute this aggregate from the `value` column alone.
+    var isColumnar: Bool {
+        switch function {
+        case .countStar: return true
+        case .countDistinct: return false
+        case .countIf, .timeInState: return valuePredicate != nil
+        case .sumIf: return valueArgument && valuePredicate != nil
+        default: return valueArgument
+        }
+    }
+
+    /// Folds the samples `lo..<hi` of one series (one group, ascending time) into `state`:
+    /// tight loops over the column slices, no per-sample `Value`. `next` is the timestamp of
+    /// the series' sample after `hi - 1` (for time_in_state), if any.
+    func accumulateRun(
+        _ state: inout AggregateState, ts: UnsafeBufferPointer<Int64>, vs: UnsafeBufferPointer<Double>, _ lo: Int, _ hi: Int,
+        series: Int, next: Int64?
+    ) {
+        switch function {
+        case .countStar, .count:
+            state.n += Int64(hi - lo)
+        case .sum, .avg:
+            var s = 0.0
+            for k in lo..<hi { s += vs[k] }
+            state.a += s
+            state.n += Int64(hi - lo)
+        case .min, .max:
+            var best = vs[lo]
+            let isMin = function == .min
+            for k in (lo + 1)..<max(hi, lo + 1) {
+                let c = Value.compareDoubles(vs[k], best)
+                if isMin ? c < 0 : c > 0 { best = vs[k] }
+            }
+            if case .double(let current) = state.value {
+                let c = Value.compareDoubles(best, current)
+                if isMin ? c < 0 : c > 0 { state.value = .double(best) }
+            } else {
+                state.value = .double(best)
+            }
+        case .first:
+            if state.value.isNull || ts[lo] < state.timestamp {
+                state.value = .double(vs[lo])
+                state.timestamp = ts[lo]
+            }
+            state.n += Int64(hi - lo)
+        case .last:
+            if state.value.isNull || ts[hi - 1] >= state.timestamp {
+                state.value = .double(vs[hi - 1])
+                state.timestamp = ts[hi - 1]
+            }
+            state.n += Int64(hi - lo)
+        case .stddev, .stddevPop, .variance:
+            for k in lo..<hi {
+                state.n += 1
+                let delta = vs[k] - state.a
+                state.a += delta / Double(state.n)
+                state.m2 += delta * (vs[k] - state.a)
+            }
+        case .quantile:
+            state.values.append(contentsOf: UnsafeBufferPointer(rebasing: vs[lo..<hi]))
+        case .countIf:
+            let p = valuePredicate!
+            var n: Int64 = 0
+            for k in lo..<hi where p(vs[k]) { n += 1 }
+            state.n += n
+        case .sumIf:
+            let p = valuePredicate!
+            for k in lo..<hi where p(vs[k]) {
+                state.n += 1
+                state.a += vs[k]
+            }
+        case .timeInState:
+            let p = valuePredicate!
+            var total: Int64 = 0
+            var n: Int64 = 0
+            for k in lo..<hi where p(vs[k]) {
+                let following = k + 1 < hi ? ts[k + 1] : next
+                guard let following else { continue }
+                total &+= following - ts[k]
+                n += 1
+            }
+            state.integerSum &+= total
+            state.n += n
+        case .rate, .increase:
+            var c =
+                state.counters[series]
+                ?? CounterState(firstTimestamp: ts[lo], lastTimestamp: ts[lo], lastValue: vs[lo], increase: 0)
+            var last = c.lastValue
+            var increase = 0.0
+            for k in lo..<hi {
+                let x = vs[k]
+                increase += x >= last ? x - last : x
+                last = x
+            }
+            c.increase += increase
+            c.lastValue = last
+            c.lastTimestamp = ts[hi - 1]
+            state.counters[series] = c
+        case .countDistinct:
+            break
+        }
+    }
+}

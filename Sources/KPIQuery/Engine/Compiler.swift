@@ -46,6 +46,8 @@ final class Scope {
     let qualifiers: Set<String>
     /// Metric scans: an unknown name is a label (NULL where a series lacks it).
     let labelsOnDemand: Bool
+    /// Label names the source's series have (metric scans), to tell typos from absent labels.
+    var knownLabels: Set<String>?
     /// Label columns added on demand, in slot order.
     private(set) var labels: [String] = []
     /// The slot of the `ts` column, for first/last/time_in_state/rate ordering.
@@ -78,6 +80,17 @@ final class Scope {
         }
         if let column = matches.first { return column }
         if labelsOnDemand {
+            if let known = knownLabels, !known.contains(ref.name) {
+                // Not a label of any series: NULL everywhere. A near miss is a typo, not a label.
+                let candidates = (known.union(columns.map(\.name))).filter {
+                    Compiler.editDistance($0, ref.name) <= (ref.name.count <= 4 ? 1 : 2)
+                }.sorted()
+                if !candidates.isEmpty {
+                    throw QueryError(
+                        message: "unknown column \"\(ref.name)\"", position: range.start,
+                        hint: "did you mean \(candidates.joined(separator: " or "))?", kind: .semantic)
+                }
+            }
             let column = Column(table: nil, name: ref.name, type: .string, slot: columns.count, perSeries: true)
             columns.append(column)
             labels.append(ref.name)
@@ -113,6 +126,11 @@ struct AggregateSpec {
     var resultType: ValueType
     var timestampSlot: Int?
     var text: String
+    /// Whether the (first) argument is the metric's `value` column itself.
+    var valueArgument = false
+    /// The condition of count_if / sum_if / time_in_state as a test on `value` alone
+    /// (`value = 0`, `value > 108`), when it has that shape.
+    var valuePredicate: ((Double) -> Bool)? = nil
 }
 
 /// How the group row is laid out, and what the grouped query's expressions are compiled into.

@@ -382,11 +382,59 @@ extension Compiler {
         default:
             throw Compiler.semantic("unknown aggregate \(name)()", range)
         }
+        let valueIndex = name == "quantile" ? 1 : 0
+        spec.valueArgument = args.count > valueIndex && isValueColumn(args[valueIndex])
+        if spec.function == .countIf || spec.function == .sumIf || spec.function == .timeInState, let condition = args.last {
+            spec.valuePredicate = try valuePredicate(condition)
+        }
         if call.distinct && spec.function != .countDistinct {
             throw Compiler.semantic("DISTINCT is only supported in count(DISTINCT x)", range)
         }
         let slot = group.add(spec, for: .function(call, range: range))
         return Compiled(type: spec.resultType, eval: { $0.slots[slot] }, constant: nil, readsRow: true)
+    }
+}
+
+extension Compiler {
+    /// Whether `e` is the `value` column of a metric scan.
+    func isValueColumn(_ e: Expression) -> Bool {
+        guard case .column(let ref, let range) = e, ref.name == "value",
+            let column = try? scope.resolve(ref, range: range)
+        else { return false }
+        return column.slot == 1 && column.type == .double && scope.labelsOnDemand
+    }
+
+    /// `value <op> constant` (or mirrored) as a test on the double alone, with SQL's result for
+    /// non-NULL values; nil for any other shape.
+    func valuePredicate(_ e: Expression) throws(QueryError) -> ((Double) -> Bool)? {
+        guard case .binary(var op, let a, let b, _) = e else { return nil }
+        var constantSide = b
+        if isValueColumn(a) {
+            constantSide = b
+        } else if isValueColumn(b) {
+            constantSide = a
+            switch op {
+            case .less: op = .greater
+            case .lessEqual: op = .greaterEqual
+            case .greater: op = .less
+            case .greaterEqual: op = .lessEqual
+            default: break
+            }
+        } else {
+            return nil
+        }
+        var plain = Compiler(scope: scope, options: options)
+        plain.allowAggregates = false
+        guard let k = try plain.compile(constantSide).constant?.number else { return nil }
+        switch op {
+        case .equal: return { Value.compareDoubles($0, k) == 0 }
+        case .notEqual: return { Value.compareDoubles($0, k) != 0 }
+        case .less: return { Value.compareDoubles($0, k) < 0 }
+        case .lessEqual: return { Value.compareDoubles($0, k) <= 0 }
+        case .greater: return { Value.compareDoubles($0, k) > 0 }
+        case .greaterEqual: return { Value.compareDoubles($0, k) >= 0 }
+        default: return nil
+        }
     }
 }
 

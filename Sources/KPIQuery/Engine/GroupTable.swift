@@ -40,6 +40,34 @@ struct GroupTable {
         if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow) }
     }
 
+    /// The group with these key values, created when new (columnar path).
+    mutating func group(for key: [Value], execution: Execution) throws(QueryError) -> Int {
+        if lastGroup >= 0 && groupKeys[lastGroup] == key { return lastGroup }
+        if let found = index[key] {
+            lastGroup = found
+            return found
+        }
+        let g = groupKeys.count
+        groupKeys.append(key)
+        index[key] = g
+        states.append(contentsOf: repeatElement(AggregateState(), count: specs.count))
+        try execution.chargeGroupMemory(96 + keys.count * 40 + specs.count * MemoryLayout<AggregateState>.stride)
+        lastGroup = g
+        return g
+    }
+
+    /// Folds samples `lo..<hi` of one series into group `g` (columnar path).
+    mutating func addRun(
+        _ g: Int, ts: UnsafeBufferPointer<Int64>, vs: UnsafeBufferPointer<Double>, _ lo: Int, _ hi: Int, series: Int, next: Int64?,
+        execution: Execution
+    ) throws(QueryError) {
+        let base = g * specs.count
+        for j in specs.indices {
+            specs[j].accumulateRun(&states[base + j], ts: ts, vs: vs, lo, hi, series: series, next: next)
+        }
+        if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow * (hi - lo)) }
+    }
+
     /// The group of a query without GROUP BY over no rows: count(*) is 0, the rest NULL.
     mutating func addEmptyGroup() {
         groupKeys.append([])

@@ -1,4 +1,5 @@
 import Foundation
+import KPICore
 
 /// Limits on one query. Each is checked while the query runs; exceeding one stops the query
 /// with an error that names the limit and how to change it.
@@ -35,6 +36,9 @@ public struct QueryOptions: Sendable {
     /// Values of named parameters (`:site`), by name without the colon.
     public var parameters: [String: Value]
     public var limits: QueryLimits
+    /// Matchers every series a query reads must also satisfy (a token's site scope): series
+    /// outside it are invisible, as if they did not exist.
+    public var seriesScope: [LabelMatcher] = []
 
     public init(
         now: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),

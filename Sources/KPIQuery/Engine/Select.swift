@@ -57,6 +57,13 @@ extension Execution {
                     .init(table: nil, name: "duration", type: .interval, slot: 2, perSeries: false),
                 ], qualifiers: qualifiers, labelsOnDemand: true)
         }
+        if let metricName {
+            var names = Set<String>()
+            for entry in store.select([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)] + options.seriesScope) {
+                for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
+            }
+            scope.knownLabels = names
+        }
         let rowCompiler = Compiler(scope: scope, options: options)
 
         // 2. WHERE: series-level conjuncts, a time range, and per-row conjuncts.
@@ -106,9 +113,10 @@ extension Execution {
                     if isStart { start = t } else { end = t }
                 }
             }
-            let matchers = [try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)] + pushdown
+            let nameMatcher = try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)
+            let matchers = [nameMatcher] + options.seriesScope + pushdown
             var series = store.select(matchers)
-            if series.isEmpty && store.select([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)]).isEmpty {
+            if series.isEmpty && store.select([nameMatcher] + options.seriesScope).isEmpty {
                 throw QueryError(
                     message: "unknown metric \"\(metricName)\"", position: position(of: metricName),
                     hint: Execution.metricHint(metricName, store), kind: .semantic)
@@ -216,10 +224,16 @@ extension Execution {
             let nullsFirst = order.nulls.map { $0 == .first } ?? order.descending
             orderColumns.append((index!, order.descending, nullsFirst))
         }
+        // Grouped scans of a metric without per-sample WHERE run on column slices.
+        var columnar: ColumnarAggregation? = nil
+        if let layout, rowFilters.isEmpty, case .samples = planned {
+            columnar = ColumnarAggregation(layout: layout, keys: keyEvals)
+        }
         if let layout {
             note(
                 depth,
-                "Aggregate keys=[" + layout.keys.map { SQLPrinter.expression($0) }.joined(separator: ", ") + "] aggregates=["
+                (columnar != nil ? "Aggregate (columnar)" : "Aggregate") + " keys=["
+                    + layout.keys.map { SQLPrinter.expression($0) }.joined(separator: ", ") + "] aggregates=["
                     + layout.aggregates.map(\.text).joined(separator: ", ") + "]")
         }
         var columns = zip(items, outputs).map { Relation.Column(table: nil, name: $0.0.name, type: $0.1.type) }
@@ -270,20 +284,21 @@ extension Execution {
         switch planned {
         case .samples(_, let series, let start, let end):
             let labelNames = scope.labels
+            if grouping != nil, let columnar {
+                try columnar.run(
+                    series: series, start: start, end: end, row: scanRow, labelNames: labelNames, seriesFilters: seriesFilters,
+                    table: &grouping!, execution: self)
+                break
+            }
             var index = 0
             for entry in series where !done {
                 index += 1
                 if index & 63 == 0 { try checkDeadline() }
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
                 scanRow.series = Int(entry.id.rawValue)
-                let (ts, vs) = store.read(entry.id, start: start, end: end)
-                try countScanned(ts.count)
+                let (ts, vs) = try readSeries(entry.id, start: start, end: end)
                 var i = 0
                 while i < ts.count && !done {
-                    if vs[i].bitPattern == Execution.staleNaN {
-                        i += 1
-                        continue
-                    }
                     scanRow.slots[0] = .timestamp(ts[i])
                     scanRow.slots[1] = .double(vs[i])
                     scanRow.nextTimestamp = i + 1 < ts.count ? ts[i + 1] : nil
@@ -300,11 +315,10 @@ extension Execution {
                 try checkDeadline()
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 3, filters: seriesFilters) { continue }
                 _ = setLabels(conditionRow, entry.labels, conditionLabels, firstSlot: 2, filters: [])
-                let (ts, vs) = store.read(entry.id, start: start, end: end)
-                try countScanned(ts.count)
+                let (ts, vs) = try readSeries(entry.id, start: start, end: end)
                 var runStart: Int64? = nil
                 var lastTrue: Int64 = 0
-                for i in ts.indices where vs[i].bitPattern != Execution.staleNaN {
+                for i in ts.indices {
                     conditionRow.slots[0] = .timestamp(ts[i])
                     conditionRow.slots[1] = .double(vs[i])
                     let holds = condition.eval(conditionRow).truth == true
@@ -372,6 +386,24 @@ extension Execution {
         try consume(row)
     }
 
+    /// The samples of a series in `[start, end]`, without Prometheus staleness markers (they
+    /// end a series in PromQL and are not samples); counted against the limits.
+    func readSeries(_ id: SeriesID, start: Int64, end: Int64) throws(QueryError) -> ([Int64], [Double]) {
+        var (ts, vs) = store.read(id, start: start, end: end)
+        try countScanned(ts.count)
+        if vs.contains(where: { $0.bitPattern == Execution.staleNaN }) {
+            var keep = 0
+            for i in ts.indices where vs[i].bitPattern != Execution.staleNaN {
+                ts[keep] = ts[i]
+                vs[keep] = vs[i]
+                keep += 1
+            }
+            ts.removeSubrange(keep...)
+            vs.removeSubrange(keep...)
+        }
+        return (ts, vs)
+    }
+
     private func countScanned(_ samples: Int) throws(QueryError) {
         stats.seriesScanned += 1
         stats.samplesScanned += samples
@@ -387,7 +419,7 @@ extension Execution {
     }
 
     /// Sets the label slots of `row` for one series; false when a series-level filter rejects it.
-    private func setLabels(_ row: Row, _ labels: Labels, _ names: [String], firstSlot: Int, filters: [Compiled]) -> Bool {
+    func setLabels(_ row: Row, _ labels: Labels, _ names: [String], firstSlot: Int, filters: [Compiled]) -> Bool {
         for (k, name) in names.enumerated() {
             row.slots[firstSlot + k] = labels[name].map { .string($0) } ?? .null
         }
