@@ -12,12 +12,12 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product kpid
 
-# Starts kpid on the embedded default: SQLite under ./data, demo fixtures loaded on first run.
+# Starts kpid on the embedded default: SQLite under ./data, the sample fixtures (Fixtures/*/*.ndjson) loaded on first run.
 run: build
 	@mkdir -p $(DATA)
-	@if [ ! -f $(DATA)/kpid.sqlite ] && ls Fixtures/demo/*.ndjson >/dev/null 2>&1; then \
-		echo "Loading demo fixtures into $(DATA) ..."; \
-		.build/release/kpid ingest --quiet --data $(DATA) Fixtures/demo/*.ndjson; \
+	@if [ ! -f $(DATA)/kpid.sqlite ] && ls Fixtures/*/*.ndjson >/dev/null 2>&1; then \
+		echo "Loading the sample fixtures into $(DATA) ..."; \
+		.build/release/kpid ingest --quiet --data $(DATA) Fixtures/*/*.ndjson; \
 	fi
 	.build/release/kpid serve --data $(DATA) --bind $(BIND) --port $(PORT)
 
