@@ -305,14 +305,14 @@ let differentialCases: [DifferentialCase] = [
             SELECT site, sum(inc), sum(inc / secs) FROM per GROUP BY site ORDER BY site
             """),
     DifferentialCase(
-        name: "hourly increase per zone",
+        name: "hourly increase per zone (the step into a bucket counts in it: buckets add up)",
         kpid:
             "SELECT time_bucket('1h', ts) AS hour, zone, increase(value) AS inc FROM requests_total WHERE site = 'LHR' GROUP BY hour, zone ORDER BY hour, zone",
         sqlite: """
-            WITH s AS (SELECT sid, zone, ts / 3600000 AS h, value, lag(value) OVER (PARTITION BY sid, ts / 3600000 ORDER BY ts) AS prev
+            WITH s AS (SELECT sid, zone, ts / 3600000 AS h, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
                        FROM samples WHERE metric = 'requests_total' AND site = 'LHR')
             SELECT h * 3600000, zone, sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END)
-            FROM s GROUP BY h, zone HAVING count(*) > 1 ORDER BY h, zone
+            FROM s GROUP BY h, zone ORDER BY h, zone
             """),
     DifferentialCase(
         name: "FILL(0) over a gap",
@@ -350,10 +350,10 @@ let differentialCases: [DifferentialCase] = [
             ORDER BY hour, zone
             """,
         sqlite: """
-            WITH s AS (SELECT sid, zone, ts / 21600000 AS h, value, lag(value) OVER (PARTITION BY sid, ts / 21600000 ORDER BY ts) AS prev
+            WITH s AS (SELECT sid, zone, ts / 21600000 AS h, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
                        FROM samples WHERE metric = 'requests_total' AND site = 'JFK'),
                  r AS (SELECT h * 21600000 AS hour, zone, sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END) AS inc
-                       FROM s GROUP BY h, zone HAVING count(*) > 1),
+                       FROM s GROUP BY h, zone),
                  o AS (SELECT (ts / 21600000) * 21600000 AS hour, zone, avg(value) AS avg_occ FROM samples WHERE metric = 'occupancy' AND site = 'JFK' GROUP BY 1, 2)
             SELECT r.hour, r.zone, r.inc / o.avg_occ FROM r JOIN o ON r.hour = o.hour AND r.zone = o.zone ORDER BY r.hour, r.zone
             """),

@@ -94,15 +94,22 @@ extension AggregateSpec {
             guard let x = v.number ?? v.milliseconds.map(Double.init), let slot = timestampSlot,
                 case .timestamp(let t) = row.slots[slot]
             else { return }
-            if var c = state.counters[row.series] {
-                // A drop means the counter restarted from zero (as Prometheus' rate assumes).
-                c.increase += x >= c.lastValue ? x - c.lastValue : x
-                c.lastValue = x
-                c.lastTimestamp = t
-                state.counters[row.series] = c
+            var c: CounterState
+            if let existing = state.counters[row.series] {
+                c = existing
+            } else if valueArgument, let previous = row.previousTimestamp {
+                // The step from the series' previous sample belongs to this group, so the
+                // increases of consecutive buckets add up to the increase of the whole range.
+                c = CounterState(firstTimestamp: previous, lastTimestamp: previous, lastValue: row.previousValue, increase: 0)
             } else {
                 state.counters[row.series] = CounterState(firstTimestamp: t, lastTimestamp: t, lastValue: x, increase: 0)
+                return
             }
+            // A drop means the counter restarted from zero (as Prometheus' rate assumes).
+            c.increase += x >= c.lastValue ? x - c.lastValue : x
+            c.lastValue = x
+            c.lastTimestamp = t
+            state.counters[row.series] = c
         case .timeInState:
             guard arguments[0].eval(row).truth == true, let next = row.nextTimestamp, let slot = timestampSlot,
                 case .timestamp(let t) = row.slots[slot]
@@ -260,9 +267,10 @@ extension AggregateSpec {
             state.integerSum &+= total
             state.n += n
         case .rate, .increase:
+            let first = lo > 0 ? lo - 1 : lo
             var c =
                 state.counters[series]
-                ?? CounterState(firstTimestamp: ts[lo], lastTimestamp: ts[lo], lastValue: vs[lo], increase: 0)
+                ?? CounterState(firstTimestamp: ts[first], lastTimestamp: ts[first], lastValue: vs[first], increase: 0)
             var last = c.lastValue
             var increase = 0.0
             for k in lo..<hi {

@@ -8,6 +8,9 @@ final class Row {
     var nextTimestamp: Int64?
     /// Which series the row came from (counters are tracked per series by `rate`).
     var series: Int = 0
+    /// The series' previous sample (for `rate`/`increase`), or nil at its start.
+    var previousTimestamp: Int64?
+    var previousValue: Double = 0
 
     init(count: Int) {
         slots = [Value](repeating: .null, count: count)
@@ -672,6 +675,16 @@ struct Compiler {
                 default: return .null
                 }
             }
+        case "interval":
+            target = .interval
+            convert = { x in
+                switch x {
+                case .interval: return x
+                case .int(let i): return .interval(i)
+                case .string(let s): return (try? IntervalLiteral.milliseconds(s)).map { .interval($0) } ?? .null
+                default: return .null
+                }
+            }
         case "boolean", "bool":
             target = .boolean
             convert = { x in
@@ -685,7 +698,7 @@ struct Compiler {
             }
         default:
             throw Compiler.semantic(
-                "unknown type \"\(type)\" in CAST", range, hint: "types are double, integer, string, timestamp, boolean")
+                "unknown type \"\(type)\" in CAST", range, hint: "types are double, integer, string, timestamp, interval, boolean")
         }
         return Compiled(type: target, eval: { convert(ev($0)) }, constant: nil, readsRow: v.readsRow)
     }

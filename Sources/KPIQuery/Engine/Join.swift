@@ -33,15 +33,20 @@ extension Execution {
         case .on(let condition):
             residual = condition
         }
-        columns += leftRest.map { Relation.Column(table: leftName, name: left.columns[$0].name, type: left.columns[$0].type) }
-        columns += rightRest.map { Relation.Column(table: rightName, name: right.columns[$0].name, type: right.columns[$0].type) }
+        // A side that is itself a join (no alias) keeps its columns' own qualifiers.
+        columns += leftRest.map {
+            Relation.Column(table: leftName ?? left.columns[$0].table, name: left.columns[$0].name, type: left.columns[$0].type)
+        }
+        columns += rightRest.map {
+            Relation.Column(table: rightName ?? right.columns[$0].table, name: right.columns[$0].name, type: right.columns[$0].type)
+        }
 
         // ON: compile against the concatenated row; equalities across sides become hash keys.
         var filter: Compiled? = nil
         if let condition = residual {
             let combined = Relation(
-                columns: left.columns.map { Relation.Column(table: leftName, name: $0.name, type: $0.type) }
-                    + right.columns.map { Relation.Column(table: rightName, name: $0.name, type: $0.type) }, rows: [])
+                columns: left.columns.map { Relation.Column(table: leftName ?? $0.table, name: $0.name, type: $0.type) }
+                    + right.columns.map { Relation.Column(table: rightName ?? $0.table, name: $0.name, type: $0.type) }, rows: [])
             let scope = Execution.scope(of: combined, table: nil)
             let compiler = Compiler(scope: scope, options: options)
             var rest: [Expression] = []

@@ -302,6 +302,8 @@ extension Execution {
                     scanRow.slots[0] = .timestamp(ts[i])
                     scanRow.slots[1] = .double(vs[i])
                     scanRow.nextTimestamp = i + 1 < ts.count ? ts[i + 1] : nil
+                    scanRow.previousTimestamp = i > 0 ? ts[i - 1] : nil
+                    if i > 0 { scanRow.previousValue = vs[i - 1] }
                     try consume(scanRow)
                     i += 1
                     if i & 0xFFFF == 0 { try checkDeadline() }
