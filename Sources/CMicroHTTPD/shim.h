@@ -77,6 +77,30 @@ static inline struct MHD_OptionItem kpid_mhd_option_logger(struct kpid_mhd_log_s
     return item;
 }
 
+/* ---- TLS ------------------------------------------------------------------------------ */
+
+/* 1 when this libmicrohttpd was built with HTTPS support (GnuTLS), else 0. */
+static inline int kpid_mhd_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES ? 1 : 0;
+}
+
+/* Option items for an in-memory PEM certificate (chain) and key; the strings must stay valid
+   while the daemon runs. */
+static inline struct MHD_OptionItem kpid_mhd_option_https_mem_cert(const char *pem)
+{
+    struct MHD_OptionItem item = { MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)pem };
+    return item;
+}
+
+static inline struct MHD_OptionItem kpid_mhd_option_https_mem_key(const char *pem)
+{
+    struct MHD_OptionItem item = { MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)pem };
+    return item;
+}
+
+static inline unsigned int kpid_mhd_use_tls_flag(void) { return (unsigned int)MHD_USE_TLS; }
+
 /* ---- Daemon and connection information (variadic in MHD) ---------------------------- */
 
 /* Returns the port the daemon listens on, or 0 if unknown. */

@@ -47,6 +47,8 @@ public final class HTTPServer: Sendable {
         var quiescedSocket: Int32 = -1
         /// Where libmicrohttpd sends its log lines; must outlive the daemon.
         var logSink: UnsafeMutablePointer<kpid_mhd_log_sink>?
+        /// C copies of the TLS certificate and key handed to libmicrohttpd; must outlive the daemon.
+        var tlsStrings: [UnsafeMutablePointer<CChar>] = []
     }
 
     /// Creates a server; nothing listens until ``start()``.
@@ -99,14 +101,27 @@ public final class HTTPServer: Sendable {
             try validate(configuration)
             let sink = UnsafeMutablePointer<kpid_mhd_log_sink>.allocate(capacity: 1)
             sink.initialize(to: kpid_mhd_log_sink(function: kpidLogMessage, context: contextPointer))
+            var tlsStrings: [UnsafeMutablePointer<CChar>] = []
+            if let tls = configuration.tls {
+                guard kpid_mhd_tls_supported() == 1 else {
+                    sink.deinitialize(count: 1)
+                    sink.deallocate()
+                    throw HTTPServerError(
+                        message: "this libmicrohttpd was built without TLS support (MHD_FEATURE_TLS); install a build with GnuTLS "
+                            + "(Debian's libmicrohttpd12 has it) or serve plain HTTP behind a TLS proxy")
+                }
+                tlsStrings = [strdup(tls.certificatePEM), strdup(tls.keyPEM)]
+            }
             let daemon: OpaquePointer
             do throws(HTTPServerError) {
-                daemon = try startDaemon(logSink: sink)
+                daemon = try startDaemon(logSink: sink, tls: tlsStrings.count == 2 ? (tlsStrings[0], tlsStrings[1]) : nil)
             } catch {
                 sink.deinitialize(count: 1)
                 sink.deallocate()
+                for string in tlsStrings { free(string) }
                 throw error
             }
+            state.tlsStrings = tlsStrings
             state.daemon = daemon
             state.boundPort = kpid_mhd_bind_port(daemon)
             state.logSink = sink
@@ -138,7 +153,10 @@ public final class HTTPServer: Sendable {
     /// the server is deinitialized. Must not be called from a handler: it waits for the handler's
     /// own thread to end.
     public func stop() {
-        let taken = state.withLock { state -> (daemon: OpaquePointer, socket: Int32, sink: UnsafeMutablePointer<kpid_mhd_log_sink>?)? in
+        let taken = state.withLock {
+            state -> (
+                daemon: OpaquePointer, socket: Int32, sink: UnsafeMutablePointer<kpid_mhd_log_sink>?, tls: [UnsafeMutablePointer<CChar>]
+            )? in
             guard let daemon = state.daemon else {
                 if state.phase == .idle { state.phase = .stopped }
                 return nil
@@ -147,9 +165,10 @@ public final class HTTPServer: Sendable {
                 state.daemon = nil
                 state.quiescedSocket = -1
                 state.logSink = nil
+                state.tlsStrings = []
                 state.phase = .stopped
             }
-            return (daemon, state.quiescedSocket, state.logSink)
+            return (daemon, state.quiescedSocket, state.logSink, state.tlsStrings)
         }
         guard let taken else { return }
         var socket = taken.socket
@@ -179,6 +198,7 @@ public final class HTTPServer: Sendable {
             sink.deinitialize(count: 1)
             sink.deallocate()
         }
+        for string in taken.tls { free(string) }
         context.logger.debug("HTTP server stopped")
     }
 
@@ -207,7 +227,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func startDaemon(logSink: UnsafeMutablePointer<kpid_mhd_log_sink>) throws(HTTPServerError) -> OpaquePointer {
+    private func startDaemon(
+        logSink: UnsafeMutablePointer<kpid_mhd_log_sink>, tls: (certificate: UnsafeMutablePointer<CChar>, key: UnsafeMutablePointer<CChar>)?
+    ) throws(HTTPServerError) -> OpaquePointer {
         let host = configuration.bindAddress
         let port = configuration.port
         var address = sockaddr_storage()
@@ -226,13 +248,16 @@ public final class HTTPServer: Sendable {
             // ITC: required by MHD_quiesce_daemon with a thread pool; suspend/resume lets a
             // handler answer later without holding a pool thread.
             | MHD_USE_ITC.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        if tls != nil {
+            flags |= kpid_mhd_use_tls_flag()
+        }
         if family == AF_INET6 {
             // Dual stack so that "::" also serves IPv4 clients; harmless for a specific address.
             flags |= MHD_USE_DUAL_STACK.rawValue
         }
 
         let daemon: OpaquePointer? = withUnsafeMutablePointer(to: &address) { addressPointer in
-            let options: [MHD_OptionItem] = [
+            var options: [MHD_OptionItem] = [
                 // First, so that libmicrohttpd routes every message, even about later options, here.
                 kpid_mhd_option_logger(logSink),
                 MHD_OptionItem(
@@ -244,8 +269,12 @@ public final class HTTPServer: Sendable {
                     ptr_value: nil),
                 MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(addressPointer)),
                 kpid_mhd_option_notify_completed(kpidRequestCompleted, contextPointer),
-                MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
             ]
+            if let tls {
+                options.append(kpid_mhd_option_https_mem_cert(tls.certificate))
+                options.append(kpid_mhd_option_https_mem_key(tls.key))
+            }
+            options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
             return options.withUnsafeBufferPointer { buffer in
                 errno = 0
                 return kpid_mhd_start_daemon(flags, port, kpidAccessHandler, contextPointer, buffer.baseAddress)

@@ -16,6 +16,20 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionLimit: Int = 1024
     /// Seconds after which an idle or stalled connection is dropped.
     public var connectionTimeoutSeconds: Int = 60
+    /// HTTPS: a PEM certificate (chain, server certificate first) and its PEM private key. With
+    /// both set the server speaks TLS only; plain HTTP on the port fails. Both nil: plain HTTP.
+    public var tls: TLSMaterial?
+
+    /// The PEM texts of a certificate and its private key.
+    public struct TLSMaterial: Sendable {
+        public var certificatePEM: String
+        public var keyPEM: String
+
+        public init(certificatePEM: String, keyPEM: String) {
+            self.certificatePEM = certificatePEM
+            self.keyPEM = keyPEM
+        }
+    }
 
     /// Creates the default configuration.
     public init() {}

@@ -8,6 +8,10 @@ struct APIError: Error {
     var message: String
     var details: [IngestIssue] = []
     var detailsTruncated = false
+    /// Where in a query the problem is (1-based line and column), for query errors.
+    var position: (line: Int, column: Int)? = nil
+    /// A suggestion for fixing the request, for query errors.
+    var hint: String? = nil
 
     init(status: Int, message: String, details: [IngestIssue] = [], detailsTruncated: Bool = false) {
         self.status = status
@@ -25,6 +29,8 @@ struct APIError: Error {
     var errorType: String {
         switch status {
         case 400, 413, 415, 429: return "bad_data"
+        case 401: return "unauthorized"
+        case 403: return "forbidden"
         case 404: return "not_found"
         case 405: return "bad_data"
         case 422: return "execution"
@@ -56,6 +62,13 @@ struct APIError: Error {
         }
         w.raw("]")
         if detailsTruncated { w.raw(",\"details_truncated\":true") }
+        if let position {
+            w.raw(",\"position\":{\"line\":\(position.line),\"column\":\(position.column)}")
+        }
+        if let hint {
+            w.raw(",\"hint\":")
+            w.string(hint)
+        }
         w.raw("}\n")
         return HTTPResponse.json(status, w.bytes)
     }

@@ -6,12 +6,14 @@ import KPIHTTP
 extension KPIService {
     /// Series, label names and values, build info (Prometheus HTTP API), and remote write.
     static let prometheusRoutes: [Route] = [
-        Route("/api/v1/write", ["POST"], .ingest, .later { s, r, _, respond throws(APIError) in try s.remoteWrite(r, respond: respond) }),
-        Route("/api/v1/series", ["GET", "POST"], .read, form: true, .now { s, r, _ throws(APIError) in try s.series(r) }),
-        Route("/api/v1/labels", ["GET", "POST"], .read, form: true, .now { s, r, _ throws(APIError) in try s.labels(r) }),
+        Route(
+            "/api/v1/write", ["POST"], .ingest,
+            .later { s, r, m, respond throws(APIError) in try s.remoteWrite(r, principal: m.principal, respond: respond) }),
+        Route("/api/v1/series", ["GET", "POST"], .read, form: true, .now { s, r, m throws(APIError) in try s.series(r, m) }),
+        Route("/api/v1/labels", ["GET", "POST"], .read, form: true, .now { s, r, m throws(APIError) in try s.labels(r, m) }),
         Route(
             "/api/v1/label/:name/values", ["GET"], .read, form: true,
-            .now { s, r, m throws(APIError) in try s.labelValues(r, name: m.parameters["name"] ?? "") }),
+            .now { s, r, m throws(APIError) in try s.labelValues(r, m, name: m.parameters["name"] ?? "") }),
         Route("/api/v1/status/buildinfo", ["GET"], .read, .now { s, _, _ in s.buildInfo() }),
     ]
 
@@ -35,20 +37,22 @@ extension KPIService {
         return merged
     }
 
-    func labels(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        let selected = try selectSeries(request, required: false)
+    func labels(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let selected = try selectSeries(request, principal: match.principal, required: false)
         var names = Set<String>()
         for entry in selected { for pair in entry.labels.pairs { names.insert(pair.name) } }
+        audit(match, rows: names.count)
         return stringList(names.sorted())
     }
 
-    func labelValues(_ request: HTTPRequest, name: String) throws(APIError) -> HTTPResponse {
+    func labelValues(_ request: HTTPRequest, _ match: RouteMatch, name: String) throws(APIError) -> HTTPResponse {
         guard name == Labels.metricNameLabel || LabelValidator.isValidLabelName(name) else {
             throw APIError.badParameter("name", "invalid label name \"\(name)\"")
         }
-        let selected = try selectSeries(request, required: false)
+        let selected = try selectSeries(request, principal: match.principal, required: false)
         var values = Set<String>()
         for entry in selected { if let v = entry.labels[name] { values.insert(v) } }
+        audit(match, rows: values.count)
         return stringList(values.sorted())
     }
 

@@ -17,7 +17,9 @@ extension KPIService {
     /// 429 a limit was hit; 503 storage failed or kpid is stopping (the sender retries).
     /// Like `/api/v1/ingest`, a request is stored entirely or not at all.
     /// Decodes on the calling thread; `respond` is called from the writer thread after the commit.
-    func remoteWrite(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) throws(APIError) {
+    func remoteWrite(
+        _ request: HTTPRequest, principal: Principal = .unrestricted, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) throws(APIError) {
         let encoding = request.header("content-encoding") ?? ""
         guard Self.trimmed(encoding).lowercased() == "snappy" else {
             metrics.rejected(samples: 0, reason: "unsupported_format")
@@ -45,6 +47,8 @@ extension KPIService {
             let status = error.kind == .limitExceeded ? 413 : 400
             throw APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
         }
+        // A series outside the token's sites refuses the whole request (403; the sender drops it).
+        try checkWriteScope(batch, principal: principal)
         guard let writer = self.writer else {
             throw APIError(status: 503, message: "kpid is shutting down; nothing was stored")
         }

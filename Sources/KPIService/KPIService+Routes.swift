@@ -14,11 +14,11 @@ extension KPIService {
             metrics.request(route: route, code: response.status, seconds: seconds)
             responder.respond(response)
         }
-        if let (route, response) = dispatch(request, later: answer) { answer(route, response) }
+        if let (route, response) = dispatch(request, started: started, later: answer) { answer(route, response) }
     }
 
     /// Every endpoint. Each feature declares its routes next to its handlers and is listed here.
-    static let routes: [Route] = coreRoutes + prometheusRoutes
+    static let routes: [Route] = coreRoutes + prometheusRoutes + tokenRoutes + auditRoutes + adminRoutes + promQLRoutes + sqlRoutes + savedQueryRoutes
 
     /// Liveness, readiness, the index, /metrics, ingest and export.
     static let coreRoutes: [Route] = [
@@ -30,14 +30,16 @@ extension KPIService {
             }),
         Route("/", ["GET", "HEAD"], .open, .now { _, _, _ in .text(200, KPIService.indexText) }),
         Route("/metrics", ["GET", "HEAD"], .read, .now { s, r, _ in s.metricsResponse(accept: r.header("accept")) }),
-        Route("/api/v1/ingest", ["POST"], .ingest, .later { s, r, _, respond throws(APIError) in try s.ingest(r, respond: respond) }),
-        Route("/api/v1/export", ["GET"], .read, .now { s, r, _ throws(APIError) in try s.export(r) }),
+        Route(
+            "/api/v1/ingest", ["POST"], .ingest,
+            .later { s, r, m, respond throws(APIError) in try s.ingest(r, principal: m.principal, respond: respond) }),
+        Route("/api/v1/export", ["GET"], .read, .now { s, r, m throws(APIError) in try s.export(r, m) }),
     ]
 
     /// The route and answer, or nil when `later` will be called with them.
-    private func dispatch(_ request: HTTPRequest, later: @escaping @Sendable (String, HTTPResponse) -> Void) -> (
-        String, HTTPResponse
-    )? {
+    private func dispatch(
+        _ request: HTTPRequest, started: DispatchTime, later: @escaping @Sendable (String, HTTPResponse) -> Void
+    ) -> (String, HTTPResponse)? {
         let path = request.path
         var found: (route: Route, match: RouteMatch)? = nil
         for route in KPIService.routes {
@@ -46,27 +48,55 @@ extension KPIService {
                 break
             }
         }
-        guard let (route, match) = found else {
+        guard let found else {
             return ("other", APIError(status: 404, message: "no such endpoint: \(path)").response)
         }
+        let route = found.route
+        var match = found.match
         guard route.methods.contains(request.method) else {
             var response = APIError(status: 405, message: "method \(request.method) not allowed on \(path)").response
             response.headers.append((name: "Allow", value: route.methods.joined(separator: ", ")))
             return (match.route, response)
         }
+        // Authentication and role (401 with a challenge, 403); refusals are audited.
+        switch authorize(request, access: route.access) {
+        case .allowed(let principal):
+            match.principal = principal
+        case .refused(let error, let principal):
+            var response = error.response
+            if error.status == 401 { response.headers.append((name: "WWW-Authenticate", value: KPIService.authenticateChallenge)) }
+            recordAudit(request, route: match.route, principal: principal, note: nil, status: error.status, started: started)
+            return (match.route, response)
+        }
         guard route.access == .open || isReady else {
             return (match.route, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
         }
+        let audited = KPIService.isAudited(route)
+        let routeMatch = match
+        let audit: @Sendable (HTTPRequest, Int) -> Void = { [self] request, status in
+            guard audited else { return }
+            recordAudit(
+                request, route: routeMatch.route, principal: routeMatch.principal, note: routeMatch.auditNote, status: status,
+                started: started)
+        }
+        var formRequest = request
         do {
-            let request = route.acceptsForm ? try withFormParameters(request) : request
+            formRequest = route.acceptsForm ? try withFormParameters(request) : request
+            let request = formRequest
             switch route.handler {
             case .now(let handler):
-                return (match.route, try handler(self, request, match))
+                let response = try handler(self, request, match)
+                audit(request, response.status)
+                return (match.route, response)
             case .later(let handler):
-                try handler(self, request, match) { later(match.route, $0) }
+                try handler(self, request, match) { response in
+                    audit(request, response.status)
+                    later(routeMatch.route, response)
+                }
                 return nil
             }
         } catch {
+            audit(formRequest, error.status)
             return (match.route, error.response)
         }
     }
@@ -79,14 +109,24 @@ extension KPIService {
         GET  /api/v1/series      ?match=<selector>: series and their labels
         GET  /api/v1/export      ?match=<selector>&start=&end=: raw samples (ndjson; CSV with Accept: text/csv)
         GET  /api/v1/labels      label names; /api/v1/label/<name>/values: its values (Prometheus API)
+        GET  /api/v1/queries     saved queries; /api/v1/queries/<group>/<name>?site=...: run one
+        POST /api/v1/sql         SQL query (text body, or JSON {"query", "params"}); JSON, or CSV with Accept: text/csv
+        GET  /api/v1/query       ?query=<PromQL>&time=: instant query (Prometheus API; POST form too)
+        GET  /api/v1/query_range ?query=&start=&end=&step=: range query (Prometheus API; POST form too)
+        GET  /api/v1/metadata    metric metadata (Prometheus API; empty: kpid keeps no HELP/TYPE)
         GET  /metrics            kpid's own metrics (Prometheus text 0.0.4)
+        GET|POST /api/v1/tokens, DELETE /api/v1/tokens/<id>: API tokens (admin)
+        GET  /api/v1/audit       ?from=&to=&principal=: the audit log (admin)
+        POST /api/v1/admin/backup  online backup into <data>/backups/ (admin)
         GET  /healthz, /readyz   liveness, readiness
 
         """
 
     /// Text format 0.0.4 by default; OpenMetrics 1.0 when the Accept header prefers it (as
-    /// Prometheus' scraper does by default).
+    /// Prometheus' scraper does by default); delimited MetricFamily protobuf when that is
+    /// preferred (Prometheus with native histograms enabled).
     func metricsResponse(accept: String?) -> HTTPResponse {
+        if KPIService.prefersProtobuf(accept) { return protobufMetricsResponse() }
         let openMetrics = KPIService.prefersOpenMetrics(accept)
         let body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
         let type = openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"
@@ -118,7 +158,9 @@ extension KPIService {
     // MARK: Ingest
 
     /// Decodes on the calling thread; `respond` is called from the writer thread after the commit.
-    func ingest(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) throws(APIError) {
+    func ingest(
+        _ request: HTTPRequest, principal: Principal = .unrestricted, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) throws(APIError) {
         let contentType = request.header("content-type") ?? ""
         guard let format = IngestFormat(contentType: contentType) else {
             metrics.rejected(samples: 0, reason: "unsupported_format")
@@ -170,6 +212,7 @@ extension KPIService {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
             throw APIError(status: 400, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
         }
+        try checkWriteScope(batch, principal: principal)
         guard let writer = self.writer else {
             throw APIError(status: 503, message: "kpid is shutting down; nothing was stored")
         }
@@ -221,15 +264,19 @@ extension KPIService {
 
     /// Series matching any of the `match` / `match[]` selectors (union), ascending by id. With
     /// `required: false` and no selector, every series. With `start`/`end`, only series holding
-    /// a sample in that range (as Prometheus' series and label endpoints).
-    func selectSeries(_ request: HTTPRequest, required: Bool = true) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
+    /// a sample in that range (as Prometheus' series and label endpoints). Only series within
+    /// `principal`'s sites are selected.
+    func selectSeries(
+        _ request: HTTPRequest, principal: Principal, required: Bool = true
+    ) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
+        let scope = principal.scopeMatchers
         let selectors = request.queryValues("match") + request.queryValues("match[]")
         var out: [(id: SeriesID, labels: Labels)] = []
         if selectors.isEmpty {
             guard !required else {
                 throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
             }
-            out = store.select(KPIService.everySeries)
+            out = store.select(KPIService.everySeries + scope)
         }
         var seen = Set<SeriesID>()
         for selector in selectors {
@@ -243,7 +290,7 @@ extension KPIService {
                 throw APIError.badParameter(
                     "match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
             }
-            for entry in store.select(matchers) where seen.insert(entry.id).inserted { out.append(entry) }
+            for entry in store.select(matchers + scope) where seen.insert(entry.id).inserted { out.append(entry) }
         }
         out.sort { $0.id < $1.id }
         if request.queryValue("start") != nil || request.queryValue("end") != nil {
@@ -254,8 +301,9 @@ extension KPIService {
         return out
     }
 
-    func series(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        let selected = try selectSeries(request)
+    func series(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let selected = try selectSeries(request, principal: match.principal)
+        audit(match, rows: selected.count)
         var w = JSONWriter(capacity: 64 + selected.count * 64)
         w.raw("{\"status\":\"success\",\"data\":[")
         for (i, entry) in selected.enumerated() {
@@ -274,8 +322,9 @@ extension KPIService {
         return ms
     }
 
-    func export(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        let selected = try selectSeries(request)
+    func export(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let selected = try selectSeries(request, principal: match.principal)
+        audit(match, rows: selected.count)
         let start = try timeParameter(request, "start", default: .min)
         let end = try timeParameter(request, "end", default: .max)
         guard start <= end else { throw APIError.badParameter("end", "end is before start") }

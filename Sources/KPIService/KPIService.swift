@@ -16,7 +16,8 @@ public final class KPIService: Sendable {
     public let store: ColumnarStore
     public let metrics = ServiceMetrics()
     let logger: Logger
-    private let state = Mutex(State())
+    /// Internal so the feature files (security, audit) can keep their parts here too.
+    let state = Mutex(State())
 
     struct State: Sendable {
         var server: HTTPServer?
@@ -24,6 +25,10 @@ public final class KPIService: Sendable {
         var ready = false
         var stopped = false
         var databasePath: String?
+        var authenticator: Authenticator?
+        var auditLog: AuditLog?
+        /// Holds the data directory's lock file (see `DataDirectoryLock`).
+        var directoryLock: DataDirectoryLock?
     }
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
@@ -45,9 +50,14 @@ public final class KPIService: Sendable {
         let fm = FileManager.default
         try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let path = configuration.databasePath
+        // Settings first, so a bad certificate path fails before anything is opened.
+        let tls = try loadTLS()
+        let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+        state.withLock { $0.directoryLock = lock }
         let database = try KPIDatabase(
             path: path, durability: configuration.durability, logger: logger, softwareVersion: ServiceMetrics.version)
         state.withLock { $0.databasePath = path }
+        try openSecurity(path: path)
 
         var http = HTTPServerConfiguration()
         http.bindAddress = configuration.bind
@@ -56,6 +66,7 @@ public final class KPIService: Sendable {
         http.maxBodyBytes = configuration.maxBodyBytes
         http.connectionLimit = configuration.maxConnections
         http.connectionTimeoutSeconds = configuration.connectionTimeoutSeconds
+        http.tls = tls
         let server = HTTPServer(configuration: http, logger: logger) { [self] request, responder in
             self.handle(request, responder)
         }
@@ -89,6 +100,7 @@ public final class KPIService: Sendable {
         server?.stopAccepting()
         server?.stop()
         writer?.shutdown()
+        closeSecurity()
         logger.info("stopped")
     }
 

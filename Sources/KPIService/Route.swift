@@ -67,4 +67,10 @@ struct RouteMatch: Sendable {
     let route: String
     /// Values of the pattern's `:name` segments.
     let parameters: [String: String]
+    /// Who is calling (set by the dispatcher after authentication; ``Principal/unrestricted``
+    /// when authentication is off). Handlers reading or writing series apply its site scope:
+    /// see ``Principal``.
+    var principal: Principal = .unrestricted
+    /// What the handler adds to this request's audit entry (see ``KPIService/audit(_:rows:detail:)``).
+    let auditNote = AuditNote()
 }

@@ -24,9 +24,55 @@ public struct ServiceConfiguration: Sendable {
     public var outOfOrderWindowMs: Int64 = 3_600_000
     public var chunkSize = 512
     public var checkpointIntervalSeconds = 30.0
+    /// PromQL: how far back an instant vector selector looks for a sample.
+    public var queryLookbackDeltaMs: Int64 = 300_000
+    /// PromQL and SQL: the longest a query may run (the `timeout` parameter may only shorten it).
+    public var queryTimeoutMs: Int64 = 120_000
+    /// PromQL and SQL: the most samples one query may load.
+    public var queryMaxSamples = 50_000_000
+    /// SQL: the most series one query may read.
+    public var queryMaxSeries = 100_000
+    /// SQL: the most rows a result may have.
+    public var queryMaxRows = 1_000_000
+    /// SQL: memory for GROUP BY state, exact quantiles and join tables, in bytes.
+    public var queryMaxMemoryBytes = 1 << 30
+    /// SQL: the time zone of date_trunc/date_part when a query names none (IANA name).
+    public var queryTimeZone = "UTC"
+    /// Directory of saved queries (`<group>/<name>.sql`), served by /api/v1/queries.
+    public var queriesDirectory = "Queries"
     public var logLevel = "info"
+    /// `on`, `off`, or `auto` (on unless bound to a loopback address).
+    public var auth: AuthMode = .auto
+    /// PEM certificate (chain) and private key: with both, kpid serves HTTPS only.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// How long audit entries are kept.
+    public var auditRetentionMs: Int64 = 90 * 86_400_000
+
+    /// When requests must carry an API token.
+    public enum AuthMode: String, Sendable, CaseIterable {
+        case on, off, auto
+    }
 
     public init() {}
+
+    /// Whether requests must carry a token: `auth = on`, or `auto` with a non-loopback bind address.
+    public var authenticationRequired: Bool {
+        switch auth {
+        case .on: return true
+        case .off: return false
+        case .auto: return !Self.isLoopback(bind)
+        }
+    }
+
+    /// Whether `address` reaches only this machine: 127.0.0.0/8, ::1, ::ffff:127.x, localhost.
+    public static func isLoopback(_ address: String) -> Bool {
+        let lower = address.lowercased()
+        if lower == "localhost" || lower == "::1" || lower == "0:0:0:0:0:0:0:1" { return true }
+        let v4 = lower.hasPrefix("::ffff:") ? String(lower.dropFirst(7)) : lower
+        let parts = v4.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("kpid.sqlite") }
 
@@ -46,7 +92,9 @@ public struct ServiceConfiguration: Sendable {
         "bind", "port", "data", "durability", "http-threads", "max-body-bytes", "max-connections",
         "connection-timeout", "max-labels-per-series", "max-label-name-length", "max-label-value-length",
         "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "checkpoint-interval",
-        "log-level",
+        "log-level", "query-lookback-delta", "query-timeout", "query-max-samples",
+        "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
+        "auth", "tls-cert", "tls-key", "audit-retention",
     ]
 
     /// A setting that could not be used; names the setting and where it came from.
@@ -70,6 +118,11 @@ public struct ServiceConfiguration: Sendable {
                 ?? fileValue.map { ($0, "config file") }
             guard let (value, source) = pick else { continue }
             try config.set(name, value, source: source)
+        }
+        if (config.tlsCertificatePath == nil) != (config.tlsKeyPath == nil) {
+            throw Invalid(
+                setting: config.tlsCertificatePath == nil ? "tls-cert" : "tls-key", source: "settings",
+                reason: "tls-cert and tls-key must be given together")
         }
         return config
     }
@@ -112,12 +165,39 @@ public struct ServiceConfiguration: Sendable {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a positive duration like 30s")
             }
             checkpointIntervalSeconds = Double(ms) / 1000
+        case "query-lookback-delta", "query-timeout":
+            guard let ms = DurationParser.milliseconds(value), ms > 0, ms <= 1000 * 86_400_000 else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a positive duration up to 1000d, like 5m")
+            }
+            if name == "query-timeout" { queryTimeoutMs = ms } else { queryLookbackDeltaMs = ms }
+        case "query-max-samples": queryMaxSamples = try int(1...1_000_000_000_000)
+        case "query-max-series": queryMaxSeries = try int(1...1_000_000_000)
+        case "query-max-rows": queryMaxRows = try int(1...1_000_000_000)
+        case "query-max-memory": queryMaxMemoryBytes = try int(1 << 20...1 << 40)
+        case "query-time-zone":
+            guard TimeZone(identifier: value) != nil else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not an IANA time zone like Europe/Paris")
+            }
+            queryTimeZone = value
+        case "queries-dir": queriesDirectory = value
         case "log-level":
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of \(levels.joined(separator: ", "))")
             }
             logLevel = value
+        case "auth":
+            guard let mode = AuthMode(rawValue: value) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of on, off, auto")
+            }
+            auth = mode
+        case "tls-cert": tlsCertificatePath = value.isEmpty ? nil : value
+        case "tls-key": tlsKeyPath = value.isEmpty ? nil : value
+        case "audit-retention":
+            guard let ms = DurationParser.milliseconds(value), ms >= 86_400_000 else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration of at least 1d, like 90d")
+            }
+            auditRetentionMs = ms
         default:
             throw Invalid(setting: name, source: source, reason: "unknown setting")
         }

@@ -8,11 +8,25 @@ import KPICore
 ///   little-endian. No longer written; still read.
 /// - 1 (`compressedEncoding`): "kpid compressed v1", the `ChunkEncoding` bytes a `Chunk`
 ///   holds in memory, stored as they are.
+/// - 2 (`checksummedEncoding`): encoding 1 followed by a little-endian u32 CRC-32 (IEEE, as
+///   the write-ahead records) of those bytes, so `kpid check` and recovery detect a damaged
+///   chunk. What checkpoints write since schema version 2; 0 and 1 still read.
 public enum ChunkCodec {
     /// Plain little-endian columns.
     public static let rawEncoding = 0
     /// `ChunkEncoding` bytes (delta-of-delta timestamps; XOR, scaled-integer or run values).
     public static let compressedEncoding = 1
+    /// Encoding 1 plus a CRC-32 trailer.
+    public static let checksummedEncoding = 2
+
+    /// Encoding 2: the chunk's compressed bytes and their CRC-32. Costs one copy and one
+    /// checksum pass per chunk written.
+    public static func encodeChecksummed(_ chunk: Chunk) -> (encoding: Int, bytes: [UInt8]) {
+        var bytes = chunk.encoded
+        let crc = bytes.withUnsafeBytes { CRC32.checksum($0) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+        return (checksummedEncoding, bytes)
+    }
 
     /// Encodes with the current default encoding (compressed: the chunk's own bytes, no work).
     public static func encode(_ chunk: Chunk) -> (encoding: Int, bytes: [UInt8]) {
@@ -44,6 +58,15 @@ public enum ChunkCodec {
             } catch {
                 throw StorageError(.corrupt, "compressed chunk: \(error)")
             }
+        case checksummedEncoding:
+            guard bytes.count >= 4 else { throw StorageError(.corrupt, "checksummed chunk of \(bytes.count) bytes is too short") }
+            let body = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)])
+            let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+            let computed = CRC32.checksum(body)
+            guard stored == computed else {
+                throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
+            }
+            return try decode(encoding: compressedEncoding, bytes: body)
         default:
             throw StorageError(.corrupt, "unknown chunk encoding \(encoding)")
         }

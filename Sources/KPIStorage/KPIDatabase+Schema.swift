@@ -54,6 +54,48 @@ extension KPIDatabase {
             // clearly instead of migrating it.
             "PRAGMA application_id = \(KPIDatabase.applicationID)",
         ],
+        // v2: API tokens and the audit log (see TokenStore and AuditLog).
+        [
+            // Only a SHA-256 digest of each token is kept; the token itself is shown once.
+            // `sites` holds the site names a token is limited to, one per line ('' = all sites).
+            """
+            CREATE TABLE tokens(
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('ingest', 'read', 'admin')),
+                sites TEXT NOT NULL DEFAULT '',
+                digest BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+                created_ms INTEGER NOT NULL,
+                revoked_ms INTEGER
+            )
+            """,
+            """
+            CREATE TABLE audit(
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                ts_ms INTEGER NOT NULL,
+                principal TEXT NOT NULL,
+                token_id INTEGER,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                rows INTEGER,
+                elapsed_ms REAL NOT NULL,
+                remote TEXT
+            )
+            """,
+            "CREATE INDEX audit_by_time ON audit(ts_ms)",
+            // Append-only: no entry is ever changed, and none younger than a day is deleted
+            // (retention deletes old ones; the minimum retention is one day).
+            """
+            CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+            """,
+            """
+            CREATE TRIGGER audit_no_recent_delete BEFORE DELETE ON audit
+            WHEN old.ts_ms > CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) - 86400000
+            BEGIN SELECT RAISE(ABORT, 'audit entries younger than one day cannot be deleted'); END
+            """,
+        ],
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

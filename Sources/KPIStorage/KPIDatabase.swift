@@ -150,7 +150,7 @@ public final class KPIDatabase {
                 try deleteReachingInto.bind(chunk.minTime, at: 2)
                 try deleteReachingInto.step()
                 deleteReachingInto.reset()
-                let (encoding, bytes) = ChunkCodec.encode(chunk)
+                let (encoding, bytes) = ChunkCodec.encodeChecksummed(chunk)
                 try insertChunk.bind(series, at: 1)
                 try insertChunk.bind(chunk.minTime, at: 2)
                 try insertChunk.bind(chunk.maxTime, at: 3)
@@ -171,7 +171,7 @@ public final class KPIDatabase {
                     guard head.isWellFormed else {
                         throw StorageError(.invalidArgument, "head of series \(id) has non-increasing timestamps")
                     }
-                    let (encoding, bytes) = ChunkCodec.encode(head)
+                    let (encoding, bytes) = ChunkCodec.encodeChecksummed(head)
                     try upsertHead.bind(Int64(id.rawValue), at: 1)
                     try upsertHead.bind(Int64(encoding), at: 2)
                     try upsertHead.bind(bytes, at: 3)

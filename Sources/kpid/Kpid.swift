@@ -16,7 +16,7 @@ struct Kpid: ParsableCommand {
         commandName: "kpid",
         abstract: "Time-series KPI analytics for physical-security signals.",
         version: ServiceMetrics.version,
-        subcommands: [Serve.self, Ingest.self, Export.self],
+        subcommands: [Serve.self, Ingest.self, Export.self, Query.self, Token.self, Backup.self, Restore.self, Check.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -47,6 +47,16 @@ struct ServeOptions: ParsableArguments {
         help: "How often sealed chunks are written and the write-ahead table trimmed (default 30s).") var checkpointInterval: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel:
         String?
+    @Option(name: .customLong("query-lookback-delta"), help: "PromQL: how far back an instant selector looks (default 5m).")
+    var queryLookbackDelta: String?
+    @Option(name: .customLong("query-timeout"), help: "PromQL: longest query run (default 2m).") var queryTimeout: String?
+    @Option(name: .customLong("query-max-samples"), help: "PromQL: samples one query may load (default 50000000).")
+    var queryMaxSamples: String?
+    @Option(help: "API tokens required: on, off, or auto (default: on unless bound to a loopback address).") var auth: String?
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain): serve HTTPS only (with --tls-key).") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("audit-retention"), help: "How long audit entries are kept (default 90d, at least 1d).")
+    var auditRetention: String?
 
     func resolve() throws -> ServiceConfiguration {
         let flags: [String: String?] = [
@@ -55,7 +65,9 @@ struct ServeOptions: ParsableArguments {
             "max-labels-per-series": maxLabelsPerSeries, "max-label-name-length": maxLabelNameLength,
             "max-label-value-length": maxLabelValueLength, "max-new-series-per-request": maxNewSeriesPerRequest,
             "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize,
-            "checkpoint-interval": checkpointInterval, "log-level": logLevel,
+            "checkpoint-interval": checkpointInterval, "log-level": logLevel, "auth": auth, "tls-cert": tlsCert,
+            "tls-key": tlsKey, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,
+            "query-timeout": queryTimeout, "query-max-samples": queryMaxSamples,
         ]
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["KPID_CONFIG"]
@@ -94,10 +106,9 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
-        if !["127.0.0.1", "::1", "localhost"].contains(config.bind) {
-            // Authentication and TLS are not built yet: say so loudly rather than expose data silently.
+        if !ServiceConfiguration.isLoopback(config.bind) && config.tlsCertificatePath == nil {
             logger.warning(
-                "listening beyond loopback without authentication or TLS: anyone who can reach this address can read and write data",
+                "listening beyond loopback without TLS: tokens and data cross the network in clear text; use --tls-cert and --tls-key",
                 metadata: ["bind": "\(config.bind)"])
         }
         let service = KPIService(configuration: config, logger: logger)
@@ -111,7 +122,7 @@ struct Serve: ParsableCommand {
         let host = config.bind.contains(":") ? "[\(config.bind)]" : config.bind
         FileHandle.standardOutput.write(
             Data(
-                "kpid \(ServiceMetrics.version) ready at http://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))\n"
+                "kpid \(ServiceMetrics.version) ready at \(service.urlScheme)://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))\n"
                     .utf8))
         var received: Int32 = 0
         sigwait(&signals, &received)
@@ -177,6 +188,7 @@ struct Ingest: ParsableCommand {
 
     @Argument(help: "Files to ingest.") var files: [String]
     @Option(help: "Server URL.") var url = "http://127.0.0.1:9464"
+    @Option(help: "API token (default: $KPID_TOKEN).") var token: String?
     @Option(help: "Write straight into this data directory instead (kpid serve must not be running on it).") var data: String?
     @Option(name: .customLong("batch-bytes"), help: "Bytes per request.") var batchBytes = 8 << 20
     @Flag(help: "No progress lines.") var quiet = false
@@ -225,6 +237,9 @@ struct Ingest: ParsableCommand {
                     var request = URLRequest(url: URL(string: url + "/api/v1/ingest")!)
                     request.httpMethod = "POST"
                     request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+                    if let token = token ?? ProcessInfo.processInfo.environment["KPID_TOKEN"] {
+                        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                    }
                     request.httpBody = Data(part)
                     let (status, body) = try httpCall(request)
                     guard status == 200 else {
@@ -258,6 +273,7 @@ struct Export: ParsableCommand {
     @Option(help: "End (RFC 3339 or unix seconds).") var end: String?
     @Option(help: "ndjson or csv.") var format = "ndjson"
     @Option(help: "Server URL.") var url = "http://127.0.0.1:9464"
+    @Option(help: "API token (default: $KPID_TOKEN).") var token: String?
 
     func run() throws {
         var components = URLComponents(string: url + "/api/v1/export")!
@@ -267,7 +283,11 @@ struct Export: ParsableCommand {
         components.queryItems = items
         // '+' in a query means space to servers; encode it.
         components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        let (status, body) = try httpCall(URLRequest(url: components.url!))
+        var request = URLRequest(url: components.url!)
+        if let token = token ?? ProcessInfo.processInfo.environment["KPID_TOKEN"] {
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        }
+        let (status, body) = try httpCall(request)
         if status != 200 {
             FileHandle.standardError.write(Data("HTTP \(status): \(String(decoding: body, as: UTF8.self))\n".utf8))
             throw ExitCode(1)

@@ -315,6 +315,23 @@ let differentialCases: [DifferentialCase] = [
             FROM s GROUP BY h, zone ORDER BY h, zone
             """),
     DifferentialCase(
+        name: "increase over a time range counts the step from the sample before the range",
+        kpid: """
+            SELECT time_bucket('1h', ts) AS hour, zone, increase(value) AS inc FROM requests_total
+            WHERE site = 'JFK' AND ts >= TIMESTAMP '2026-11-17T06:30:00Z' AND ts < TIMESTAMP '2026-11-17T12:00:00Z'
+            GROUP BY hour, zone ORDER BY hour, zone
+            """,
+        sqlite: """
+            WITH s AS (SELECT sid, zone, ts, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev,
+                              lag(ts) OVER (PARTITION BY sid ORDER BY ts) AS prev_ts
+                       FROM samples WHERE metric = 'requests_total' AND site = 'JFK')
+            SELECT (ts / 3600000) * 3600000 AS h, zone,
+                   sum(CASE WHEN prev IS NULL OR prev_ts < \(DifferentialFixture.t0 + 30 * 3_600_000 + 1_800_000) - 3600000 THEN 0
+                            WHEN value >= prev THEN value - prev ELSE value END)
+            FROM s WHERE ts >= \(DifferentialFixture.t0 + 30 * 3_600_000 + 1_800_000) AND ts < \(DifferentialFixture.t0 + 36 * 3_600_000)
+            GROUP BY h, zone ORDER BY h, zone
+            """),
+    DifferentialCase(
         name: "FILL(0) over a gap",
         kpid: """
             SELECT time_bucket('1h', ts) AS hour, count(*) AS n FROM queue_wait_seconds
@@ -530,6 +547,7 @@ let differentialCases: [DifferentialCase] = [
         "SELECT date_trunc('day', ts, 'America/New_York') AS day, site, quantile(0.95, value) AS p95, median(value) AS p50, stddev(value) AS sd, variance(value) AS v FROM occupancy WHERE zone <> 'T4-B' GROUP BY day, site ORDER BY day, site",
         "SELECT device, first(value) AS f, last(value) AS l, time_in_state(value = 0) AS down, count_if(value = 0) AS zeros FROM device_up WHERE site = 'LHR' GROUP BY device ORDER BY device",
         "SELECT time_bucket('6h', ts) AS b, zone, increase(value) AS inc, rate(value) AS r FROM requests_total WHERE site = 'JFK' GROUP BY b, zone ORDER BY b, zone",
+        "SELECT time_bucket('1h', ts) AS b, zone, increase(value) AS inc, rate(value) AS r FROM requests_total WHERE site = 'LHR' AND ts >= TIMESTAMP '2026-11-17T06:30:00Z' GROUP BY b, zone ORDER BY b, zone",
         "SELECT zone, sum_if(value, value > 100) AS s, count_if(value >= 110) AS c, stddev_pop(value) AS p FROM occupancy WHERE zone LIKE 'T%' GROUP BY zone ORDER BY zone",
         "SELECT count(*) AS n, avg(value) AS a FROM queue_wait_seconds WHERE site IS NOT NULL",
         "SELECT ts, max(value) AS m FROM occupancy WHERE zone = 'T5-A' AND ts < TIMESTAMP '2026-11-16T03:00:00Z' GROUP BY ts ORDER BY ts",

@@ -44,7 +44,7 @@ struct ColumnarAggregation {
     }
 
     func run(
-        series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, row: Row, labelNames: [String],
+        series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, previous: Bool, row: Row, labelNames: [String],
         seriesFilters: [Compiled], table: inout GroupTable, execution: Execution
     ) throws(QueryError) {
         var key = [Value](repeating: .null, count: keyCount)
@@ -53,21 +53,21 @@ struct ColumnarAggregation {
             if !execution.setLabels(row, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
             row.series = Int(entry.id.rawValue)
             for (index, eval) in seriesKeys { key[index] = eval(row) }
-            let (ts, vs) = try execution.readSeries(entry.id, start: start, end: end)
-            if ts.isEmpty { continue }
+            let (ts, vs, first) = try execution.readSeries(entry.id, start: start, end: end, previous: previous)
+            if ts.count <= first { continue }
             let seriesNumber = row.series
             try ts.withUnsafeBufferPointer { t throws(QueryError) in
                 try vs.withUnsafeBufferPointer { v throws(QueryError) in
                     guard let (bucketIndex, bucket) = bucketKey else {
                         let g = try table.group(for: key, execution: execution)
-                        try table.addRun(g, ts: t, vs: v, 0, t.count, series: seriesNumber, next: nil, execution: execution)
+                        try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, execution: execution)
                         return
                     }
                     func bucketOf(_ i: Int) -> Value {
                         row.slots[0] = .timestamp(t[i])
                         return bucket(row)
                     }
-                    var lo = 0
+                    var lo = first
                     while lo < t.count {
                         let b = bucketOf(lo)
                         // Gallop to the end of the run, then bisect.

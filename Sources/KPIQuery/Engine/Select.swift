@@ -284,10 +284,11 @@ extension Execution {
         switch planned {
         case .samples(_, let series, let start, let end):
             let labelNames = scope.labels
+            let needsPrevious = layout?.aggregates.contains { $0.function == .rate || $0.function == .increase } ?? false
             if grouping != nil, let columnar {
                 try columnar.run(
-                    series: series, start: start, end: end, row: scanRow, labelNames: labelNames, seriesFilters: seriesFilters,
-                    table: &grouping!, execution: self)
+                    series: series, start: start, end: end, previous: needsPrevious, row: scanRow, labelNames: labelNames,
+                    seriesFilters: seriesFilters, table: &grouping!, execution: self)
                 break
             }
             var index = 0
@@ -296,8 +297,8 @@ extension Execution {
                 if index & 63 == 0 { try checkDeadline() }
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
                 scanRow.series = Int(entry.id.rawValue)
-                let (ts, vs) = try readSeries(entry.id, start: start, end: end)
-                var i = 0
+                let (ts, vs, first) = try readSeries(entry.id, start: start, end: end, previous: needsPrevious)
+                var i = first
                 while i < ts.count && !done {
                     scanRow.slots[0] = .timestamp(ts[i])
                     scanRow.slots[1] = .double(vs[i])
@@ -317,7 +318,7 @@ extension Execution {
                 try checkDeadline()
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 3, filters: seriesFilters) { continue }
                 _ = setLabels(conditionRow, entry.labels, conditionLabels, firstSlot: 2, filters: [])
-                let (ts, vs) = try readSeries(entry.id, start: start, end: end)
+                let (ts, vs, _) = try readSeries(entry.id, start: start, end: end)
                 var runStart: Int64? = nil
                 var lastTrue: Int64 = 0
                 for i in ts.indices {
@@ -390,8 +391,22 @@ extension Execution {
 
     /// The samples of a series in `[start, end]`, without Prometheus staleness markers (they
     /// end a series in PromQL and are not samples); counted against the limits.
-    func readSeries(_ id: SeriesID, start: Int64, end: Int64) throws(QueryError) -> ([Int64], [Double]) {
+    ///
+    /// With `previous`, the series' last sample in the hour before `start` is put first (for
+    /// `rate`/`increase`, whose first step into the range counts); `first` is then 1, else 0.
+    func readSeries(_ id: SeriesID, start: Int64, end: Int64, previous: Bool = false) throws(QueryError) -> (
+        [Int64], [Double], first: Int
+    ) {
         var (ts, vs) = store.read(id, start: start, end: end)
+        var first = 0
+        if previous, start != .min, start <= end {
+            let before = store.read(id, start: start - Execution.counterLookback, end: start - 1)
+            if let k = before.values.lastIndex(where: { $0.bitPattern != Execution.staleNaN }) {
+                ts.insert(before.timestamps[k], at: 0)
+                vs.insert(before.values[k], at: 0)
+                first = 1
+            }
+        }
         try countScanned(ts.count)
         if vs.contains(where: { $0.bitPattern == Execution.staleNaN }) {
             var keep = 0
@@ -403,8 +418,11 @@ extension Execution {
             ts.removeSubrange(keep...)
             vs.removeSubrange(keep...)
         }
-        return (ts, vs)
+        return (ts, vs, first)
     }
+
+    /// How far before a query's range `rate`/`increase` look for the sample before the first.
+    static let counterLookback: Int64 = 3_600_000
 
     private func countScanned(_ samples: Int) throws(QueryError) {
         stats.seriesScanned += 1

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// `kpid query` against a running service, as a real process.
+@Suite(.serialized) struct QueryCLITests {
+    func runKpid(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kpidBinary)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func service() throws -> (TempDir, RunningService) {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        let body = """
+            {"metric":"occupancy","labels":{"site":"JFK","zone":"T4-A"},"ts":1794787200000,"value":12}
+            {"metric":"occupancy","labels":{"site":"JFK","zone":"T4-A"},"ts":1794787260000,"value":18}
+            {"metric":"occupancy","labels":{"site":"JFK","zone":"Gate-10"},"ts":1794787200000,"value":140}
+            """
+        #expect(try kpid.ingest(body, contentType: "application/x-ndjson").status == 200)
+        return (dir, kpid)
+    }
+
+    @Test func alignedTableByDefault() throws {
+        let (_, kpid) = try service()
+        let r = try runKpid([
+            "query", "--url", kpid.base, "--param", "site=JFK",
+            "SELECT zone, avg(value) AS avg_occupancy, count(*) AS n FROM occupancy WHERE site = :site GROUP BY zone ORDER BY zone",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            r.stdout == """
+                zone     avg_occupancy  n
+                -------  -------------  -
+                Gate-10            140  1
+                T4-A                15  2
+
+                """)
+        #expect(r.stderr.contains("(2 rows"))
+    }
+
+    @Test func csvAndJSONFormats() throws {
+        let (_, kpid) = try service()
+        let csv = try runKpid(["query", "--url", kpid.base, "--format", "csv", "SELECT max(value) AS peak FROM occupancy"])
+        #expect(csv.stdout == "peak\r\n140\r\n")
+        let json = try runKpid(["query", "--url", kpid.base, "--format", "json", "SELECT max(value) AS peak FROM occupancy"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((object?["rows"] as? [[NSNumber]])?.first?.first?.doubleValue == 140)
+    }
+
+    @Test func errorsPointAtTheSpotWithACaret() throws {
+        let (_, kpid) = try service()
+        let r = try runKpid(["query", "--url", kpid.base, "SELECT avg(valu) FROM occupancy"])
+        #expect(r.status != 0)
+        #expect(
+            r.stderr.hasPrefix(
+                """
+                error: unknown column "valu"
+                SELECT avg(valu) FROM occupancy
+                           ^
+                """), "\(r.stderr)")
+    }
+}
