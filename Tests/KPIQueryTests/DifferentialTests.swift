@@ -572,3 +572,47 @@ let differentialCases: [DifferentialCase] = [
         }
     }
 }
+
+/// Parallel columnar scans (shares of the series on several threads, merged) against one thread.
+@Suite struct ParallelScanTests {
+    static let store: ColumnarStore = {
+        let store = ColumnarStore()
+        var rng = SeededGenerator(seed: 7)
+        for k in 0..<300 {
+            let id = SeriesID(UInt32(k))
+            let labels = Labels(metric: k % 3 == 0 ? "counter_total" : "gauge", ["site": "S\(k % 7)", "zone": "Z\(k % 11)", "n": "\(k)"])
+            let ts = (0..<500).map { Int64($0) * 60_000 + Int64(rng.below(1000)) }
+            var c = 0.0
+            let vs = ts.map { _ -> Double in
+                if k % 3 == 0 {
+                    c = rng.below(200) == 0 ? 0 : c + Double(rng.below(10))
+                    return c
+                }
+                return Double(rng.below(100_000)) / 100
+            }
+            store.apply(newSeries: [(id, labels)], series: [id], timestamps: [ts], values: [vs])
+        }
+        return store
+    }()
+
+    @Test(arguments: [
+        "SELECT time_bucket('1h', ts) AS h, site, count(*) AS n, sum(value) AS s, min(value) AS lo, max(value) AS hi, avg(value) AS a, stddev(value) AS sd, quantile(0.9, value) AS q, first(value) AS f, last(value) AS l, count_if(value > 500) AS c, time_in_state(value > 500) AS t FROM gauge WHERE zone <> 'Z3' GROUP BY h, site ORDER BY h, site",
+        "SELECT site, increase(value) AS inc, rate(value) AS r FROM counter_total WHERE site IS NOT NULL GROUP BY site ORDER BY site",
+        "SELECT zone, variance(value) AS v, stddev_pop(value) AS p FROM gauge WHERE site IS NOT NULL GROUP BY zone ORDER BY zone",
+    ])
+    func sameAnswerOnOneAndManyThreads(_ sql: String) throws {
+        let engine = QueryEngine(store: Self.store)
+        var one = QueryOptions(now: 0)
+        one.parallelism = 1
+        var many = QueryOptions(now: 0)
+        many.parallelism = 4
+        let a = try engine.execute(sql, options: one)
+        let b = try engine.execute(sql, options: many)
+        #expect(!a.rows.isEmpty)
+        #expect(a.rows.count == b.rows.count)
+        #expect(a.stats.samplesScanned == b.stats.samplesScanned)
+        for (x, y) in zip(a.rows, b.rows) {
+            #expect(zip(x, y).allSatisfy { DifferentialTests.same($0, $1) }, "\(x) vs \(y)")
+        }
+    }
+}

@@ -287,3 +287,56 @@ extension AggregateSpec {
         }
     }
 }
+
+extension AggregateSpec {
+    /// Combines the state of the same group computed on another share of the series (parallel
+    /// scans). Shares are contiguous ranges of series merged in order, so ties of first/last
+    /// resolve as in one sequential pass.
+    func merge(_ state: inout AggregateState, _ other: AggregateState) {
+        switch function {
+        case .countStar, .count, .countIf:
+            state.n += other.n
+        case .countDistinct:
+            state.distinct.formUnion(other.distinct)
+        case .sum, .avg, .sumIf:
+            state.n += other.n
+            state.a += other.a
+            state.integerSum &+= other.integerSum
+        case .stddev, .stddevPop, .variance:
+            // Chan et al.'s pairwise combination of means and squared deviations.
+            guard other.n > 0 else { return }
+            guard state.n > 0 else {
+                state = other
+                return
+            }
+            let n = state.n + other.n
+            let delta = other.a - state.a
+            state.a += delta * Double(other.n) / Double(n)
+            state.m2 += other.m2 + delta * delta * Double(state.n) * Double(other.n) / Double(n)
+            state.n = n
+        case .min, .max:
+            if other.value.isNull { return }
+            if state.value.isNull {
+                state.value = other.value
+            } else if let c = Value.compare(other.value, state.value), function == .min ? c < 0 : c > 0 {
+                state.value = other.value
+            }
+        case .first, .last:
+            if other.value.isNull { return }
+            if state.value.isNull
+                || (function == .first ? other.timestamp < state.timestamp : other.timestamp >= state.timestamp)
+            {
+                state.value = other.value
+                state.timestamp = other.timestamp
+            }
+            state.n += other.n
+        case .quantile:
+            state.values.append(contentsOf: other.values)
+        case .rate, .increase:
+            state.counters.merge(other.counters) { a, _ in a }
+        case .timeInState:
+            state.integerSum &+= other.integerSum
+            state.n += other.n
+        }
+    }
+}

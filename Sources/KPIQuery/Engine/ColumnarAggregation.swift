@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import KPICore
 
 /// The columnar path of a grouped scan: when every GROUP BY key is a series label expression
@@ -43,9 +45,65 @@ struct ColumnarAggregation {
         }
     }
 
+    /// Scans the series into `table`; large scans are split into contiguous shares of the
+    /// series, one per core, each with its own groups, merged in order at the end.
     func run(
         series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, previous: Bool, row: Row, labelNames: [String],
         seriesFilters: [Compiled], table: inout GroupTable, execution: Execution
+    ) throws(QueryError) {
+        let cores = execution.options.parallelism ?? ProcessInfo.processInfo.activeProcessorCount
+        let workers = min(cores, series.count / Self.seriesPerWorker, 16)
+        guard workers > 1 else {
+            try runShare(
+                series[...], start: start, end: end, previous: previous, row: row, labelNames: labelNames,
+                seriesFilters: seriesFilters, table: &table, execution: execution)
+            return
+        }
+        final class Share: @unchecked Sendable {
+            // @unchecked: each Share is written by exactly one worker, and read after the join.
+            var table: GroupTable
+            let execution: Execution
+            let row: Row
+            var error: QueryError?
+            init(table: GroupTable, execution: Execution, slots: Int) {
+                self.table = table
+                self.execution = execution
+                self.row = Row(count: slots)
+            }
+        }
+        final class Job: @unchecked Sendable {
+            // @unchecked: the compiled evaluators only read their captured constants and the
+            // row they are given; every worker has its own row, table and statistics.
+            let body: (Int) -> Void
+            init(_ body: @escaping (Int) -> Void) { self.body = body }
+        }
+        let shares = (0..<workers).map { _ in Share(table: table, execution: execution.child(), slots: row.slots.count) }
+        let per = (series.count + workers - 1) / workers
+        let job = Job { w in
+            let share = shares[w]
+            let range = (w * per)..<min(series.count, (w + 1) * per)
+            do throws(QueryError) {
+                try self.runShare(
+                    series[range], start: start, end: end, previous: previous, row: share.row, labelNames: labelNames,
+                    seriesFilters: seriesFilters, table: &share.table, execution: share.execution)
+            } catch {
+                share.error = error
+            }
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { job.body($0) }
+        for share in shares {
+            if let error = share.error { throw error }
+            try execution.absorb(share.execution)
+            try table.merge(share.table, execution: execution)
+        }
+    }
+
+    /// Below this many series per core a scan stays on one thread.
+    static let seriesPerWorker = 32
+
+    private func runShare(
+        _ series: ArraySlice<(id: SeriesID, labels: Labels)>, start: Int64, end: Int64, previous: Bool, row: Row,
+        labelNames: [String], seriesFilters: [Compiled], table: inout GroupTable, execution: Execution
     ) throws(QueryError) {
         var key = [Value](repeating: .null, count: keyCount)
         for (n, entry) in series.enumerated() {

@@ -80,6 +80,32 @@ final class Execution {
         self.deadline = started &+ budget
     }
 
+    private init(parent: Execution) {
+        store = parent.store
+        options = parent.options
+        text = parent.text
+        deadline = parent.deadline
+    }
+
+    /// A run for one share of a parallel scan: same deadline and limits, its own counters.
+    func child() -> Execution { Execution(parent: self) }
+
+    /// Adds a finished share's counters to this run and checks the limits on the totals.
+    func absorb(_ child: Execution) throws(QueryError) {
+        stats.seriesScanned += child.stats.seriesScanned
+        stats.samplesScanned += child.stats.samplesScanned
+        if stats.seriesScanned > options.limits.maxSeries {
+            throw limitError(
+                "the query reads more than \(options.limits.maxSeries) series", hint: "filter on more labels or raise the series limit")
+        }
+        if stats.samplesScanned > options.limits.maxSamples {
+            throw limitError(
+                "the query reads more than \(options.limits.maxSamples) samples",
+                hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
+        }
+        try chargeGroupMemory(child.groupBytes)
+    }
+
     func limitError(_ message: String, hint: String) -> QueryError {
         QueryError(message: message, position: .start, hint: hint, kind: .limit)
     }

@@ -68,6 +68,17 @@ struct GroupTable {
         if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow * (hi - lo)) }
     }
 
+    /// Folds another table's groups into this one (parallel scans): its groups in their order,
+    /// new ones appended.
+    mutating func merge(_ other: GroupTable, execution: Execution) throws(QueryError) {
+        for g in 0..<other.groupKeys.count {
+            let target = try group(for: other.groupKeys[g], execution: execution)
+            let base = target * specs.count
+            let otherBase = g * specs.count
+            for j in specs.indices { specs[j].merge(&states[base + j], other.states[otherBase + j]) }
+        }
+    }
+
     /// The group of a query without GROUP BY over no rows: count(*) is 0, the rest NULL.
     mutating func addEmptyGroup() {
         groupKeys.append([])

@@ -39,6 +39,8 @@ public struct QueryOptions: Sendable {
     /// Matchers every series a query reads must also satisfy (a token's site scope): series
     /// outside it are invisible, as if they did not exist.
     public var seriesScope: [LabelMatcher] = []
+    /// Threads a large grouped scan may use; nil for one per core, 1 for a single thread.
+    public var parallelism: Int? = nil
 
     public init(
         now: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),
