@@ -7,8 +7,8 @@ import Testing
     static let queriesDirectory = packageRoot.appendingPathComponent("Queries").path
     static let fixtures = packageRoot.appendingPathComponent("Fixtures").path
 
-    @Test func everySavedQueryAnswersOnTheFixtures() throws {
-        let dir = TempDir()
+    /// A service with every fixture loaded.
+    func fixtureService(_ dir: TempDir) throws -> RunningService {
         let kpid = try RunningService(data: dir.path) { $0.queriesDirectory = Self.queriesDirectory }
         let fm = FileManager.default
         for group in try fm.contentsOfDirectory(atPath: Self.fixtures).sorted() {
@@ -21,6 +21,12 @@ import Testing
                 #expect(r.status == 200, "\(file): \(r.text)")
             }
         }
+        return kpid
+    }
+
+    @Test func everySavedQueryAnswersOnTheFixtures() throws {
+        let dir = TempDir()
+        let kpid = try fixtureService(dir)
         let list = try http("GET", kpid.base + "/api/v1/queries")
         #expect(list.status == 200, "\(list.text)")
         let queries = list.json["queries"] as? [[String: Any]] ?? []
@@ -45,6 +51,28 @@ import Testing
             for (i, column) in columns.enumerated() {
                 #expect(rows.contains { !($0[i] is NSNull) }, "\(name): column \(column["name"] ?? "") is NULL in every row")
             }
+        }
+    }
+
+    /// Every statement of the README's per-industry example block runs and returns rows.
+    @Test func readmeExamplesRunOnTheFixtures() throws {
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        guard let marker = readme.range(of: "More examples, one per industry"),
+            let open = readme.range(of: "```sql\n", range: marker.upperBound..<readme.endIndex),
+            let close = readme.range(of: "```", range: open.upperBound..<readme.endIndex)
+        else {
+            Issue.record("the README's example block is missing")
+            return
+        }
+        let statements = readme[open.upperBound..<close.lowerBound].components(separatedBy: "\n\n")
+        #expect(statements.count >= 6)
+        let dir = TempDir()
+        let kpid = try fixtureService(dir)
+        for statement in statements {
+            let r = try http("POST", kpid.base + "/api/v1/sql", body: Data(statement.utf8), headers: ["Content-Type": "text/plain"])
+            #expect(r.status == 200, "\(statement): \(r.text)")
+            #expect(!((r.json["rows"] as? [[Any]]) ?? []).isEmpty, "\(statement) returned no rows")
+            #expect(((r.json["warnings"] as? [String]) ?? []).isEmpty, "\(statement): \(r.text)")
         }
     }
 
