@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries (Debian packages; `make deps` installs them).
@@ -50,13 +51,17 @@ let package = Package(
             dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")]),
         // Query language: lexer, parser, AST, planner, executor. Pure Swift.
         .target(name: "KPIQuery", dependencies: ["KPICore"]),
+        // KPI templates (YAML), their validation and evaluation through the SQL engine.
+        .target(
+            name: "KPITemplates",
+            dependencies: ["KPICore", "KPIQuery", .product(name: "Yams", package: "Yams")]),
         // PromQL: lexer, parser and evaluator over the store (Prometheus HTTP query API). Pure Swift.
         .target(name: "KPIPromQL", dependencies: ["KPICore"]),
         // Wiring: routes, handlers, configuration, limits, own metrics.
         .target(
             name: "KPIService",
             dependencies: [
-                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL",
+                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -85,6 +90,7 @@ let package = Package(
         .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy", "KPITestSupport"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
         .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPIStorage", "KPITestSupport"]),
+        .testTarget(name: "KPITemplatesTests", dependencies: ["KPITemplates", "KPIQuery", "KPICore", "KPITestSupport"]),
         .testTarget(name: "KPIPromQLTests", dependencies: ["KPIPromQL", "KPICore", "KPITestSupport"]),
         .testTarget(
             name: "KPIServiceTests",
