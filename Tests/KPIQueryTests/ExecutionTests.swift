@@ -56,6 +56,16 @@ func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.des
         #expect(texts(r) == [["2026-11-16T00:00:00Z", "T4-A", "20", "30", "3"], ["2026-11-16T00:00:00Z", "T4-B", "10", "15", "2"]])
     }
 
+    @Test func havingAndOrderByMayNameAliases() throws {
+        let r = try run(
+            """
+            SELECT zone, max(value) AS worst, min(value) AS best FROM queue_wait_seconds
+            GROUP BY zone HAVING worst > 10 ORDER BY worst - best DESC
+            """)
+        // T4-A: 40 - 10 = 30; T4-B: 15 - 5 = 10; T5 (max 100) spread 0.
+        #expect(texts(r) == [["T4-A", "40", "10"], ["T4-B", "15", "5"], ["T5", "100", "100"]])
+    }
+
     @Test func quantileIsExactWithInterpolation() throws {
         // T4-A values 10, 20, 30, 40: p95 position 0.95 * 3 = 2.85 -> 30 + 0.85 * 10 = 38.5.
         let r = try run("SELECT quantile(0.95, value) AS p95, median(value) AS p50 FROM queue_wait_seconds WHERE zone = 'T4-A'")

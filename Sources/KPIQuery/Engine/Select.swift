@@ -198,7 +198,8 @@ extension Execution {
         var outputs: [Compiled] = []
         for item in items { outputs.append(try outputCompiler.compile(item.expression)) }
         var having: Compiled? = nil
-        if let h = s.having {
+        if var h = s.having {
+            if let layout { h = Execution.expandingAliases(h, items, keys: layout.keys) }
             let c = try outputCompiler.compile(h)
             try outputCompiler.expectType(c, [.boolean], "HAVING", h.range)
             having = c
@@ -217,7 +218,9 @@ extension Execution {
                 index = Int(k) - 1
             }
             if index == nil {
-                let c = try outputCompiler.compile(order.expression)
+                var e = order.expression
+                if let layout { e = Execution.expandingAliases(e, items, keys: layout.keys) }
+                let c = try outputCompiler.compile(e)
                 hidden.append(c)
                 index = items.count + hidden.count - 1
             }
