@@ -14,6 +14,7 @@ extension Evaluator {
         let input = try vector(expr, grid)
         if op == .countValues {
             guard case .string(let label) = parameter?.unwrapped else { throw .execution("count_values needs a label name") }
+            guard Evaluator.isValidLabelName(label) else { throw .execution("invalid label name \"\(label)\"") }
             return try countValues(input, label: label, grouping: grouping, without: without, grid)
         }
         let param: [Double] = try parameter.map { (p) throws(PromQLError) -> [Double] in try scalar(p, grid) } ?? []

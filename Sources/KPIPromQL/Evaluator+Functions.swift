@@ -418,11 +418,15 @@ extension Evaluator {
         let replacement = try stringArgument(args[2])
         let source = try stringArgument(args[3])
         let pattern = try stringArgument(args[4])
+        // Checked when evaluated, as Prometheus does (an execution error, not a parse error).
         let regex: NSRegularExpression
         do {
             regex = try NSRegularExpression(pattern: "^(?:" + pattern + ")$", options: [.dotMatchesLineSeparators])
         } catch {
-            throw .badData("invalid regular expression in label_replace(): \(pattern)")
+            throw .execution("invalid regular expression in label_replace(): \(pattern)")
+        }
+        guard Evaluator.isValidLabelName(destination) else {
+            throw .execution("invalid destination label name in label_replace(): \(destination)")
         }
         var v = try vector(args[0], grid)
         for k in v.indices {
@@ -433,6 +437,11 @@ extension Evaluator {
             v[k].labels = v[k].labels.setting(destination, result)
         }
         return try merge(v, grid)
+    }
+
+    /// Prometheus' label name rule `[a-zA-Z_][a-zA-Z0-9_]*` (reserved `__` names included).
+    static func isValidLabelName(_ name: String) -> Bool {
+        LabelValidator.isValidLabelName(name)
     }
 
     /// Go's `Regexp.Expand`: `$1`, `${1}`, `$name`, `${name}`, `$$`; a name is as long as possible.
@@ -492,10 +501,11 @@ extension Evaluator {
         var sources: [String] = []
         for a in args.dropFirst(3) {
             let name = try stringArgument(a)
-            guard LabelValidator.isValidLabelName(name) || name == Labels.metricNameLabel else {
-                throw .badData("invalid source label name in label_join(): \(name)")
-            }
+            guard Evaluator.isValidLabelName(name) else { throw .execution("invalid source label name in label_join(): \(name)") }
             sources.append(name)
+        }
+        guard Evaluator.isValidLabelName(destination) else {
+            throw .execution("invalid destination label name in label_join(): \(destination)")
         }
         var v = try vector(args[0], grid)
         for k in v.indices {

@@ -237,7 +237,13 @@ final class Evaluator {
             if start < spanStart { start += step }
             var series: [RangeSource.Series] = []
             if spanEnd >= start {
-                let innerGrid = Grid(start: start, step: step, count: Int((spanEnd - start) / step) + 1)
+                // Every inner step is a point in memory: refuse before allocating them.
+                let steps = (spanEnd - start) / step + 1
+                guard steps <= Int64(options.maxSamples - samplesLoaded) else {
+                    throw .execution(
+                        "query processing would load too many samples into memory in query execution (limit \(options.maxSamples))")
+                }
+                let innerGrid = Grid(start: start, step: step, count: Int(steps))
                 let values = try vector(inner, innerGrid)
                 for s in values {
                     var ts: [Int64] = []

@@ -430,9 +430,6 @@ struct Parser {
             guard p.type == want else {
                 throw error("expected type \(want.errorName) in aggregation parameter, got \(p.type.errorName)", at: open.position)
             }
-            if op == .countValues, case .string(let label) = p.unwrapped, !LabelValidator.isValidLabelName(label) {
-                throw error("invalid label name \"\(label)\"", at: open.position)
-            }
             parameter = p
         }
         return .aggregate(op, vector, parameter: parameter, grouping: grouping, without: without)
@@ -472,11 +469,6 @@ struct Parser {
             guard arg.type == want else {
                 throw error(
                     "expected type \(want.errorName) in call to function \"\(name)\", got \(arg.type.errorName)", at: argPositions[i])
-            }
-        }
-        if name == "label_replace" || name == "label_join" {
-            if case .string(let dst) = args[1].unwrapped, !LabelValidator.isValidLabelName(dst) && dst != Labels.metricNameLabel {
-                throw error("invalid destination label name in \(name)(): \(dst)", at: argPositions[1])
             }
         }
         return .call(name, args)

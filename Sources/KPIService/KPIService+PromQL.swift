@@ -25,7 +25,7 @@ extension KPIService {
     /// `GET|POST /api/v1/query?query=&time=&timeout=`.
     func promQLQuery(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let query = try queryParameter(request)
-        let time = try timeParameter(request, "time", default: KPIService.nowMilliseconds())
+        let time = try promQLTime(request, "time", default: KPIService.nowMilliseconds())
         let deadline = try queryDeadline(request)
         let engine = promQLEngine
         let result: QueryValue
@@ -44,8 +44,8 @@ extension KPIService {
         for name in ["start", "end", "step"] where (request.queryValue(name) ?? "").isEmpty {
             throw APIError.badParameter(name, "missing parameter \(name)")
         }
-        let start = try timeParameter(request, "start", default: 0)
-        let end = try timeParameter(request, "end", default: 0)
+        let start = try promQLTime(request, "start", default: 0)
+        let end = try promQLTime(request, "end", default: 0)
         guard end >= start else { throw APIError.badParameter("end", "end timestamp must not be before start time") }
         let stepText = request.queryValue("step") ?? ""
         guard let step = KPIService.promDuration(stepText) else {
@@ -80,6 +80,15 @@ extension KPIService {
             throw APIError.badParameter("limit", "\"\(limit)\" is not a whole number")
         }
         return .json(200, Array("{\"status\":\"success\",\"data\":{}}\n".utf8))
+    }
+
+    /// A time parameter within ±9e12 s of the epoch, so that no time arithmetic overflows.
+    func promQLTime(_ request: HTTPRequest, _ name: String, default value: Int64) throws(APIError) -> Int64 {
+        let ms = try timeParameter(request, name, default: value)
+        guard Double(ms.magnitude) <= PromQL.maxTimeSeconds * 1000 else {
+            throw APIError.badParameter(name, "time out of range: at most \(Int64(PromQL.maxTimeSeconds)) seconds from the epoch")
+        }
+        return ms
     }
 
     func queryParameter(_ request: HTTPRequest) throws(APIError) -> String {

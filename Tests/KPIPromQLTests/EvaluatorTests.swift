@@ -215,6 +215,8 @@ import Testing
         #expect(throws: PromQLError.execution("query processing would load too many samples into memory in query execution (limit 10)")) {
             try limited.instantQuery("sum_over_time(g[1m])", at: 100_000)
         }
+        // A subquery whose steps alone exceed the limit is refused before it allocates them.
+        #expect(throws: PromQLError.self) { try limited.instantQuery("max_over_time(g[200y:1ms])", at: 100_000) }
         // A deadline already passed: the query is cancelled before it reads anything.
         #expect(throws: PromQLError.timeout("query timed out in expression evaluation")) {
             try engine.instantQuery("g", at: 0, deadline: .now - .seconds(1))

@@ -78,6 +78,29 @@ import Testing
         #expect(try PromQL.parse("x offset 5m @ start()") == PromQL.parse("x @ start() offset 5m"))
     }
 
+    /// Every construct parses and has the type Prometheus gives it.
+    @Test(arguments: [
+        ("42", ValueType.scalar), ("-1.5e3", .scalar), ("0x1F", .scalar), ("Inf", .scalar), ("\"text\"", .string),
+        ("'single'", .string), ("`raw\\n`", .string), ("m", .vector), ("m:recorded:rate5m", .vector), ("{job=\"a\"}", .vector),
+        ("m{a=\"1\",b!=\"2\",c=~\"3.*\",d!~\"4\",}", .vector), ("m[5m]", .matrix), ("m[1h30m15s100ms]", .matrix),
+        ("m offset 5m", .vector), ("m[5m] offset 1w", .matrix), ("m @ 100", .vector), ("m @ -100.5", .vector),
+        ("m[1m] @ end()", .matrix), ("m[1d:1h]", .matrix), ("rate(m[5m])[1h:]", .matrix), ("(m)[5m:30s] offset 1m @ start()", .matrix),
+        ("-m", .vector), ("+m", .vector), ("(((m)))", .vector), ("m + 1", .vector), ("1 + m", .vector), ("1 + 1", .scalar),
+        ("m > bool 1", .vector), ("m == on(a) n", .vector), ("m * ignoring(a, b) group_left(c) n", .vector),
+        ("m / on() group_right n", .vector), ("m and n", .vector), ("m or on(a) n", .vector), ("m unless ignoring(b) n", .vector),
+        ("sum(m)", .vector), ("avg by (a) (m)", .vector), ("min(m) without (a)", .vector), ("max(m)", .vector),
+        ("count(m)", .vector), ("stddev(m)", .vector), ("stdvar(m)", .vector), ("topk(3, m)", .vector),
+        ("bottomk(1, m)", .vector), ("quantile(0.9, m)", .vector), ("count_values(\"v\", m)", .vector), ("group(m)", .vector),
+        ("SUM(m)", .vector), ("time()", .scalar), ("pi()", .scalar), ("scalar(m)", .scalar), ("vector(1)", .vector),
+        ("rate(m[5m])", .vector), ("quantile_over_time(0.5, m[5m])", .vector), ("predict_linear(m[5m], 60)", .vector),
+        ("label_join(m, \"d\", \",\", \"a\", \"b\", \"c\")", .vector), ("label_join(m, \"d\", \",\")", .vector),
+        ("histogram_quantile(0.9, rate(m_bucket[5m]))", .vector), ("round(m)", .vector), ("round(m, 5)", .vector),
+        ("day_of_week()", .vector), ("hour(m)", .vector), ("sum(rate(m[5m])) by (a) / on(a) group_left sum(m) by (a)", .vector),
+    ])
+    func everyConstructParses(_ query: String, _ type: ValueType) throws {
+        #expect(try PromQL.parse(query).type == type, "\(query)")
+    }
+
     /// Errors name the position as Prometheus does: line:column, 1-based.
     @Test(arguments: [
         ("rate(x)", "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"),

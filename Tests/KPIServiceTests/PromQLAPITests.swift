@@ -97,6 +97,9 @@ import Testing
             path: "/api/v1/query_range?query=1&start=100&end=200", status: 400, errorType: "bad_data", field: "step",
             message: "invalid parameter step"),
         ErrorCase(
+            path: "/api/v1/query_range?query=1&start=-9000000000000000&end=9000000000000000&step=1e15", status: 400,
+            errorType: "bad_data", field: "start", message: "invalid parameter start"),
+        ErrorCase(
             path: "/api/v1/query_range?query=1&start=100&end=200&step=-5", status: 400, errorType: "bad_data", field: "step",
             message: "invalid parameter step"),
         ErrorCase(
