@@ -192,6 +192,50 @@ func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.des
         #expect(texts(top) == [["100"], ["40"]])
     }
 
+    @Test func timeoutAndGroupMemoryLimits() throws {
+        let engine = QueryEngine(store: handStore())
+        var options = QueryOptions(now: handNow)
+        options.limits.timeoutMilliseconds = 0
+        do {
+            _ = try engine.execute("SELECT count(*) FROM queue_wait_seconds", options: options)
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.kind == .timeout)
+        }
+        options = QueryOptions(now: handNow)
+        options.limits.maxGroupBytes = 100
+        do {
+            _ = try engine.execute("SELECT ts, count(*) FROM queue_wait_seconds GROUP BY ts", options: options)
+            Issue.record("expected the GROUP BY memory limit")
+        } catch {
+            #expect(error.kind == .limit)
+            #expect(error.message == "the query needs more than 100 bytes for GROUP BY state")
+        }
+    }
+
+    @Test func calendarFunctionsInATimeZone() throws {
+        let store = ColumnarStore()
+        // 2026-11-16T03:30Z is Sunday 22:30 in New York (EST, UTC-5); 2026-03-08T12:00Z is the
+        // first day of daylight saving time there (EDT from 02:00 local), 08:00 local.
+        let times: [Int64] = [1_794_799_800_000, 1_772_971_200_000]
+        let id = SeriesID(0)
+        store.apply(newSeries: [(id, Labels(metric: "m"))], series: [id], timestamps: [times.sorted()], values: [[1, 2]])
+        let r = try run(
+            """
+            SELECT ts, date_trunc('day', ts, 'America/New_York') AS d, date_trunc('week', ts, 'America/New_York') AS w,
+                   date_part('hour', ts, 'America/New_York') AS h, date_part('isodow', ts, 'America/New_York') AS dow,
+                   date_trunc('month', ts) AS m
+            FROM m ORDER BY ts
+            """, store)
+        #expect(
+            texts(r) == [
+                // Midnight EST on 2026-03-08 is 05:00Z; that Sunday's week began Monday 2026-03-02 (EST).
+                ["2026-03-08T12:00:00Z", "2026-03-08T05:00:00Z", "2026-03-02T05:00:00Z", "8", "7", "2026-03-01T00:00:00Z"],
+                // Sunday 2026-11-15 local; its week began Monday 2026-11-09.
+                ["2026-11-16T03:30:00Z", "2026-11-15T05:00:00Z", "2026-11-09T05:00:00Z", "22", "7", "2026-11-01T00:00:00Z"],
+            ])
+    }
+
     @Test func explainShowsPushdown() throws {
         let r = try run(
             "EXPLAIN SELECT avg(value) FROM queue_wait_seconds WHERE site = 'JFK' AND zone LIKE 'T4-%' AND ts >= now() - INTERVAL '1 day'")
