@@ -531,12 +531,12 @@ struct Compiler {
                     case (.subtract, .interval(let i), .interval(let j)): return .interval(i &- j)
                     case (.multiply, .interval(let i), let n), (.multiply, let n, .interval(let i)):
                         guard let k = n.number else { return .null }
-                        return .interval(Int64((Double(i) * k).rounded()))
+                        return Value.intervalOrNull(Double(i) * k)
                     case (.divide, .interval(let i), .interval(let j)):
                         return j == 0 ? .null : .double(Double(i) / Double(j))
                     case (.divide, .interval(let i), let n):
                         guard let k = n.number, k != 0 else { return .null }
-                        return .interval(Int64((Double(i) / k).rounded()))
+                        return Value.intervalOrNull(Double(i) / k)
                     default: return .null
                     }
                 }, constant: nil, readsRow: readsRow)
@@ -553,7 +553,9 @@ struct Compiler {
                     case .add: return .int(x &+ y)
                     case .subtract: return .int(x &- y)
                     case .multiply: return .int(x &* y)
-                    default: return y == 0 ? .null : .int(x % y)
+                    default:
+                        guard y != 0 else { return .null }
+                        return .int(x.remainderReportingOverflow(dividingBy: y).partialValue)
                     }
                 }, constant: nil, readsRow: readsRow)
         }

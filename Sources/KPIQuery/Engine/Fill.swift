@@ -94,7 +94,7 @@ extension Execution {
                         switch strategy {
                         case .null: row[c] = .null
                         case .value(let v):
-                            row[c] = columns[c].type == .integer && v == v.rounded() ? .int(Int64(v)) : .double(v)
+                            row[c] = columns[c].type == .integer && v == v.rounded() && abs(v) < 9e18 ? .int(Int64(v)) : .double(v)
                         case .previous: row[c] = previous?[c] ?? .null
                         case .linear:
                             guard let previous, let next, case .timestamp(let t0) = previous[bucketColumn],
@@ -115,7 +115,7 @@ extension Execution {
         if case .linear = strategy {
             for c in valueColumns where columns[c].type == .integer { columns[c].type = .double }
         }
-        if case .value(let v) = strategy, v != v.rounded() {
+        if case .value(let v) = strategy, v != v.rounded() || abs(v) >= 9e18 {
             for c in valueColumns where columns[c].type == .integer { columns[c].type = .double }
         }
         return out

@@ -42,7 +42,10 @@ extension Compiler {
                 type: integer ? .integer : .double,
                 eval: { row in
                     let v = e(row)
-                    if integer, case .int(let i) = v { return .int(Int64(f(Double(i)))) }
+                    if integer, case .int(let i) = v {
+                        let r = f(Double(i))
+                        return abs(r) < 9.2e18 ? .int(Int64(r)) : .double(r)
+                    }
                     guard let x = v.number else { return .null }
                     return .double(f(x))
                 }, constant: nil, readsRow: readsRow)
@@ -466,7 +469,7 @@ enum LocalTime {
     }
 
     static func truncate(_ t: Int64, to unit: CalendarUnit, in zone: TimeZone) -> Int64 {
-        let local = t + offsetMs(t, zone)
+        let local = t &+ offsetMs(t, zone)
         let (days, msOfDay) = local.floorDivMod(86_400_000)
         var truncated: Int64
         switch unit {
@@ -484,13 +487,13 @@ enum LocalTime {
             truncated = CivilCalendar.days(year: y, month: month, day: 1) * 86_400_000
         }
         // Back to UTC with the offset in force at the truncated local time.
-        let guess = truncated - offsetMs(truncated, zone)
-        return truncated - offsetMs(guess, zone)
+        let guess = truncated &- offsetMs(truncated, zone)
+        return truncated &- offsetMs(guess, zone)
     }
 
     static func part(_ field: DateField, of t: Int64, in zone: TimeZone) -> Value {
         if field == .epoch { return .double(Double(t) / 1000) }
-        let local = t + offsetMs(t, zone)
+        let local = t &+ offsetMs(t, zone)
         let (days, msOfDay) = local.floorDivMod(86_400_000)
         let (y, m, d) = CivilCalendar.date(fromDays: days)
         let (_, mondayBased) = (days + 3).floorDivMod(7)

@@ -85,6 +85,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         return "\(d)"
     }
 
+    /// A millisecond count as an interval, or NULL when it is not finite or out of range.
+    static func intervalOrNull(_ ms: Double) -> Value {
+        guard ms.isFinite, abs(ms) < 9.2e18 else { return .null }
+        return .interval(Int64(ms.rounded()))
+    }
+
     /// SQL comparison: nil when either side is NULL or the types cannot be compared.
     /// Integers and doubles compare numerically; NaN sorts above every number (as in
     /// PostgreSQL and DuckDB), so ORDER BY and min/max stay total.
