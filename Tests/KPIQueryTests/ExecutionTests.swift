@@ -236,6 +236,21 @@ func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.des
             ])
     }
 
+    @Test func extremeValuesGiveNullOrNumbersNotTraps() throws {
+        let r = try run(
+            """
+            SELECT INTERVAL '1 day' * 1e300 AS huge, INTERVAL '1 day' / 0.0 AS div0,
+                   (-9223372036854775807 - 1) % -1 AS m, abs(-9223372036854775807 - 1) AS a,
+                   date_trunc('day', TIMESTAMP '2026-01-01T00:00:00Z' + INTERVAL '1 day' * 1e9, 'Europe/Paris') IS NULL AS far
+            FROM requests_total LIMIT 1
+            """)
+        #expect(r.rows.first?[0] == .null)
+        #expect(r.rows.first?[1] == .null)
+        #expect(r.rows.first?[2] == .int(0))
+        #expect(r.rows.first?[3] == .double(9_223_372_036_854_775_808))
+        #expect(r.rows.first?[4] == .bool(false))
+    }
+
     @Test func explainShowsPushdown() throws {
         let r = try run(
             "EXPLAIN SELECT avg(value) FROM queue_wait_seconds WHERE site = 'JFK' AND zone LIKE 'T4-%' AND ts >= now() - INTERVAL '1 day'")
