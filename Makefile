@@ -4,7 +4,7 @@ DATA ?= ./data
 PORT ?= 9464
 BIND ?= 127.0.0.1
 
-.PHONY: deps build run test bench lint clean
+.PHONY: deps build run test bench lint clean fuzz
 
 deps:
 	@./scripts/install-deps.sh
@@ -26,9 +26,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Prints ingest throughput and bytes per sample (release build).
+# Prints ingest throughput and bytes per sample, then query latency kpid vs SQLite vs DuckDB (release build).
 bench: deps
+	@./scripts/install-bench-deps.sh
 	$(SWIFT) run -c release kpid-bench ingest
+	$(SWIFT) run -c release kpid-bench query
+
+# libFuzzer on every decoder and parser, FUZZ_SECONDS (default 60) each; crashes in Fuzz/artifacts.
+fuzz: deps
+	./scripts/fuzz.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift

@@ -10,6 +10,11 @@ let package = Package(
     products: [
         .executable(name: "kpid", targets: ["kpid"]),
         .executable(name: "kpid-bench", targets: ["kpid-bench"]),
+        // Libraries for the fuzz package (Fuzz/Package.swift), which depends on this one.
+        .library(name: "KPICore", targets: ["KPICore"]),
+        .library(name: "KPIWire", targets: ["KPIWire"]),
+        .library(name: "KPIQuery", targets: ["KPIQuery"]),
+        .library(name: "KPIPromQL", targets: ["KPIPromQL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
