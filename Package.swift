@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "kpid-bench",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery",
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

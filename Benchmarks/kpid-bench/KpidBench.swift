@@ -14,7 +14,7 @@ import Logging
 struct KpidBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kpid-bench", abstract: "kpid benchmarks: print figures, time nothing in unit tests.",
-        subcommands: [IngestBench.self, QueryBench.self])
+        subcommands: [IngestBench.self, QueryBench.self, PromQLBench.self])
 }
 
 /// Ingest over real HTTP into a durable kpid, then bytes per sample in memory and on disk.
