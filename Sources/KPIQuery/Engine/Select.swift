@@ -254,7 +254,7 @@ extension Execution {
 
         // 6. Run.
         let evaluate = outputs.map(\.eval) + hidden.map(\.eval)
-        let keep = s.limit.map { Int($0) + Int(s.offset ?? 0) }
+        let keep = s.limit.map { min(Int($0), Int.max / 2) + min(Int(s.offset ?? 0), Int.max / 2) }
         let canStopEarly = !aggregated && s.orderBy.isEmpty && !s.distinct && s.fill == nil
         var rows: [[Value]] = []
         var grouping = layout.map { GroupTable(layout: $0, keys: keyEvals) }
