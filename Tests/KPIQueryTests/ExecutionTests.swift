@@ -1,4 +1,5 @@
 import KPICore
+import KPITestSupport
 import Testing
 
 @testable import KPIQuery
@@ -262,5 +263,34 @@ func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.des
         #expect(plan.contains("zone=~\"T4-.*\""))
         #expect(plan.contains("time=[2026-11-15T03:00:00Z, +inf]"))
         #expect(r.stats.samplesScanned == 0)
+    }
+}
+
+/// The selection-based exact quantile against sorting and interpolating by hand.
+@Suite struct QuantileTests {
+    static func reference(_ q: Double, _ values: [Double]) -> Double {
+        let sorted = values.filter { !$0.isNaN }.sorted() + values.filter(\.isNaN)
+        let position = q * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = min(lower + 1, sorted.count - 1)
+        let fraction = position - Double(lower)
+        if fraction == 0 { return sorted[lower] }
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+    }
+
+    @Test func matchesSortingOnRandomInputs() {
+        var rng = SeededGenerator(seed: 99)
+        for round in 0..<200 {
+            let n = 1 + rng.below(round < 100 ? 40 : 3000)
+            let distinct = 1 + rng.below(round % 3 == 0 ? 5 : 100_000)
+            var values = (0..<n).map { _ in Double(rng.below(distinct)) - Double(distinct / 2) }
+            if round % 7 == 0 { for _ in 0..<rng.below(3) { values[rng.below(n)] = .nan } }
+            for q in [0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1, Double(rng.below(1000)) / 999] {
+                var copy = values
+                let got = AggregateSpec.quantile(q, &copy)
+                let want = Self.reference(q, values)
+                #expect(got == want || (got.isNaN && want.isNaN), "n=\(n) q=\(q): \(got) vs \(want)")
+            }
+        }
     }
 }

@@ -170,15 +170,80 @@ extension AggregateSpec {
 
     /// Exact quantile with linear interpolation between closest ranks (the R-7 / "continuous"
     /// definition used by DuckDB's quantile_cont, PostgreSQL's percentile_cont and Prometheus).
-    /// Sorts the kept values in place. NaN sorts last.
+    /// Reorders the kept values in place: NaNs go last (they sort above every number), then a
+    /// selection finds the lower rank in linear time and the upper rank is the smallest value
+    /// above it, so no full sort is needed.
     static func quantile(_ q: Double, _ values: inout [Double]) -> Double {
-        values.sort { Value.compareDoubles($0, $1) < 0 }
-        let position = q * Double(values.count - 1)
+        let count = values.count
+        let position = q * Double(count - 1)
         let lower = Int(position.rounded(.down))
-        let upper = min(lower + 1, values.count - 1)
+        let upper = min(lower + 1, count - 1)
         let fraction = position - Double(lower)
-        if fraction == 0 { return values[lower] }
-        return values[lower] + (values[upper] - values[lower]) * fraction
+        return values.withUnsafeMutableBufferPointer { v -> Double in
+            // Numbers first, NaNs after them.
+            var numbers = 0
+            for i in 0..<count where !v[i].isNaN {
+                v.swapAt(i, numbers)
+                numbers += 1
+            }
+            func value(atRank rank: Int) -> Double {
+                rank >= numbers ? .nan : select(v, rank, numbers)
+            }
+            let a = value(atRank: lower)
+            if fraction == 0 || upper == lower { return a }
+            // After selecting `lower`, everything at positions above it is >= v[lower].
+            var b = Double.nan
+            if upper < numbers {
+                b = v[upper]
+                for i in (upper + 1)..<numbers where v[i] < b { b = v[i] }
+            }
+            return a + (b - a) * fraction
+        }
+    }
+
+    /// The value of rank `k` among the first `n` elements (no NaNs), moving it to position `k`
+    /// with smaller-or-equal values before it and greater-or-equal after (Hoare's selection
+    /// with a median-of-three pivot; insertion sort for short ranges).
+    private static func select(_ v: UnsafeMutableBufferPointer<Double>, _ k: Int, _ n: Int) -> Double {
+        var lo = 0
+        var hi = n - 1
+        while hi - lo > 16 {
+            let mid = lo + (hi - lo) / 2
+            if v[mid] < v[lo] { v.swapAt(mid, lo) }
+            if v[hi] < v[lo] { v.swapAt(hi, lo) }
+            if v[hi] < v[mid] { v.swapAt(hi, mid) }
+            let pivot = v[mid]
+            var i = lo
+            var j = hi
+            while i <= j {
+                while v[i] < pivot { i += 1 }
+                while pivot < v[j] { j -= 1 }
+                if i <= j {
+                    v.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j {
+                hi = j
+            } else if k >= i {
+                lo = i
+            } else {
+                return v[k]
+            }
+        }
+        if lo < hi {
+            for i in (lo + 1)...hi {
+                let x = v[i]
+                var j = i - 1
+                while j >= lo && x < v[j] {
+                    v[j + 1] = v[j]
+                    j -= 1
+                }
+                v[j + 1] = x
+            }
+        }
+        return v[k]
     }
 }
 
