@@ -41,10 +41,12 @@ public final class ColumnarStore: @unchecked Sendable {
     // @unchecked: `index` and `columns` are only touched while holding `lock` (read or write).
 
     public let configuration: StoreConfiguration
-    private let lock = ReadWriteLock()
-    private var index = SeriesIndex()
+    // Internal (not private) so that deletion and retention (ColumnarStore+Deletion.swift)
+    // can work under the same lock.
+    let lock = ReadWriteLock()
+    var index = SeriesIndex()
     /// `columns[id.rawValue]`.
-    private var columns: [SeriesColumns] = []
+    var columns: [SeriesColumns] = []
 
     public init(configuration: StoreConfiguration = StoreConfiguration()) {
         self.configuration = configuration

@@ -14,6 +14,10 @@ struct SeriesColumns: Sendable {
     /// Newest timestamp ever stored (the out-of-order window is measured from it).
     var maxTime: Int64 = .min
 
+    /// Retention cutoff: samples before it are hidden from reads (they sit in a sealed chunk
+    /// that also holds newer samples, and go when the whole chunk expires). `.min` = none.
+    var floor: Int64 = .min
+
     /// Sealed chunks not yet handed to a checkpoint, and whether the head changed since.
     var unpersistedChunks: [Chunk] = []
     var headDirty = false
@@ -175,6 +179,7 @@ struct SeriesColumns: Sendable {
     /// keeps a slice, copy-on-write gives the next chunk fresh storage).
     /// `body` returns false to stop early (a full page needs no more chunks decoded).
     func forEachSlice(start: Int64, end: Int64, _ body: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Bool) rethrows {
+        let start = max(start, floor)
         guard start <= end else { return }
         var ts: [Int64] = []
         var vs: [Double] = []

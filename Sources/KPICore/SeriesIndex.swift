@@ -39,6 +39,30 @@ public struct SeriesIndex: Sendable {
         }
     }
 
+    /// Removes series (deleted, or emptied by retention): their labels, ids and postings go, so
+    /// selectors, label names and values stop showing them. Their ids are not handed out again
+    /// (`nextID` does not move back). One pass per touched postings list, however many series.
+    public mutating func remove(_ removed: Set<SeriesID>) {
+        var touched: [String: Set<String>] = [:]
+        var any = false
+        for id in removed {
+            guard let labels = labels(of: id) else { continue }
+            any = true
+            labelsByID[Int(id.rawValue)] = nil
+            ids[labels] = nil
+            for pair in labels.pairs { touched[pair.name, default: []].insert(pair.value) }
+        }
+        guard any else { return }
+        allIDs.removeAll { removed.contains($0) }
+        for (name, values) in touched {
+            for value in values {
+                postings[name]?[value]?.removeAll { removed.contains($0) }
+                if postings[name]?[value]?.isEmpty == true { postings[name]?[value] = nil }
+            }
+            if postings[name]?.isEmpty == true { postings[name] = nil }
+        }
+    }
+
     /// Label names in use, sorted.
     public var labelNames: [String] { postings.keys.sorted() }
 

@@ -32,7 +32,8 @@ extension KPIService {
 
     /// The metrics of `render` as delimited MetricFamily messages.
     func protobufMetricsResponse() -> HTTPResponse {
-        let text = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: false)
+        var text = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: false)
+        retentionMetrics.append(to: &text, openMetrics: false)
         let body = ProtobufExposition.encode(ProtobufExposition.families(text))
         return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: KPIService.protobufExpositionType)], body: .bytes(body))
     }

@@ -18,7 +18,9 @@ extension KPIService {
     }
 
     /// Every endpoint. Each feature declares its routes next to its handlers and is listed here.
-    static let routes: [Route] = coreRoutes + prometheusRoutes + tokenRoutes + auditRoutes + adminRoutes + promQLRoutes + sqlRoutes + savedQueryRoutes
+    static let routes: [Route] =
+        coreRoutes + prometheusRoutes + tokenRoutes + auditRoutes + adminRoutes + promQLRoutes + sqlRoutes + savedQueryRoutes
+        + retentionRoutes + kpiRoutes
 
     /// Liveness, readiness, the index, /metrics, ingest and export.
     static let coreRoutes: [Route] = [
@@ -42,10 +44,15 @@ extension KPIService {
     ) -> (String, HTTPResponse)? {
         let path = request.path
         var found: (route: Route, match: RouteMatch)? = nil
+        // The first route of the path that takes the method (routes may share a path, e.g.
+        // GET and DELETE /api/v1/series); else the first of the path, for a 405.
         for route in KPIService.routes {
             if let match = route.match(path) {
-                found = (route, match)
-                break
+                if found == nil { found = (route, match) }
+                if route.methods.contains(request.method) {
+                    found = (route, match)
+                    break
+                }
             }
         }
         guard let found else {
@@ -110,6 +117,8 @@ extension KPIService {
         GET  /api/v1/export      ?match=<selector>&start=&end=: raw samples (ndjson; CSV with Accept: text/csv)
         GET  /api/v1/labels      label names; /api/v1/label/<name>/values: its values (Prometheus API)
         GET  /api/v1/queries     saved queries; /api/v1/queries/<group>/<name>?site=...: run one
+        GET  /api/v1/templates   KPI templates and their KPIs; /api/v1/sites: sites, time zones, templates
+        GET  /api/v1/kpis        ?site=&template=&from=&to=&worst=: every KPI of a site, computed now, with status
         POST /api/v1/sql         SQL query (text body, or JSON {"query", "params"}); JSON, or CSV with Accept: text/csv
         GET  /api/v1/query       ?query=<PromQL>&time=: instant query (Prometheus API; POST form too)
         GET  /api/v1/query_range ?query=&start=&end=&step=: range query (Prometheus API; POST form too)
@@ -118,6 +127,7 @@ extension KPIService {
         GET|POST /api/v1/tokens, DELETE /api/v1/tokens/<id>: API tokens (admin)
         GET  /api/v1/audit       ?from=&to=&principal=: the audit log (admin)
         POST /api/v1/admin/backup  online backup into <data>/backups/ (admin)
+        DELETE /api/v1/series    ?match[]=&start=&end=: delete samples, durably (admin; also POST /api/v1/admin/tsdb/delete_series)
         GET  /healthz, /readyz   liveness, readiness
 
         """
@@ -128,7 +138,8 @@ extension KPIService {
     func metricsResponse(accept: String?) -> HTTPResponse {
         if KPIService.prefersProtobuf(accept) { return protobufMetricsResponse() }
         let openMetrics = KPIService.prefersOpenMetrics(accept)
-        let body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
+        var body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
+        retentionMetrics.append(to: &body, openMetrics: openMetrics)
         let type = openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"
         return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: type)], body: .bytes(body))
     }

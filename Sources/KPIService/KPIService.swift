@@ -15,6 +15,8 @@ public final class KPIService: Sendable {
     public let configuration: ServiceConfiguration
     public let store: ColumnarStore
     public let metrics = ServiceMetrics()
+    /// What retention and series deletions removed (KPIService+Retention.swift).
+    let retentionMetrics = RetentionMetrics()
     let logger: Logger
     /// Internal so the feature files (security, audit) can keep their parts here too.
     let state = Mutex(State())
@@ -29,6 +31,8 @@ public final class KPIService: Sendable {
         var auditLog: AuditLog?
         /// Holds the data directory's lock file (see `DataDirectoryLock`).
         var directoryLock: DataDirectoryLock?
+        /// Runs retention periodically (KPIService+Retention.swift); nil when none is set.
+        var retentionScheduler: RetentionScheduler?
     }
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
@@ -81,6 +85,7 @@ public final class KPIService: Sendable {
                 maxNewSeriesPerRequest: configuration.maxNewSeriesPerRequest, maxSeries: configuration.maxSeries),
             logger: logger, checkpointInterval: configuration.checkpointIntervalSeconds, observer: metrics)
         writer.start()
+        startRetention(writer)
         state.withLock {
             $0.writer = writer
             $0.ready = true
@@ -99,6 +104,7 @@ public final class KPIService: Sendable {
         }
         server?.stopAccepting()
         server?.stop()
+        stopRetention()
         writer?.shutdown()
         closeSecurity()
         logger.info("stopped")

@@ -40,6 +40,10 @@ public struct ServiceConfiguration: Sendable {
     public var queryTimeZone = "UTC"
     /// Directory of saved queries (`<group>/<name>.sql`), served by /api/v1/queries.
     public var queriesDirectory = "Queries"
+    /// Directory of KPI templates (`<name>.yaml`), served by /api/v1/templates and /api/v1/kpis.
+    public var templatesDirectory = "Queries/templates"
+    /// JSON file listing the sites (id, time zone, templates, threshold overrides).
+    public var sitesFile = "Queries/sites.json"
     public var logLevel = "info"
     /// `on`, `off`, or `auto` (on unless bound to a loopback address).
     public var auth: AuthMode = .auto
@@ -48,6 +52,11 @@ public struct ServiceConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// How long audit entries are kept.
     public var auditRetentionMs: Int64 = 90 * 86_400_000
+    /// How long samples are kept (`retention`, 0 = for ever) and per-metric overrides
+    /// (`retention-rules`); see README, Operations, Retention.
+    public var retention = RetentionPolicy()
+    /// How often retention runs while serving (`retention-interval`); it also runs at start.
+    public var retentionIntervalSeconds = 300.0
 
     /// When requests must carry an API token.
     public enum AuthMode: String, Sendable, CaseIterable {
@@ -74,6 +83,9 @@ public struct ServiceConfiguration: Sendable {
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
+    /// The shortest non-zero sample retention accepted: an hour.
+    public static let minimumRetentionMs: Int64 = 3_600_000
+
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("kpid.sqlite") }
 
     /// Options for decoding an ingest body under the configured label limits; samples without a
@@ -94,7 +106,8 @@ public struct ServiceConfiguration: Sendable {
         "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "checkpoint-interval",
         "log-level", "query-lookback-delta", "query-timeout", "query-max-samples",
         "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
-        "auth", "tls-cert", "tls-key", "audit-retention",
+        "templates-dir", "sites-file",
+        "auth", "tls-cert", "tls-key", "audit-retention", "retention", "retention-rules", "retention-interval",
     ]
 
     /// A setting that could not be used; names the setting and where it came from.
@@ -180,6 +193,8 @@ public struct ServiceConfiguration: Sendable {
             }
             queryTimeZone = value
         case "queries-dir": queriesDirectory = value
+        case "templates-dir": templatesDirectory = value
+        case "sites-file": sitesFile = value
         case "log-level":
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else {
@@ -198,6 +213,34 @@ public struct ServiceConfiguration: Sendable {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration of at least 1d, like 90d")
             }
             auditRetentionMs = ms
+        case "retention":
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            guard trimmed == "0" || (DurationParser.milliseconds(trimmed).map { $0 >= Self.minimumRetentionMs } ?? false) else {
+                throw Invalid(
+                    setting: name, source: source, reason: "\"\(value)\" is not 0 (keep for ever) or a duration of at least 1h, like 35d")
+            }
+            retention.defaultMs = trimmed == "0" ? 0 : DurationParser.milliseconds(trimmed)!
+        case "retention-rules":
+            var text = value
+            if value.hasPrefix("@") {
+                do {
+                    text = try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8)
+                } catch {
+                    throw Invalid(setting: name, source: source, reason: "cannot read \(value.dropFirst()): \(error.localizedDescription)")
+                }
+            }
+            do {
+                retention.rules = try RetentionPolicy.parseRules(text, minimumMs: Self.minimumRetentionMs) {
+                    DurationParser.milliseconds($0)
+                }
+            } catch {
+                throw Invalid(setting: name, source: source, reason: error.description)
+            }
+        case "retention-interval":
+            guard let ms = DurationParser.milliseconds(value), ms >= 1000, ms <= 86_400_000 else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration from 1s to 1d, like 5m")
+            }
+            retentionIntervalSeconds = Double(ms) / 1000
         default:
             throw Invalid(setting: name, source: source, reason: "unknown setting")
         }

@@ -83,6 +83,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var queue: [Pending] = []
+    /// Work queued by `exclusive(_:)`, run between groups; nil database = refused.
+    private var exclusiveWork: [(KPIDatabase?) -> Void] = []
     private var stopping = false
     private var running = false
     private let finished = DispatchSemaphore(value: 0)
@@ -170,7 +172,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping {
+            while queue.isEmpty && exclusiveWork.isEmpty && !stopping {
                 if !condition.wait(until: Date().addingTimeInterval(min(checkpointInterval, 1))) { break }
             }
             var group: [Pending] = []
@@ -180,9 +182,12 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 samples += first.batch.sampleCount
             }
             let stop = stopping && queue.isEmpty
+            let work = exclusiveWork
+            exclusiveWork.removeAll()
             condition.unlock()
 
             if !group.isEmpty { commit(group) }
+            for body in work { runExclusive(body) }
             if stop {
                 checkpoint()
                 database.close()
@@ -314,8 +319,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
     /// Persists sealed chunks and changed heads and drops the write-ahead rows they cover. A
     /// failed checkpoint keeps its delta and retries later; the WAL rows stay until then.
-    private func checkpoint() {
-        guard lastSequence > checkpointedSequence || !pendingDelta.isEmpty else { return }
+    @discardableResult
+    private func checkpoint() -> Bool {
+        guard lastSequence > checkpointedSequence || !pendingDelta.isEmpty else { return true }
         let started = DispatchTime.now()
         let delta = store.drainCheckpoint()
         pendingDelta.sealed.append(contentsOf: delta.sealed)
@@ -336,10 +342,75 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 ])
             checkpointedSequence = lastSequence
             pendingDelta = CheckpointDelta()
+            lastCheckpoint = Date()
+            return true
         } catch {
             logger.error("checkpoint failed; will retry", metadata: ["error": "\(error)"])
             observer?.writerFailed("checkpoint")
+            lastCheckpoint = Date()
+            return false
         }
-        lastCheckpoint = Date()
+    }
+
+    // MARK: Exclusive work (deletions, retention)
+
+    /// Runs `body` on the writer thread between two group commits and waits for it. Before it
+    /// runs, a checkpoint writes every applied sample to the chunk and head tables and drops
+    /// all write-ahead rows, so the store and the database hold the same samples, and no
+    /// commit can run until `body` returns. `body` changes both (database first, see
+    /// `KPIDatabase.applyRewrites` and `ColumnarStore.apply(_:)`).
+    ///
+    /// Fails with `.unavailable` when the writer is stopping and `.storage` when the
+    /// checkpoint or `body` throws (then nothing of `body` may have been applied to the store).
+    /// Never call it from the writer thread (a write completion): it would wait for itself.
+    public func exclusive<T: Sendable>(_ body: @escaping (KPIDatabase) throws -> T) -> Result<T, WriteError> {
+        let box = ExclusiveBox<T>()
+        let work: (KPIDatabase?) -> Void = { database in
+            defer { box.done.signal() }
+            guard let database else {
+                box.result = .failure(.storage("the checkpoint before it failed; nothing was changed"))
+                return
+            }
+            do {
+                box.result = .success(try body(database))
+            } catch {
+                box.result = .failure(.storage("\(error)"))
+            }
+        }
+        condition.lock()
+        if stopping || !running {
+            condition.unlock()
+            return .failure(.unavailable)
+        }
+        exclusiveWork.append(work)
+        condition.signal()
+        condition.unlock()
+        box.done.wait()
+        return box.result
+    }
+
+    private final class ExclusiveBox<T>: @unchecked Sendable {
+        // @unchecked: written on the writer thread before `done.signal()`, read after `wait()`.
+        var result: Result<T, WriteError> = .failure(.unavailable)
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// Checkpoints everything (write-ahead rows replayed at start included), then runs `body`;
+    /// refuses it (nil) when the checkpoint fails.
+    private func runExclusive(_ body: (KPIDatabase?) -> Void) {
+        do {
+            // Records replayed at start are in the store but after the checkpoint mark: cover them.
+            let assigned = try database.highestAssignedSequence()
+            if assigned > lastSequence { lastSequence = assigned }
+        } catch {
+            logger.error("reading the write-ahead sequence failed", metadata: ["error": "\(error)"])
+            body(nil)
+            return
+        }
+        guard checkpoint() else {
+            body(nil)
+            return
+        }
+        body(database)
     }
 }

@@ -38,6 +38,9 @@ public final class KPIDatabase {
         connection = try SQLiteConnection(path: path)
         try connection.busyTimeout(Self.busyTimeoutMs)
         try checkCompatibility(connection)
+        // A new file reclaims space in steps after deletions (`reclaimSpace`). The mode can
+        // only be chosen before the first table exists, and before WAL mode writes the header.
+        if try Self.readUserVersion(connection) == 0 { try connection.pragma("auto_vacuum = INCREMENTAL") }
 
         let mode = try connection.pragma("journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
@@ -150,15 +153,7 @@ public final class KPIDatabase {
                 try deleteReachingInto.bind(chunk.minTime, at: 2)
                 try deleteReachingInto.step()
                 deleteReachingInto.reset()
-                let (encoding, bytes) = ChunkCodec.encodeChecksummed(chunk)
-                try insertChunk.bind(series, at: 1)
-                try insertChunk.bind(chunk.minTime, at: 2)
-                try insertChunk.bind(chunk.maxTime, at: 3)
-                try insertChunk.bind(Int64(chunk.count), at: 4)
-                try insertChunk.bind(Int64(encoding), at: 5)
-                try insertChunk.bind(bytes, at: 6)
-                try insertChunk.step()
-                insertChunk.reset()
+                try KPIDatabase.insert(chunk, series: series, with: insertChunk)
             }
 
             let upsertHead = try connection.cachedStatement("""
@@ -379,5 +374,21 @@ public final class KPIDatabase {
 
     static func nowMs() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+extension KPIDatabase {
+    /// Writes one sealed chunk (checksummed encoding) through the prepared chunk insert:
+    /// `(series, min_time, max_time, count, encoding, data)`.
+    static func insert(_ chunk: Chunk, series: Int64, with statement: SQLiteStatement) throws(SQLiteError) {
+        let (encoding, bytes) = ChunkCodec.encodeChecksummed(chunk)
+        try statement.bind(series, at: 1)
+        try statement.bind(chunk.minTime, at: 2)
+        try statement.bind(chunk.maxTime, at: 3)
+        try statement.bind(Int64(chunk.count), at: 4)
+        try statement.bind(Int64(encoding), at: 5)
+        try statement.bind(bytes, at: 6)
+        _ = try statement.step()
+        statement.reset()
     }
 }

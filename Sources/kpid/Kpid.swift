@@ -49,14 +49,30 @@ struct ServeOptions: ParsableArguments {
         String?
     @Option(name: .customLong("query-lookback-delta"), help: "PromQL: how far back an instant selector looks (default 5m).")
     var queryLookbackDelta: String?
-    @Option(name: .customLong("query-timeout"), help: "PromQL: longest query run (default 2m).") var queryTimeout: String?
-    @Option(name: .customLong("query-max-samples"), help: "PromQL: samples one query may load (default 50000000).")
+    @Option(name: .customLong("query-timeout"), help: "PromQL and SQL: longest query run (default 2m).") var queryTimeout: String?
+    @Option(name: .customLong("query-max-samples"), help: "PromQL and SQL: samples one query may load (default 50000000).")
     var queryMaxSamples: String?
+    @Option(name: .customLong("query-max-series"), help: "SQL: series one query may read (default 100000).")
+    var queryMaxSeries: String?
+    @Option(name: .customLong("query-max-rows"), help: "SQL: rows in a result (default 1000000).") var queryMaxRows: String?
+    @Option(name: .customLong("query-max-memory"), help: "SQL: bytes of GROUP BY state per query (default 1073741824).")
+    var queryMaxMemory: String?
+    @Option(name: .customLong("query-time-zone"), help: "SQL: zone of date_trunc/date_part when a query names none (default UTC).")
+    var queryTimeZone: String?
+    @Option(name: .customLong("queries-dir"), help: "Saved queries directory (default Queries).") var queriesDir: String?
+    @Option(name: .customLong("templates-dir"), help: "KPI templates directory (default Queries/templates).") var templatesDir: String?
+    @Option(name: .customLong("sites-file"), help: "Sites and their templates (default Queries/sites.json).") var sitesFile: String?
     @Option(help: "API tokens required: on, off, or auto (default: on unless bound to a loopback address).") var auth: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain): serve HTTPS only (with --tls-key).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
     @Option(name: .customLong("audit-retention"), help: "How long audit entries are kept (default 90d, at least 1d).")
     var auditRetention: String?
+    @Option(help: "How long samples are kept: 0 for ever (default), or at least 1h, like 35d.") var retention: String?
+    @Option(
+        name: .customLong("retention-rules"),
+        help: "Per-metric retention: metric=duration,... (0 = for ever), or @FILE holding them.") var retentionRules: String?
+    @Option(name: .customLong("retention-interval"), help: "How often retention runs while serving (default 5m).")
+    var retentionInterval: String?
 
     func resolve() throws -> ServiceConfiguration {
         let flags: [String: String?] = [
@@ -67,7 +83,10 @@ struct ServeOptions: ParsableArguments {
             "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize,
             "checkpoint-interval": checkpointInterval, "log-level": logLevel, "auth": auth, "tls-cert": tlsCert,
             "tls-key": tlsKey, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,
-            "query-timeout": queryTimeout, "query-max-samples": queryMaxSamples,
+            "query-timeout": queryTimeout, "query-max-samples": queryMaxSamples, "query-max-series": queryMaxSeries,
+            "query-max-rows": queryMaxRows, "query-max-memory": queryMaxMemory, "query-time-zone": queryTimeZone,
+            "queries-dir": queriesDir, "templates-dir": templatesDir, "sites-file": sitesFile,
+            "retention": retention, "retention-rules": retentionRules, "retention-interval": retentionInterval,
         ]
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["KPID_CONFIG"]

@@ -1,4 +1,5 @@
 import Foundation
+import KPIService
 import Testing
 
 /// `kpid query` against a running service, as a real process.
@@ -68,5 +69,23 @@ import Testing
                 SELECT avg(valu) FROM occupancy
                            ^
                 """), "\(r.stderr)")
+    }
+}
+
+/// Every setting is a flag of `kpid serve`, as the README promises.
+@Suite struct ServeFlagsTests {
+    @Test func everySettingHasAFlag() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kpidBinary)
+        process.arguments = ["serve", "--help"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let help = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        for name in ServiceConfiguration.settingNames {
+            #expect(help.contains("--\(name) "), "kpid serve has no --\(name) flag")
+        }
     }
 }

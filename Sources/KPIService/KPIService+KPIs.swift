@@ -1,0 +1,292 @@
+import Foundation
+import KPICore
+import KPIHTTP
+import KPIQuery
+import KPITemplates
+import KPIWire
+
+/// KPI templates, sites and on-demand KPI evaluation: `GET /api/v1/templates`,
+/// `GET /api/v1/sites`, `GET /api/v1/kpis?site=&template=&from=&to=&worst=`.
+///
+/// Templates (`templates-dir`) and sites (`sites-file`) are read on each request, so edits take
+/// effect without a restart; an invalid file answers 500 naming the file, KPI and field.
+extension KPIService {
+    static let kpiRoutes: [Route] = [
+        Route(
+            "/api/v1/templates", ["GET"], .read,
+            .now { s, _, m throws(APIError) in try s.listTemplates(m) }),
+        Route("/api/v1/sites", ["GET"], .read, .now { s, _, m throws(APIError) in try s.listSites(m) }),
+        Route("/api/v1/kpis", ["GET"], .read, .now { s, r, m throws(APIError) in try s.kpis(r, m) }),
+    ]
+
+    /// The most breakdown items `worst=` may ask for.
+    static let maxWorstItems = 100
+
+    /// Every template of the templates directory, validated.
+    func loadTemplates() throws(APIError) -> [KPITemplate] {
+        do {
+            return try TemplateLoader.loadDirectory(configuration.templatesDirectory)
+        } catch {
+            throw APIError(
+                status: 500, message: "invalid KPI template",
+                details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
+        }
+    }
+
+    /// The sites of the sites file, validated against `templates`.
+    func loadSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
+        let path = configuration.sitesFile
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw APIError(
+                status: 500, message: "the sites file \(path) cannot be read (setting sites-file)")
+        }
+        do {
+            return try SiteCatalog.parse(
+                data, file: (path as NSString).lastPathComponent, templates: templates)
+        } catch {
+            throw APIError(
+                status: 500, message: "invalid sites file",
+                details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
+        }
+    }
+
+    func listTemplates(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let templates = try loadTemplates()
+        audit(match, rows: templates.count)
+        var w = JSONWriter(capacity: 16_384)
+        w.raw("{\"templates\":[")
+        for (i, t) in templates.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"name\":")
+            w.string(t.name)
+            w.raw(",\"title\":")
+            w.string(t.title)
+            w.raw(",\"description\":")
+            w.string(t.description)
+            w.raw(",\"kpis\":[")
+            for (k, kpi) in t.kpis.enumerated() {
+                if k > 0 { w.raw(",") }
+                KPIService.writeDefinition(&w, kpi)
+                switch kpi.computation {
+                case .query(let sql):
+                    w.raw(",\"query\":")
+                    w.string(sql)
+                case .formula(let f):
+                    w.raw(",\"formula\":")
+                    w.string(f.description)
+                }
+                if let q = kpi.breakdownQuery {
+                    w.raw(",\"breakdown_query\":")
+                    w.string(q)
+                }
+                w.raw("}")
+            }
+            w.raw("]}")
+        }
+        w.raw("]}\n")
+        return .json(200, w.bytes)
+    }
+
+    func listSites(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let allowed = match.principal.allowedSites
+        let sites = try loadSites(try loadTemplates()).filter { allowed?.contains($0.site) ?? true }
+        audit(match, rows: sites.count)
+        var w = JSONWriter(capacity: 4096)
+        w.raw("{\"sites\":[")
+        for (i, s) in sites.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"site\":")
+            w.string(s.site)
+            w.raw(",\"display_name\":")
+            w.string(s.displayName)
+            w.raw(",\"time_zone\":")
+            w.string(s.timeZone)
+            w.raw(",\"templates\":[")
+            for (k, t) in s.templates.enumerated() {
+                if k > 0 { w.raw(",") }
+                w.string(t)
+            }
+            w.raw("],\"overrides\":{")
+            for (k, template) in s.overrides.keys.sorted().enumerated() {
+                if k > 0 { w.raw(",") }
+                w.string(template)
+                w.raw(":{")
+                for (j, (kpi, thresholds)) in s.overrides[template]!.sorted(by: { $0.key < $1.key })
+                    .enumerated()
+                {
+                    if j > 0 { w.raw(",") }
+                    w.string(kpi)
+                    w.raw(":{")
+                    var first = true
+                    if let t = thresholds.target {
+                        w.raw("\"target\":")
+                        KPIService.writeNumber(&w, t)
+                        first = false
+                    }
+                    if let v = thresholds.warning {
+                        w.raw(first ? "\"warning\":" : ",\"warning\":")
+                        KPIService.writeNumber(&w, v)
+                    }
+                    w.raw("}")
+                }
+                w.raw("}")
+            }
+            w.raw("}}")
+        }
+        w.raw("]}\n")
+        return .json(200, w.bytes)
+    }
+
+    /// Every KPI of the site's templates (or of `template=`), computed now over `[from, to)`
+    /// (default: the 7 days up to now) in the site's time zone, within the caller's sites.
+    func kpis(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        guard let siteID = request.queryValue("site"), !siteID.isEmpty else {
+            throw APIError.badParameter("site", "a site is required, e.g. site=JFK (see /api/v1/sites)")
+        }
+        if let allowed = match.principal.allowedSites, !allowed.contains(siteID) {
+            throw APIError(
+                status: 403, message: "forbidden",
+                details: [
+                    IngestIssue(line: 0, field: "site", reason: "this token may not read site \"\(siteID)\"")
+                ])
+        }
+        let templates = try loadTemplates()
+        let sites = try loadSites(templates)
+        guard let site = sites.first(where: { $0.site == siteID }) else {
+            throw APIError(
+                status: 404, message: "unknown site",
+                details: [
+                    IngestIssue(
+                        line: 0, field: "site",
+                        reason: "no site \"\(siteID)\" in the sites file; see /api/v1/sites")
+                ])
+        }
+        var names = site.templates
+        if let only = request.queryValue("template"), !only.isEmpty {
+            guard site.templates.contains(only) else {
+                throw APIError.badParameter(
+                    "template",
+                    "site \(siteID) uses \(site.templates.joined(separator: ", ")), not \"\(only)\"")
+            }
+            names = [only]
+        }
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let to = try timeParameter(request, "to", default: now)
+        let from = try timeParameter(request, "from", default: to - 7 * 86_400_000)
+        guard from < to else { throw APIError.badParameter("from", "from must be before to") }
+        var worst = 3
+        if let text = request.queryValue("worst") {
+            guard let n = Int(text), (0...KPIService.maxWorstItems).contains(n) else {
+                throw APIError.badParameter(
+                    "worst", "\"\(text)\" is not a whole number from 0 to \(KPIService.maxWorstItems)")
+            }
+            worst = n
+        }
+        let zone = TimeZone(identifier: site.timeZone) ?? TimeZone(identifier: "UTC")!
+        var options = queryOptions(parameters: [:], principal: match.principal, timeZone: zone)
+        options.now = now
+        let evaluator = TemplateEvaluator(engine: QueryEngine(store: store))
+        var w = JSONWriter(capacity: 8192)
+        w.raw("{\"site\":")
+        w.string(site.site)
+        w.raw(",\"display_name\":")
+        w.string(site.displayName)
+        w.raw(",\"time_zone\":")
+        w.string(site.timeZone)
+        w.raw(",\"from\":")
+        w.string(TimestampLiteral.format(from))
+        w.raw(",\"to\":")
+        w.string(TimestampLiteral.format(to))
+        w.raw(",\"templates\":[")
+        var count = 0
+        for (i, name) in names.enumerated() {
+            guard let template = templates.first(where: { $0.name == name }) else { continue }
+            let results: [KPIResult]
+            do {
+                results = try evaluator.evaluate(
+                    template, site: site.site, from: from, to: to, options: options,
+                    overrides: site.overrides[name] ?? [:],
+                    worst: worst)
+            } catch {
+                audit(match, rows: nil, detail: "\(siteID) \(name) \(error.kpi)")
+                throw KPIService.apiError(error.error)
+            }
+            count += results.count
+            if i > 0 { w.raw(",") }
+            w.raw("{\"template\":")
+            w.string(template.name)
+            w.raw(",\"title\":")
+            w.string(template.title)
+            w.raw(",\"kpis\":[")
+            for (k, r) in results.enumerated() {
+                if k > 0 { w.raw(",") }
+                KPIService.writeResult(&w, r)
+            }
+            w.raw("]}")
+        }
+        w.raw("]}\n")
+        audit(match, rows: count, detail: "\(siteID) \(names.joined(separator: ","))")
+        return .json(200, w.bytes)
+    }
+
+    /// `{"id", "title", "description", "unit", "direction", "target", "warning", "breakdown"` (left open).
+    static func writeDefinition(_ w: inout JSONWriter, _ kpi: KPIDefinition) {
+        w.raw("{\"id\":")
+        w.string(kpi.id)
+        w.raw(",\"title\":")
+        w.string(kpi.title)
+        w.raw(",\"description\":")
+        w.string(kpi.description)
+        w.raw(",\"unit\":")
+        w.string(kpi.unit)
+        w.raw(",\"direction\":")
+        w.string(kpi.direction.rawValue)
+        w.raw(",\"target\":")
+        writeNumber(&w, kpi.target)
+        w.raw(",\"warning\":")
+        writeNumber(&w, kpi.warning)
+        w.raw(",\"breakdown\":")
+        if let b = kpi.breakdown { w.string(b) } else { w.raw("null") }
+    }
+
+    static func writeResult(_ w: inout JSONWriter, _ r: KPIResult) {
+        w.raw("{\"id\":")
+        w.string(r.kpi.id)
+        w.raw(",\"title\":")
+        w.string(r.kpi.title)
+        w.raw(",\"unit\":")
+        w.string(r.kpi.unit)
+        w.raw(",\"direction\":")
+        w.string(r.kpi.direction.rawValue)
+        w.raw(",\"value\":")
+        if let v = r.value { writeNumber(&w, v) } else { w.raw("null") }
+        w.raw(",\"target\":")
+        writeNumber(&w, r.target)
+        w.raw(",\"warning\":")
+        writeNumber(&w, r.warning)
+        w.raw(",\"status\":")
+        if let s = r.status { w.string(s.rawValue) } else { w.raw("null") }
+        w.raw(",\"breakdown\":")
+        if let b = r.kpi.breakdown { w.string(b) } else { w.raw("null") }
+        w.raw(",\"worst\":[")
+        for (i, item) in r.worst.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"item\":")
+            w.string(item.item)
+            w.raw(",\"value\":")
+            writeNumber(&w, item.value)
+            w.raw("}")
+        }
+        w.raw("]")
+        if let e = r.error {
+            w.raw(",\"error\":")
+            w.string(e)
+        }
+        w.raw("}")
+    }
+
+    /// A finite number in the shortest round-trip form; null otherwise (JSON has no NaN).
+    static func writeNumber(_ w: inout JSONWriter, _ d: Double) {
+        if d.isFinite { DoubleFormatter.append(&w.bytes, d) } else { w.raw("null") }
+    }
+}

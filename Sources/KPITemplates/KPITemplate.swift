@@ -1,0 +1,130 @@
+import Foundation
+
+/// KPI templates: declarative YAML files of KPIs per industry (`Queries/templates/<name>.yaml`),
+/// validated by ``TemplateLoader`` and computed by ``TemplateEvaluator`` through the SQL engine.
+public enum KPITemplates {
+    /// The parameters a KPI query may use: the site id and the half-open range `[from, to)`.
+    public static let queryParameters: Set<String> = ["site", "from", "to"]
+}
+
+/// Whether a higher or a lower value of a KPI is better; decides the side of the thresholds,
+/// the status and which breakdown items are the worst.
+public enum KPIDirection: String, Sendable, Equatable, CaseIterable {
+    case higherIsBetter = "higher_is_better"
+    case lowerIsBetter = "lower_is_better"
+}
+
+/// Red / amber / green against a KPI's target and warning threshold.
+public enum KPIStatus: String, Sendable, Equatable, CaseIterable {
+    case green, amber, red
+
+    /// The status of `value`: green when it meets the target, amber when it is at least as good
+    /// as the warning threshold, red otherwise.
+    public static func of(_ value: Double, target: Double, warning: Double, direction: KPIDirection)
+        -> KPIStatus
+    {
+        switch direction {
+        case .higherIsBetter:
+            if value >= target { return .green }
+            return value >= warning ? .amber : .red
+        case .lowerIsBetter:
+            if value <= target { return .green }
+            return value <= warning ? .amber : .red
+        }
+    }
+}
+
+/// How a KPI is computed: a SQL query over the raw series, or a formula over other KPIs.
+public enum KPIComputation: Sendable, Equatable {
+    /// SQL with `:site`, `:from`, `:to` answering one row with a numeric column `value`.
+    case query(String)
+    /// Arithmetic over other KPIs of the same template.
+    case formula(Formula)
+}
+
+/// One KPI of a template.
+public struct KPIDefinition: Sendable, Equatable {
+    /// Identifier, unique in its template (`[a-z][a-z0-9_]*`).
+    public var id: String
+    public var title: String
+    public var description: String
+    /// One of ``TemplateLoader/units``.
+    public var unit: String
+    public var computation: KPIComputation
+    public var direction: KPIDirection
+    /// The value the KPI should reach (green at or beyond it).
+    public var target: Double
+    /// The amber threshold: between target and warning is amber, beyond warning red.
+    public var warning: Double
+    /// What the breakdown items are (zone, gate, door, ...), when the KPI has a breakdown.
+    public var breakdown: String?
+    /// SQL answering rows of `item` (string) and `value` (number), one per breakdown item.
+    public var breakdownQuery: String?
+
+    public init(
+        id: String, title: String, description: String, unit: String, computation: KPIComputation,
+        direction: KPIDirection,
+        target: Double, warning: Double, breakdown: String? = nil, breakdownQuery: String? = nil
+    ) {
+        self.id = id
+        self.title = title
+        self.description = description
+        self.unit = unit
+        self.computation = computation
+        self.direction = direction
+        self.target = target
+        self.warning = warning
+        self.breakdown = breakdown
+        self.breakdownQuery = breakdownQuery
+    }
+}
+
+/// A template: the KPIs of one industry (or of security operations), in file order.
+public struct KPITemplate: Sendable, Equatable {
+    /// The template's name, equal to its file name without `.yaml`.
+    public var name: String
+    public var title: String
+    public var description: String
+    public var kpis: [KPIDefinition]
+    /// KPI ids in an order where every formula comes after the KPIs it uses.
+    public var evaluationOrder: [String]
+
+    public init(
+        name: String, title: String, description: String, kpis: [KPIDefinition],
+        evaluationOrder: [String]
+    ) {
+        self.name = name
+        self.title = title
+        self.description = description
+        self.kpis = kpis
+        self.evaluationOrder = evaluationOrder
+    }
+
+    /// The KPI with this id.
+    public func kpi(_ id: String) -> KPIDefinition? { kpis.first { $0.id == id } }
+}
+
+/// A problem in a template or sites file, naming where it is.
+public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file (its name as given to the loader).
+    public var file: String
+    /// The KPI (or site) concerned, nil for the file as a whole.
+    public var kpi: String?
+    /// The field concerned, nil when the problem is not one field's.
+    public var field: String?
+    public var reason: String
+
+    public init(file: String, kpi: String? = nil, field: String? = nil, reason: String) {
+        self.file = file
+        self.kpi = kpi
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String {
+        var out = file
+        if let kpi { out += ": kpi \(kpi)" }
+        if let field { out += ": field \(field)" }
+        return out + ": " + reason
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// A site: its id (the `site` label), display name, local time zone, templates and per-site
+/// threshold overrides.
+public struct SiteDefinition: Sendable, Equatable {
+    /// Target and warning of one KPI at one site, replacing the template's.
+    public struct Thresholds: Sendable, Equatable {
+        public var target: Double?
+        public var warning: Double?
+
+        public init(target: Double? = nil, warning: Double? = nil) {
+            self.target = target
+            self.warning = warning
+        }
+    }
+
+    public var site: String
+    public var displayName: String
+    /// IANA name, e.g. America/New_York.
+    public var timeZone: String
+    public var templates: [String]
+    /// Overrides by template name, then KPI id.
+    public var overrides: [String: [String: Thresholds]]
+
+    public init(
+        site: String, displayName: String, timeZone: String, templates: [String],
+        overrides: [String: [String: Thresholds]] = [:]
+    ) {
+        self.site = site
+        self.displayName = displayName
+        self.timeZone = timeZone
+        self.templates = templates
+        self.overrides = overrides
+    }
+}
+
+/// Reads a `sites.json`: an array of sites shaped like `Fixtures/sites.json` (`site`,
+/// `display_name`, `time_zone`, `template` or `templates`, optional `overrides`; other fields
+/// such as capacities are allowed and ignored).
+public enum SiteCatalog {
+    /// Parses and validates the file against the templates (names, KPI ids, threshold sides).
+    public static func parse(_ data: Data, file: String, templates: [KPITemplate])
+        throws(TemplateError) -> [SiteDefinition]
+    {
+        guard let list = (try? JSONSerialization.jsonObject(with: data)) as? [Any] else {
+            throw TemplateError(file: file, reason: "the file must be a JSON array of sites")
+        }
+        var byName: [String: KPITemplate] = [:]
+        for t in templates { byName[t.name] = t }
+        var out: [SiteDefinition] = []
+        var seen = Set<String>()
+        for (index, entry) in list.enumerated() {
+            guard let map = entry as? [String: Any] else {
+                throw TemplateError(
+                    file: file, kpi: "site #\(index + 1)", reason: "a site must be an object")
+            }
+            guard let site = map["site"] as? String, !site.isEmpty else {
+                throw TemplateError(
+                    file: file, kpi: "site #\(index + 1)", field: "site",
+                    reason: "a site id string is required")
+            }
+            guard seen.insert(site).inserted else {
+                throw TemplateError(
+                    file: file, kpi: site, field: "site", reason: "the site is listed twice")
+            }
+            let zone = map["time_zone"] as? String ?? "UTC"
+            guard TimeZone(identifier: zone) != nil else {
+                throw TemplateError(
+                    file: file, kpi: site, field: "time_zone", reason: "\"\(zone)\" is not an IANA time zone")
+            }
+            var names: [String] = []
+            if let list = map["templates"] {
+                guard let strings = list as? [String] else {
+                    throw TemplateError(
+                        file: file, kpi: site, field: "templates", reason: "must be a list of template names")
+                }
+                names = strings
+            } else if let one = map["template"] as? String {
+                names = [one]
+            }
+            for name in names where byName[name] == nil {
+                throw TemplateError(
+                    file: file, kpi: site, field: "templates",
+                    reason:
+                        "unknown template \"\(name)\"; known: \(byName.keys.sorted().joined(separator: ", "))")
+            }
+            var overrides: [String: [String: SiteDefinition.Thresholds]] = [:]
+            if let raw = map["overrides"] {
+                guard let perTemplate = raw as? [String: Any] else {
+                    throw TemplateError(
+                        file: file, kpi: site, field: "overrides",
+                        reason: "must map template names to {kpi: {target, warning}}")
+                }
+                for (templateName, kpisRaw) in perTemplate {
+                    guard let template = byName[templateName], names.contains(templateName) else {
+                        throw TemplateError(
+                            file: file, kpi: site, field: "overrides.\(templateName)",
+                            reason: "the site does not use this template")
+                    }
+                    guard let kpis = kpisRaw as? [String: Any] else {
+                        throw TemplateError(
+                            file: file, kpi: site, field: "overrides.\(templateName)",
+                            reason: "must map KPI ids to {target, warning}")
+                    }
+                    for (kpiID, valuesRaw) in kpis {
+                        let field = "overrides.\(templateName).\(kpiID)"
+                        guard let kpi = template.kpi(kpiID) else {
+                            throw TemplateError(
+                                file: file, kpi: site, field: field,
+                                reason: "template \(templateName) has no KPI \(kpiID)")
+                        }
+                        guard let values = valuesRaw as? [String: Any] else {
+                            throw TemplateError(
+                                file: file, kpi: site, field: field,
+                                reason: "must be {\"target\": n, \"warning\": n}")
+                        }
+                        var thresholds = SiteDefinition.Thresholds()
+                        for (key, value) in values {
+                            guard key == "target" || key == "warning" else {
+                                throw TemplateError(
+                                    file: file, kpi: site, field: field + "." + key,
+                                    reason: "unknown field; use target or warning")
+                            }
+                            guard let n = TemplateLoader.numeric(value), n.isFinite else {
+                                throw TemplateError(
+                                    file: file, kpi: site, field: field + "." + key, reason: "must be a number")
+                            }
+                            if key == "target" { thresholds.target = n } else { thresholds.warning = n }
+                        }
+                        try TemplateLoader.checkThresholds(
+                            target: thresholds.target ?? kpi.target, warning: thresholds.warning ?? kpi.warning,
+                            direction: kpi.direction, file: file, kpi: site + " " + kpiID)
+                        overrides[templateName, default: [:]][kpiID] = thresholds
+                    }
+                }
+            }
+            out.append(
+                SiteDefinition(
+                    site: site, displayName: map["display_name"] as? String ?? site, timeZone: zone,
+                    templates: names,
+                    overrides: overrides))
+        }
+        return out
+    }
+}

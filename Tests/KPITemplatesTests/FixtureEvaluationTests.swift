@@ -1,0 +1,377 @@
+import Foundation
+import KPICore
+import KPIQuery
+import Testing
+
+@testable import KPITemplates
+
+/// The fixture week of every site (Fixtures/*/*.ndjson) in one ColumnarStore and as plain
+/// arrays of samples, for values computed independently of the SQL engine.
+final class FixtureWeek: @unchecked Sendable {
+    static let shared = FixtureWeek()
+
+    /// 2026-11-16T00:00:00Z to 2026-11-23T00:00:00Z.
+    static let from: Int64 = 1_794_787_200_000
+    static let to: Int64 = from + 7 * 86_400_000
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct Series {
+        var labels: [String: String]
+        var ts: [Int64]
+        var values: [Double]
+    }
+
+    let store = ColumnarStore()
+    /// Series by metric name.
+    var series: [String: [Series]] = [:]
+    let templates: [KPITemplate]
+    let sites: [SiteDefinition]
+
+    private init() {
+        let fixtures = Self.root.appendingPathComponent("Fixtures")
+        var all: [Labels: Series] = [:]
+        var order: [Labels] = []
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? []
+        for dir in dirs.sorted() {
+            let files =
+                (try? FileManager.default.contentsOfDirectory(
+                    atPath: fixtures.appendingPathComponent(dir).path)) ?? []
+            for file in files.sorted() where file.hasSuffix(".ndjson") {
+                let text = try! String(
+                    contentsOf: fixtures.appendingPathComponent(dir).appendingPathComponent(file),
+                    encoding: .utf8)
+                for line in text.split(separator: "\n") {
+                    let o = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                    let metric = o["metric"] as! String
+                    let labels = o["labels"] as! [String: String]
+                    let key = Labels(metric: metric, labels)
+                    if all[key] == nil {
+                        all[key] = Series(labels: labels, ts: [], values: [])
+                        order.append(key)
+                    }
+                    all[key]!.ts.append((o["ts"] as! NSNumber).int64Value)
+                    all[key]!.values.append((o["value"] as! NSNumber).doubleValue)
+                }
+            }
+        }
+        for (i, key) in order.enumerated() {
+            let s = all[key]!
+            let id = SeriesID(UInt32(i))
+            store.apply(newSeries: [(id, key)], series: [id], timestamps: [s.ts], values: [s.values])
+            series[key.metricName!, default: []].append(s)
+        }
+        templates = try! TemplateLoader.loadDirectory(
+            Self.root.appendingPathComponent("Queries/templates").path)
+        sites = try! SiteCatalog.parse(
+            Data(contentsOf: Self.root.appendingPathComponent("Queries/sites.json")), file: "sites.json",
+            templates: templates)
+    }
+
+    /// Samples of `metric` at `site` inside the week, optionally filtered by labels.
+    func samples(_ metric: String, site: String, where filter: [String: String] = [:]) -> [Series] {
+        (series[metric] ?? []).filter { s in
+            s.labels["site"] == site && filter.allSatisfy { s.labels[$0.key] == $0.value }
+        }
+    }
+
+    func template(_ name: String) -> KPITemplate { templates.first { $0.name == name }! }
+
+    /// Every KPI of `template` at `site` over the week, by id.
+    func evaluate(_ template: String, site: String) throws -> [String: KPIResult] {
+        let def = sites.first { $0.site == site }!
+        var options = QueryOptions(now: Self.to, timeZone: TimeZone(identifier: def.timeZone)!)
+        options.parallelism = 1
+        let results = try TemplateEvaluator(engine: QueryEngine(store: store)).evaluate(
+            self.template(template), site: site, from: Self.from, to: Self.to, options: options,
+            overrides: def.overrides[template] ?? [:])
+        return Dictionary(uniqueKeysWithValues: results.map { ($0.kpi.id, $0) })
+    }
+
+    // MARK: Independent computations (plain Swift over the raw samples)
+
+    /// Reset-aware counter increase summed over the series (a drop restarts from 0).
+    static func increase(_ series: [Series]) -> Double {
+        var total = 0.0
+        for s in series {
+            for k in s.values.indices.dropFirst() {
+                let d = s.values[k] - s.values[k - 1]
+                total += d >= 0 ? d : s.values[k]
+            }
+        }
+        return total
+    }
+
+    static func mean(_ series: [Series]) -> Double {
+        let all = series.flatMap(\.values)
+        return all.reduce(0, +) / Double(all.count)
+    }
+
+    /// Runs of consecutive samples where `condition` holds: (start, end) with end the first
+    /// sample after the run (or the run's last sample at the end of the series).
+    static func runs(_ s: Series, _ condition: (Double) -> Bool) -> [(start: Int64, end: Int64)] {
+        var out: [(Int64, Int64)] = []
+        var start: Int64? = nil
+        for k in s.ts.indices {
+            if condition(s.values[k]) {
+                if start == nil { start = s.ts[k] }
+            } else if let st = start {
+                out.append((st, s.ts[k]))
+                start = nil
+            }
+        }
+        if let st = start { out.append((st, s.ts.last!)) }
+        return out
+    }
+
+    /// Milliseconds the series spent where `condition` held (sample-and-hold; the last sample counts nothing).
+    static func timeIn(_ s: Series, _ condition: (Double) -> Bool) -> Int64 {
+        var total: Int64 = 0
+        for k in s.ts.indices.dropLast() where condition(s.values[k]) { total += s.ts[k + 1] - s.ts[k] }
+        return total
+    }
+}
+
+/// Every template evaluated on its fixture site over the week; values compared with the same
+/// quantities computed in plain Swift from the raw samples (relative tolerance 1e-9 unless stated).
+@Suite struct FixtureEvaluationTests {
+    let week = FixtureWeek.shared
+
+    func close(_ a: Double?, _ b: Double, tolerance: Double = 1e-9) -> Bool {
+        guard let a else { return false }
+        return abs(a - b) <= tolerance * max(1, abs(b))
+    }
+
+    @Test func allSevenTemplatesLoadWithFiveKPIsOrMore() {
+        let names = Set(week.templates.map(\.name))
+        #expect(
+            names == [
+                "retail", "airport", "campus", "stadium", "logistics", "manufacturing",
+                "security-operations",
+            ])
+        for t in week.templates { #expect(t.kpis.count >= 5, "\(t.name)") }
+        #expect(
+            week.sites.map(\.site) == ["JFK", "NYC-5TH", "CAMPUS-E", "ARENA-1", "DC-ATL", "PLANT-1"])
+    }
+
+    @Test func everyKPIOfEveryTemplateIsANumberOnItsFixtureSite() throws {
+        for site in week.sites {
+            for template in site.templates {
+                let results = try week.evaluate(template, site: site.site)
+                #expect(results.count == week.template(template).kpis.count)
+                for (id, r) in results {
+                    #expect(r.error == nil, "\(site.site) \(template) \(id): \(r.error ?? "")")
+                    #expect(r.value?.isFinite == true, "\(site.site) \(template) \(id) has no value")
+                    #expect(r.status != nil, "\(site.site) \(template) \(id)")
+                    if r.kpi.breakdownQuery != nil {
+                        #expect(!r.worst.isEmpty, "\(site.site) \(template) \(id) has no breakdown items")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func limitsStopTheWholeEvaluation() throws {
+        let engine = QueryEngine(store: week.store)
+        var options = QueryOptions(now: FixtureWeek.to, timeZone: TimeZone(identifier: "America/New_York")!)
+        options.limits.maxSamples = 10
+        #expect {
+            _ = try TemplateEvaluator(engine: engine).evaluate(
+                week.template("airport"), site: "JFK", from: FixtureWeek.from, to: FixtureWeek.to, options: options)
+        } throws: { error in
+            (error as? TemplateEvaluationError)?.error.kind == .limit
+                && (error as? TemplateEvaluationError)?.kpi == "avg_queue_wait"
+        }
+        // No time budget at all: stopped before the first query, as a timeout.
+        options.limits = QueryLimits(timeoutMilliseconds: 0)
+        #expect {
+            _ = try TemplateEvaluator(engine: engine).evaluate(
+                week.template("airport"), site: "JFK", from: FixtureWeek.from, to: FixtureWeek.to, options: options)
+        } throws: { error in
+            (error as? TemplateEvaluationError)?.error.kind == .timeout
+        }
+    }
+
+    @Test func siteScopeHidesOtherSites() throws {
+        // A scope of another site: the JFK series are invisible, so the airport KPIs have no value.
+        var options = QueryOptions(now: FixtureWeek.to, timeZone: TimeZone(identifier: "America/New_York")!)
+        options.seriesScope = [try LabelMatcher("site", .equal, "NYC-5TH")]
+        let results = try TemplateEvaluator(engine: QueryEngine(store: week.store)).evaluate(
+            week.template("airport"), site: "JFK", from: FixtureWeek.from, to: FixtureWeek.to, options: options)
+        // Sums and averages over no series are NULL (no value, no status); counts are 0.
+        let byID = Dictionary(uniqueKeysWithValues: results.map { ($0.kpi.id, $0) })
+        #expect(byID["passenger_throughput"]?.value == nil && byID["passenger_throughput"]?.status == nil)
+        #expect(byID["avg_queue_wait"]?.value == nil && byID["avg_queue_wait"]?.error == nil)
+        #expect(byID["overflow_events"]?.value == 0 && byID["overflow_events"]?.status == .green)
+        #expect(results.allSatisfy { $0.worst.isEmpty })
+    }
+
+    @Test func airport() throws {
+        let r = try week.evaluate("airport", site: "JFK")
+        let waits = week.samples("queue_wait_seconds", site: "JFK")
+        #expect(close(r["avg_queue_wait"]?.value, FixtureWeek.mean(waits) / 60))
+        #expect(close(r["worst_queue_wait"]?.value, waits.flatMap(\.values).max()! / 60))
+        // The entry counter of T4-dep-2 resets on Wednesday; the increase counts through it.
+        #expect(
+            close(
+                r["passenger_throughput"]?.value,
+                FixtureWeek.increase(week.samples("entries_total", site: "JFK"))))
+        // Overflow: above 30 people on two or more consecutive samples (longer than 15 minutes).
+        var events: [String: Int] = [:]
+        for s in week.samples("queue_length_people", site: "JFK") {
+            events[s.labels["checkpoint"]!, default: 0] +=
+                FixtureWeek.runs(s, { $0 > 30 }).filter { $0.end - $0.start > 900_000 }.count
+        }
+        #expect(r["overflow_events"]?.value == Double(events.values.reduce(0, +)))
+        // Worst three checkpoints, most events first (ties by name).
+        let worst = events.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .prefix(3)
+        #expect(r["overflow_events"]?.worst.map(\.item) == worst.map(\.key))
+        // Site override (Queries/sites.json): throughput target 70000, warning 60000.
+        #expect(
+            r["passenger_throughput"]?.target == 70000 && r["passenger_throughput"]?.status == .green)
+        #expect(r["avg_queue_wait"]?.target == 4 && r["avg_queue_wait"]?.warning == 10)
+    }
+
+    @Test func retail() throws {
+        let r = try week.evaluate("retail", site: "NYC-5TH")
+        let footfall = FixtureWeek.increase(week.samples("entries_total", site: "NYC-5TH"))
+        let transactions = FixtureWeek.increase(week.samples("transactions_total", site: "NYC-5TH"))
+        let sales = FixtureWeek.increase(week.samples("sales_dollars_total", site: "NYC-5TH"))
+        #expect(close(r["footfall"]?.value, footfall))
+        #expect(close(r["conversion_rate"]?.value, transactions / footfall * 100))
+        #expect(close(r["avg_transaction_value"]?.value, sales / transactions, tolerance: 1e-6))
+        // On-shelf availability: time without a gap over all time, every aisle.
+        let shelves = week.samples("shelf_gap", site: "NYC-5TH")
+        let free = shelves.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
+        let gap = shelves.map { FixtureWeek.timeIn($0, { $0 == 1 }) }.reduce(0, +)
+        #expect(close(r["shelf_availability"]?.value, 100 * Double(free) / Double(free + gap)))
+    }
+
+    @Test func campus() throws {
+        let r = try week.evaluate("campus", site: "CAMPUS-E")
+        #expect(
+            close(
+                r["tailgating_events"]?.value,
+                FixtureWeek.increase(week.samples("tailgating_total", site: "CAMPUS-E"))))
+        #expect(
+            close(
+                r["time_to_secure"]?.value,
+                FixtureWeek.mean(week.samples("lockdown_secured_seconds", site: "CAMPUS-E"))))
+        let doors = week.samples("door_held_open", site: "CAMPUS-E")
+        #expect(
+            r["door_prop_incidents"]?.value
+                == Double(doors.map { FixtureWeek.runs($0, { $0 == 1 }).count }.reduce(0, +)))
+        // Room utilization: per room, local (America/Chicago, UTC-6 that week) weekday
+        // 2-hour blocks 08:00-20:00; mean occupancy / seats, averaged over room-day-blocks.
+        var blocks: [String: (sum: Double, n: Int)] = [:]
+        var seats: [String: Double] = [:]
+        for s in week.samples("room_capacity_people", site: "CAMPUS-E") {
+            seats[s.labels["room"]!] = s.values.max()!
+        }
+        for s in week.samples("occupancy_people", site: "CAMPUS-E") {
+            for k in s.ts.indices {
+                let local = s.ts[k] / 1000 - 6 * 3600
+                let day = local / 86_400
+                let hour = (local % 86_400) / 3600
+                let isoWeekday = (day + 3) % 7 + 1  // 1970-01-01 was a Thursday (4)
+                guard isoWeekday <= 5, (8..<20).contains(hour) else { continue }
+                let key = "\(s.labels["room"]!)|\(day)|\(hour / 2)"
+                blocks[key, default: (0, 0)].sum += s.values[k]
+                blocks[key, default: (0, 0)].n += 1
+            }
+        }
+        let utilizations = blocks.map { key, b in
+            100 * (b.sum / Double(b.n)) / seats[String(key.split(separator: "|")[0])]!
+        }
+        #expect(
+            close(r["room_utilization"]?.value, utilizations.reduce(0, +) / Double(utilizations.count)))
+    }
+
+    @Test func stadium() throws {
+        let r = try week.evaluate("stadium", site: "ARENA-1")
+        #expect(
+            close(
+                r["entries"]?.value, FixtureWeek.increase(week.samples("entries_total", site: "ARENA-1"))))
+        let orders = week.samples("order_completion_seconds", site: "ARENA-1")
+        #expect(close(r["order_completion_time"]?.value, FixtureWeek.mean(orders)))
+        // Worst stand: the slowest mean completion.
+        let slowest = orders.max { FixtureWeek.mean([$0]) < FixtureWeek.mean([$1]) }!
+        #expect(r["order_completion_time"]?.worst.first?.item == slowest.labels["stand"])
+        #expect(
+            close(
+                r["transactions"]?.value,
+                FixtureWeek.increase(week.samples("transactions_total", site: "ARENA-1"))))
+        // Site override: entries target 100000, warning 80000; the week admitted fewer than 100000.
+        #expect(r["entries"]?.status == .amber)
+    }
+
+    @Test func logistics() throws {
+        let r = try week.evaluate("logistics", site: "DC-ATL")
+        #expect(
+            close(
+                r["avg_trailer_dwell"]?.value,
+                FixtureWeek.mean(week.samples("trailer_dwell_seconds", site: "DC-ATL")) / 60))
+        let delays = week.samples("departure_delay_seconds", site: "DC-ATL").flatMap(\.values)
+        #expect(
+            close(
+                r["on_time_departures"]?.value,
+                100 * Double(delays.filter { $0 <= 0 }.count) / Double(delays.count)))
+        let doors = week.samples("dock_door_occupied", site: "DC-ATL")
+        let occupied = doors.map { FixtureWeek.timeIn($0, { $0 == 1 }) }.reduce(0, +)
+        let idle = doors.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
+        #expect(
+            close(r["dock_door_utilization"]?.value, 100 * Double(occupied) / Double(occupied + idle)))
+        #expect(
+            r["trailers_departed"]?.value
+                == Double(week.samples("trailer_dwell_seconds", site: "DC-ATL").flatMap(\.values).count))
+    }
+
+    @Test func manufacturing() throws {
+        let r = try week.evaluate("manufacturing", site: "PLANT-1")
+        let machines = week.samples("machine_state", site: "PLANT-1")
+        let breakdowns = machines.flatMap { FixtureWeek.runs($0, { $0 == 0 }) }
+        #expect(r["breakdowns"]?.value == Double(breakdowns.count))
+        let downMinutes = Double(breakdowns.map { $0.end - $0.start }.reduce(0, +)) / 60_000
+        #expect(close(r["unplanned_downtime"]?.value, downMinutes))
+        let runningHours =
+            Double(machines.map { FixtureWeek.timeIn($0, { $0 == 2 }) }.reduce(0, +)) / 3_600_000
+        #expect(close(r["mtbf"]?.value, runningHours / Double(breakdowns.count)))
+        #expect(close(r["mttr"]?.value, downMinutes / Double(breakdowns.count)))
+        let produced = FixtureWeek.increase(week.samples("units_produced_total", site: "PLANT-1"))
+        let good = FixtureWeek.increase(week.samples("units_good_total", site: "PLANT-1"))
+        #expect(close(r["first_pass_yield"]?.value, good / produced * 100))
+        // Performance: ideal cycle (L1 45 s, L2 72 s) over the actual cycle, averaged over the samples.
+        let cycles = week.samples("cycle_time_seconds", site: "PLANT-1")
+        let ratios = cycles.flatMap { s in s.values.map { (s.labels["line"] == "L1" ? 45 : 72) / $0 } }
+        #expect(close(r["performance"]?.value, 100 * ratios.reduce(0, +) / Double(ratios.count)))
+        let oee =
+            r["availability"]!.value! * r["performance"]!.value! * (good / produced * 100) / 10_000
+        #expect(close(r["oee"]?.value, oee))
+    }
+
+    @Test func securityOperations() throws {
+        for site in ["JFK", "PLANT-1"] {
+            let r = try week.evaluate("security-operations", site: site)
+            let devices = week.samples("device_up", site: site)
+            let up = devices.map { FixtureWeek.timeIn($0, { $0 == 1 }) }.reduce(0, +)
+            let down = devices.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
+            #expect(close(r["device_uptime"]?.value, 100 * Double(up) / Double(up + down)))
+            let outages = devices.flatMap { FixtureWeek.runs($0, { $0 == 0 }) }
+            #expect(r["incidents"]?.value == Double(outages.count))
+            let minutes = Double(outages.map { $0.end - $0.start }.reduce(0, +)) / 60_000
+            #expect(close(r["mttr"]?.value, minutes / Double(outages.count)))
+            // Latest certificate scan per device.
+            let certs = week.samples("cert_valid", site: site)
+            let valid = Dictionary(grouping: certs, by: { $0.labels["device"]! }).values.filter { group in
+                group.max { $0.ts.last! < $1.ts.last! }!.values.last! == 1
+            }.count
+            let deviceCount = Set(certs.map { $0.labels["device"]! }).count
+            #expect(close(r["certificate_compliance"]?.value, 100 * Double(valid) / Double(deviceCount)))
+        }
+        // PLANT-1 overrides device_uptime to target 99.8, warning 99.5.
+        let plant = try week.evaluate("security-operations", site: "PLANT-1")
+        #expect(plant["device_uptime"]?.target == 99.8 && plant["device_uptime"]?.warning == 99.5)
+    }
+}
