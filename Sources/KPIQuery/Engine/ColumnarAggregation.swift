@@ -11,8 +11,10 @@ struct ColumnarAggregation {
     private let seriesKeys: [(index: Int, eval: Evaluator)]
     private let bucketKey: (index: Int, eval: Evaluator)?
     private let keyCount: Int
+    /// `time_bucket`'s width and origin: runs end at computed boundaries, no evaluation per sample.
+    private let fixedWidth: (width: Int64, origin: Int64)?
 
-    init?(layout: GroupLayout, keys: [Compiled]) {
+    init?(layout: GroupLayout, keys: [Compiled], fixedWidth: (width: Int64, origin: Int64)?) {
         guard layout.aggregates.allSatisfy(\.isColumnar) else { return nil }
         var seriesKeys: [(Int, Evaluator)] = []
         var bucket: (Int, Evaluator)? = nil
@@ -28,6 +30,7 @@ struct ColumnarAggregation {
         self.seriesKeys = seriesKeys
         self.bucketKey = bucket
         self.keyCount = keys.count
+        self.fixedWidth = fixedWidth
     }
 
     /// `ts`, `time_bucket(width, ts[, origin])` or `date_trunc(unit, ts[, zone])`: never
@@ -111,6 +114,7 @@ struct ColumnarAggregation {
             if !execution.setLabels(row, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
             row.series = Int(entry.id.rawValue)
             for (index, eval) in seriesKeys { key[index] = eval(row) }
+            let prefix = table.prefix(for: seriesKeys.map { key[$0.index] })
             let (ts, vs, first) = try execution.readSeries(entry.id, start: start, end: end, previous: previous)
             if ts.count <= first { continue }
             let seriesNumber = row.series
@@ -126,6 +130,21 @@ struct ColumnarAggregation {
                         return bucket(row)
                     }
                     var lo = first
+                    if let (width, origin) = fixedWidth {
+                        while lo < t.count {
+                            let b = TimeBucket.start(t[lo], width: width, origin: origin)
+                            let boundary = b &+ width
+                            var hi = lo + 1
+                            while hi < t.count && t[hi] < boundary { hi += 1 }
+                            key[bucketIndex] = .timestamp(b)
+                            let g = try table.group(prefix: prefix, bucket: b, key: key, execution: execution)
+                            try table.addRun(
+                                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil,
+                                execution: execution)
+                            lo = hi
+                        }
+                        return
+                    }
                     while lo < t.count {
                         let b = bucketOf(lo)
                         // Gallop to the end of the run, then bisect.
@@ -139,7 +158,8 @@ struct ColumnarAggregation {
                         }
                         let hi = z
                         key[bucketIndex] = b
-                        let g = try table.group(for: key, execution: execution)
+                        guard case .timestamp(let start) = b else { return }
+                        let g = try table.group(prefix: prefix, bucket: start, key: key, execution: execution)
                         try table.addRun(
                             g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, execution: execution)
                         lo = hi

@@ -22,22 +22,7 @@ extension Execution {
             throw QueryError(
                 message: "FILL needs the time_bucket(...) key in the select list", position: .start, kind: .semantic)
         }
-        let compiler = Compiler(scope: Scope(columns: [], qualifiers: [], labelsOnDemand: false), options: options)
-        var width: Int64 = 0
-        switch try compiler.compile(call.arguments[0]).constant {
-        case .interval(let ms)?: width = ms
-        case .string(let text)?: width = (try? IntervalLiteral.milliseconds(text)) ?? 0
-        default: break
-        }
-        var origin: Int64 = 0
-        if call.arguments.count == 3,
-            case .timestamp(let t)? = try compiler.coerce(
-                try compiler.compile(call.arguments[2]), to: .timestamp, range: call.arguments[2].range
-            ).constant
-        {
-            origin = t
-        }
-        guard width > 0 else { return rows }
+        guard let (width, origin) = try bucketWidth(of: call) else { return rows }
         let otherKeys = Set(layout.keys.indices.filter { $0 != keyIndex }.map { layout.keys[$0] })
         let partitionColumns = items.indices.filter { otherKeys.contains(items[$0].expression.strippingRanges()) }
         let valueColumns = items.indices.filter { $0 != bucketColumn && !partitionColumns.contains($0) }
@@ -119,5 +104,26 @@ extension Execution {
             for c in valueColumns where columns[c].type == .integer { columns[c].type = .double }
         }
         return out
+    }
+
+    /// Width and origin of a `time_bucket(width, ts[, origin])` call with constant arguments.
+    func bucketWidth(of call: FunctionCall) throws(QueryError) -> (width: Int64, origin: Int64)? {
+        guard call.name.lowercased() == "time_bucket", call.arguments.count >= 2 else { return nil }
+        let compiler = Compiler(scope: Scope(columns: [], qualifiers: [], labelsOnDemand: false), options: options)
+        var width: Int64 = 0
+        switch try compiler.compile(call.arguments[0]).constant {
+        case .interval(let ms)?: width = ms
+        case .string(let text)?: width = (try? IntervalLiteral.milliseconds(text)) ?? 0
+        default: break
+        }
+        var origin: Int64 = 0
+        if call.arguments.count == 3,
+            case .timestamp(let t)? = try compiler.coerce(
+                try compiler.compile(call.arguments[2]), to: .timestamp, range: call.arguments[2].range
+            ).constant
+        {
+            origin = t
+        }
+        return width > 0 ? (width, origin) : nil
     }
 }

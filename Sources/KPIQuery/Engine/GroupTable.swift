@@ -9,6 +9,15 @@ struct GroupTable {
     private var states: [AggregateState] = []
     private var buffer: [Value]
     private var lastGroup = -1
+    /// Columnar path: series-level key values interned to small ids, and groups found by
+    /// (that id, bucket start) without hashing the full key.
+    private var prefixes: [[Value]: Int32] = [:]
+    private var byPrefixAndBucket: [PrefixBucket: Int] = [:]
+
+    struct PrefixBucket: Hashable {
+        var prefix: Int32
+        var bucket: Int64
+    }
     private let keptPerRow: Int
 
     init(layout: GroupLayout, keys: [Compiled]) {
@@ -53,6 +62,24 @@ struct GroupTable {
         states.append(contentsOf: repeatElement(AggregateState(), count: specs.count))
         try execution.chargeGroupMemory(96 + keys.count * 40 + specs.count * MemoryLayout<AggregateState>.stride)
         lastGroup = g
+        return g
+    }
+
+    /// The id of one series' key values (the GROUP BY keys that depend on labels only).
+    mutating func prefix(for seriesKey: [Value]) -> Int32 {
+        if let id = prefixes[seriesKey] { return id }
+        let id = Int32(prefixes.count)
+        prefixes[seriesKey] = id
+        return id
+    }
+
+    /// The group of a series-key id and a bucket start; `key` (the full key, bucket included)
+    /// creates it when new.
+    mutating func group(prefix: Int32, bucket: Int64, key: [Value], execution: Execution) throws(QueryError) -> Int {
+        let fast = PrefixBucket(prefix: prefix, bucket: bucket)
+        if let g = byPrefixAndBucket[fast] { return g }
+        let g = try group(for: key, execution: execution)
+        byPrefixAndBucket[fast] = g
         return g
     }
 

@@ -230,7 +230,11 @@ extension Execution {
         // Grouped scans of a metric without per-sample WHERE run on column slices.
         var columnar: ColumnarAggregation? = nil
         if let layout, rowFilters.isEmpty, case .samples = planned {
-            columnar = ColumnarAggregation(layout: layout, keys: keyEvals)
+            var fixedWidth: (width: Int64, origin: Int64)? = nil
+            for key in layout.keys {
+                if case .function(let call, _) = key, let w = try bucketWidth(of: call) { fixedWidth = w }
+            }
+            columnar = ColumnarAggregation(layout: layout, keys: keyEvals, fixedWidth: fixedWidth)
         }
         if let layout {
             note(
