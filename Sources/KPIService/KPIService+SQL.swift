@@ -7,7 +7,7 @@ import KPIWire
 /// The SQL query API: `POST /api/v1/sql` (and `GET ?query=`), answering JSON or CSV.
 extension KPIService {
     static let sqlRoutes: [Route] = [
-        Route("/api/v1/sql", ["GET", "POST"], .read, .now { s, r, m throws(APIError) in try s.sql(r, m) })
+        Route("/api/v1/sql", ["GET", "POST"], .read, form: true, .now { s, r, m throws(APIError) in try s.sql(r, m) })
     ]
 
     /// The engine's limits and time zone from the configuration.
@@ -96,13 +96,11 @@ extension KPIService {
             }
             return (text, try queryStringParameters(request), zone)
         }
-        var merged = request
-        if request.method == "POST", let form = FormDecoder.decode(request.body) { merged.query += form }
-        guard let text = merged.queryValue("query"), !text.isEmpty else {
+        // GET, or a form POST (the route folds the form into the query parameters).
+        guard let text = request.queryValue("query"), !text.isEmpty else {
             throw APIError.badParameter("query", "a query is required: ?query=SELECT ... or a POST body")
         }
-        zone = merged.queryValue("tz") ?? zone
-        return (text, try queryStringParameters(merged), zone)
+        return (text, try queryStringParameters(request), zone)
     }
 
     /// `?param.site=JFK` binds `:site` (as a string; numbers are typed when the text is a number).

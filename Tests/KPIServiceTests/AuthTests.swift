@@ -4,47 +4,6 @@ import KPIService
 import KPIStorage
 import Testing
 
-/// Runs the kpid binary with arguments; returns exit status, stdout and stderr (stderr goes to
-/// a file, so neither pipe can fill up and block the child).
-func runKpidCommand(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: kpidBinary)
-    process.arguments = arguments
-    let out = Pipe()
-    let errorPath = NSTemporaryDirectory() + "kpid-stderr-" + UUID().uuidString
-    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: errorPath) }
-    let errorHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-    process.standardOutput = out
-    process.standardError = errorHandle
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try errorHandle.close()
-    let errorText = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), errorText)
-}
-
-/// Runs a program (curl, openssl, sha256sum) and returns its status and output.
-func runTool(_ path: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let stdin = Pipe()
-    if input != nil { process.standardInput = stdin }
-    try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-    }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// HTTP through the curl binary: a real client, and unlike URLSession on Linux it hands a 401
 /// with a `WWW-Authenticate` challenge straight back instead of stalling on it.
 func curl(

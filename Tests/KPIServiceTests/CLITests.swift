@@ -3,17 +3,10 @@ import Testing
 
 /// The `kpid ingest` command, run as a real process.
 @Suite(.serialized) struct CLITests {
+    /// The kpid binary's status and its stdout and stderr together.
     func runKpid(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kpidBinary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try runKpidCommand(arguments)
+        return (run.status, run.stdout + run.stderr)
     }
 
     /// Writes a CSV file of `rows` samples over 3 series; the expected samples are known by construction.

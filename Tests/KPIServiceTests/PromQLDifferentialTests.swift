@@ -123,20 +123,6 @@ import Testing
         return out
     }
 
-    /// Runs a command to completion; its combined output.
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     /// A query answer reduced to what must agree.
     struct Answer: CustomStringConvertible {
         var status: Int
@@ -305,7 +291,7 @@ import Testing
         let data = Self.dataSet()
         let dir = TempDir()
         try Self.openMetrics(data).write(toFile: dir.path + "/data.om", atomically: true, encoding: .utf8)
-        let created = try Self.run(promtool, ["tsdb", "create-blocks-from", "openmetrics", dir.path + "/data.om", dir.path + "/tsdb"])
+        let created = try runTool(promtool, ["tsdb", "create-blocks-from", "openmetrics", dir.path + "/data.om", dir.path + "/tsdb"])
         try #require(created.status == 0, "promtool failed: \(created.output)")
 
         let kpid = try RunningService(data: dir.path + "/kpid")

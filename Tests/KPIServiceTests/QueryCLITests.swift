@@ -4,21 +4,6 @@ import Testing
 
 /// `kpid query` against a running service, as a real process.
 @Suite(.serialized) struct QueryCLITests {
-    func runKpid(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kpidBinary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
     func service() throws -> (TempDir, RunningService) {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path)
@@ -33,7 +18,7 @@ import Testing
 
     @Test func alignedTableByDefault() throws {
         let (_, kpid) = try service()
-        let r = try runKpid([
+        let r = try runKpidCommand([
             "query", "--url", kpid.base, "--param", "site=JFK",
             "SELECT zone, avg(value) AS avg_occupancy, count(*) AS n FROM occupancy WHERE site = :site GROUP BY zone ORDER BY zone",
         ])
@@ -51,16 +36,16 @@ import Testing
 
     @Test func csvAndJSONFormats() throws {
         let (_, kpid) = try service()
-        let csv = try runKpid(["query", "--url", kpid.base, "--format", "csv", "SELECT max(value) AS peak FROM occupancy"])
+        let csv = try runKpidCommand(["query", "--url", kpid.base, "--format", "csv", "SELECT max(value) AS peak FROM occupancy"])
         #expect(csv.stdout == "peak\r\n140\r\n")
-        let json = try runKpid(["query", "--url", kpid.base, "--format", "json", "SELECT max(value) AS peak FROM occupancy"])
+        let json = try runKpidCommand(["query", "--url", kpid.base, "--format", "json", "SELECT max(value) AS peak FROM occupancy"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((object?["rows"] as? [[NSNumber]])?.first?.first?.doubleValue == 140)
     }
 
     @Test func errorsPointAtTheSpotWithACaret() throws {
         let (_, kpid) = try service()
-        let r = try runKpid(["query", "--url", kpid.base, "SELECT avg(valu) FROM occupancy"])
+        let r = try runKpidCommand(["query", "--url", kpid.base, "SELECT avg(valu) FROM occupancy"])
         #expect(r.status != 0)
         #expect(
             r.stderr.hasPrefix(
@@ -75,15 +60,8 @@ import Testing
 /// Every setting is a flag of `kpid serve`, as the README promises.
 @Suite struct ServeFlagsTests {
     @Test func everySettingHasAFlag() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kpidBinary)
-        process.arguments = ["serve", "--help"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let help = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let run = try runKpidCommand(["serve", "--help"])
+        let help = run.stdout + run.stderr
         for name in ServiceConfiguration.settingNames {
             #expect(help.contains("--\(name) "), "kpid serve has no --\(name) flag")
         }

@@ -82,6 +82,10 @@ import Testing
         #expect(r.text == "zone,value\r\n\"a,\"\"b\"\"\",7.5\r\n")
         let byFormat = try http("GET", kpid.base + "/api/v1/sql?format=csv&query=\(q)")
         #expect(byFormat.text == r.text)
+        let form = try http(
+            "POST", kpid.base + "/api/v1/sql", body: Data("format=csv&query=\(q)".utf8),
+            headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        #expect(form.text == r.text)
     }
 
     @Test func errorsCarryPositionAndHint() throws {

@@ -92,8 +92,14 @@ final class Execution {
 
     /// Adds a finished share's counters to this run and checks the limits on the totals.
     func absorb(_ child: Execution) throws(QueryError) {
-        stats.seriesScanned += child.stats.seriesScanned
-        stats.samplesScanned += child.stats.samplesScanned
+        try countScanned(series: child.stats.seriesScanned, samples: child.stats.samplesScanned)
+        try chargeGroupMemory(child.groupBytes)
+    }
+
+    /// Adds series and samples read to the statistics and checks them against the limits.
+    func countScanned(series: Int, samples: Int) throws(QueryError) {
+        stats.seriesScanned += series
+        stats.samplesScanned += samples
         if stats.seriesScanned > options.limits.maxSeries {
             throw limitError(
                 "the query reads more than \(options.limits.maxSeries) series", hint: "filter on more labels or raise the series limit")
@@ -103,7 +109,6 @@ final class Execution {
                 "the query reads more than \(options.limits.maxSamples) samples",
                 hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
         }
-        try chargeGroupMemory(child.groupBytes)
     }
 
     func limitError(_ message: String, hint: String) -> QueryError {

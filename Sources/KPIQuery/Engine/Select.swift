@@ -414,7 +414,7 @@ extension Execution {
                 first = 1
             }
         }
-        try countScanned(ts.count)
+        try countScanned(series: 1, samples: ts.count)
         if vs.contains(where: { $0.bitPattern == Execution.staleNaN }) {
             var keep = 0
             for i in ts.indices where vs[i].bitPattern != Execution.staleNaN {
@@ -430,20 +430,6 @@ extension Execution {
 
     /// How far before a query's range `rate`/`increase` look for the sample before the first.
     static let counterLookback: Int64 = 3_600_000
-
-    private func countScanned(_ samples: Int) throws(QueryError) {
-        stats.seriesScanned += 1
-        stats.samplesScanned += samples
-        if stats.seriesScanned > options.limits.maxSeries {
-            throw limitError(
-                "the query reads more than \(options.limits.maxSeries) series", hint: "filter on more labels or raise the series limit")
-        }
-        if stats.samplesScanned > options.limits.maxSamples {
-            throw limitError(
-                "the query reads more than \(options.limits.maxSamples) samples",
-                hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
-        }
-    }
 
     /// Sets the label slots of `row` for one series; false when a series-level filter rejects it.
     func setLabels(_ row: Row, _ labels: Labels, _ names: [String], firstSlot: Int, filters: [Compiled]) -> Bool {
