@@ -199,60 +199,6 @@ import Testing
         return nil
     }
 
-    /// A Prometheus server on a free port over `tsdb`, stopped by `stop()`.
-    final class PrometheusServer {
-        let process = Process()
-        let base: String
-        let logPath: String
-        private let log: FileHandle
-
-        init(dir: String, tsdb: String, extraArguments: [String] = []) throws {
-            let prometheus = "/usr/bin/prometheus"
-            guard FileManager.default.isExecutableFile(atPath: prometheus) else {
-                throw TestFailure(
-                    "\(prometheus) is missing: install Debian's prometheus package (scripts/install-deps.sh does); the differential PromQL test cannot run without it"
-                )
-            }
-            try "global:\n  evaluation_interval: 1m\n".write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let port = try freeLoopbackPort()
-            base = "http://127.0.0.1:\(port)"
-            process.executableURL = URL(fileURLWithPath: prometheus)
-            process.arguments =
-                [
-                    "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(tsdb)", "--storage.tsdb.retention.time=100y",
-                    "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-                ] + extraArguments
-            logPath = dir + "/prometheus.log"
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            let readyBy = Date().addingTimeInterval(30)
-            var ready = false
-            while Date() < readyBy && process.isRunning && !ready {
-                ready = (try? http("GET", base + "/-/ready", timeout: 2))?.status == 200
-                if !ready { Thread.sleep(forTimeInterval: 0.1) }
-            }
-            guard ready else {
-                stop()
-                throw TestFailure("prometheus did not become ready: \(logText)")
-            }
-        }
-
-        var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-        func stop() {
-            guard process.isRunning else { return }
-            process.terminate()
-            let stopBy = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            try? log.close()
-        }
-    }
-
     /// Runs every query against both servers at `instants` and over `ranges`; the differences
     /// and how many answers carried data.
     static func compare(

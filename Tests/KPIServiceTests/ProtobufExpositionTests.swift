@@ -177,10 +177,6 @@ import Testing
     /// Prometheus 2.42 with protobuf negotiation (`--enable-feature=native-histograms`) scrapes
     /// kpid and stores the values kpid reports.
     @Test(.timeLimit(.minutes(1))) func realPrometheusScrapesProtobuf() throws {
-        let prometheus = "/usr/bin/prometheus"
-        try #require(
-            FileManager.default.isExecutableFile(atPath: prometheus),
-            "\(prometheus) is missing: install Debian's prometheus package (scripts/install-deps.sh does)")
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path + "/kpid")
         let body = """
@@ -197,29 +193,11 @@ import Testing
                   - targets: ["127.0.0.1:\(kpid.service.boundPort!)"]
 
             """
-        try config.write(toFile: dir.path + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: prometheus)
-        process.arguments = [
-            "--config.file=\(dir.path)/prometheus.yml", "--storage.tsdb.path=\(dir.path)/tsdb",
-            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn", "--enable-feature=native-histograms",
-        ]
-        _ = FileManager.default.createFile(atPath: dir.path + "/prometheus.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path + "/prometheus.log"))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        defer {
-            process.terminate()
-            let stopBy = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            try? log.close()
-            kpid.stop()
-        }
-        let prom = "http://127.0.0.1:\(port)"
+        defer { kpid.stop() }
+        let server = try PrometheusServer(
+            dir: dir.path, tsdb: dir.path + "/tsdb", config: config, extraArguments: ["--enable-feature=native-histograms"])
+        defer { server.stop() }
+        let prom = server.base
         func query(_ q: String) -> [[String: Any]] {
             guard let r = try? http("GET", prom + "/api/v1/query?query=" + percentEncoded(q), timeout: 5) else { return [] }
             return (r.json["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
@@ -227,13 +205,12 @@ import Testing
         func value(_ entry: [String: Any]) -> Double? { ((entry["value"] as? [Any])?[1] as? String).flatMap(Double.init) }
         let deadline = Date().addingTimeInterval(30)
         var series: [[String: Any]] = []
-        while Date() < deadline && process.isRunning {
+        while Date() < deadline && server.process.isRunning {
             series = query("kpid_series")
             if !series.isEmpty && !query(#"kpid_http_request_duration_seconds_bucket{route="/metrics",le="+Inf"}"#).isEmpty { break }
             Thread.sleep(forTimeInterval: 0.25)
         }
-        let prometheusLog = (try? String(contentsOfFile: dir.path + "/prometheus.log", encoding: .utf8)) ?? ""
-        try #require(!series.isEmpty, "prometheus stored nothing within 30 s: \(prometheusLog)")
+        try #require(!series.isEmpty, "prometheus stored nothing within 30 s: \(server.logText)")
         #expect(series.count == 1 && value(series[0]) == 2)
         #expect(query("up").first.flatMap(value) == 1)
         #expect(query(#"kpid_samples_ingested_total{format="ndjson"}"#).first.flatMap(value) == 2)

@@ -209,48 +209,27 @@ func freeLoopbackPort() throws -> UInt16 {
                   send: false
 
             """
-        try config.write(toFile: dir.path + "/prometheus.yml", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: prometheus)
-        process.arguments = [
-            "--config.file=\(dir.path)/prometheus.yml", "--storage.tsdb.path=\(dir.path)/tsdb",
-            "--web.listen-address=127.0.0.1:\(try freeLoopbackPort())", "--log.level=warn",
-            "--storage.remote.flush-deadline=2s",
-        ]
-        _ = FileManager.default.createFile(atPath: dir.path + "/prometheus.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.path + "/prometheus.log"))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        defer {
-            // Prometheus first (SIGTERM, then SIGKILL after 10 s), kpid after it, so the final
-            // remote write flush has a receiver and does not wait out its deadline.
-            process.terminate()
-            let stopBy = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            try? log.close()
-            kpid.stop()
-        }
-        func prometheusLog() -> String {
-            (try? String(contentsOfFile: dir.path + "/prometheus.log", encoding: .utf8)) ?? ""
-        }
+        // Prometheus stops first (defers run in reverse), kpid after it, so the final remote
+        // write flush has a receiver and does not wait out its deadline.
+        defer { kpid.stop() }
+        let server = try PrometheusServer(
+            dir: dir.path, tsdb: dir.path + "/tsdb", config: config, extraArguments: ["--storage.remote.flush-deadline=2s"])
+        defer { server.stop() }
 
         // Prometheus sends its scrape's `up` with job and instance once the first WAL segment
         // is read and the 1 s batch deadline has passed: a few seconds.
         let deadline = Date().addingTimeInterval(30)
         var upSeries: [[String: String]] = []
         var buildInfoSamples: [(String, Int64, Double)] = []
-        while Date() < deadline && process.isRunning {
+        while Date() < deadline && server.process.isRunning {
             let r = try http("GET", kpid.base + "/api/v1/series?match=up")
             upSeries = r.json["data"] as? [[String: String]] ?? []
             buildInfoSamples = try kpid.exportedSamples("kpid_build_info")
             if !upSeries.isEmpty && !buildInfoSamples.isEmpty { break }
             Thread.sleep(forTimeInterval: 0.25)
         }
-        try #require(process.isRunning, "prometheus exited: \(prometheusLog())")
-        try #require(!upSeries.isEmpty && !buildInfoSamples.isEmpty, "nothing arrived within 30 s; prometheus log: \(prometheusLog())")
+        try #require(server.process.isRunning, "prometheus exited: \(server.logText)")
+        try #require(!upSeries.isEmpty && !buildInfoSamples.isEmpty, "nothing arrived within 30 s; prometheus log: \(server.logText)")
         #expect(upSeries == [["__name__": "up", "job": "kpid", "instance": "127.0.0.1:\(port)"]])
         let up = try kpid.exportedSamples("up")
         #expect(!up.isEmpty && up.allSatisfy { $0.2 == 1 }, "\(up)")

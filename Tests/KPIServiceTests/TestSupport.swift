@@ -158,3 +158,60 @@ func runTool(_ path: String, _ arguments: [String], input: Data? = nil) throws -
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
+
+/// Debian's Prometheus on a free port with the given configuration, ready when `init` returns
+/// and stopped by `stop()` (SIGTERM, then SIGKILL after 10 s).
+final class PrometheusServer {
+    let process = Process()
+    let base: String
+    let logPath: String
+    private let log: FileHandle
+
+    init(
+        dir: String, tsdb: String, config: String = "global:\n  evaluation_interval: 1m\n", extraArguments: [String] = []
+    ) throws {
+        let prometheus = "/usr/bin/prometheus"
+        guard FileManager.default.isExecutableFile(atPath: prometheus) else {
+            throw TestFailure(
+                "\(prometheus) is missing: install Debian's prometheus package (scripts/install-deps.sh does)"
+            )
+        }
+        try config.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        base = "http://127.0.0.1:\(port)"
+        process.executableURL = URL(fileURLWithPath: prometheus)
+        process.arguments =
+            [
+                "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(tsdb)", "--storage.tsdb.retention.time=100y",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+            ] + extraArguments
+        logPath = dir + "/prometheus.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let readyBy = Date().addingTimeInterval(30)
+        var ready = false
+        while Date() < readyBy && process.isRunning && !ready {
+            ready = (try? http("GET", base + "/-/ready", timeout: 2))?.status == 200
+            if !ready { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        guard ready else {
+            stop()
+            throw TestFailure("prometheus did not become ready: \(logText)")
+        }
+    }
+
+    var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let stopBy = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? log.close()
+    }
+}
