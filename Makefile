@@ -4,7 +4,7 @@ DATA ?= ./data
 PORT ?= 9464
 BIND ?= 127.0.0.1
 
-.PHONY: deps build run test bench lint clean fuzz
+.PHONY: deps build run test bench lint clean fuzz soak
 
 deps:
 	@./scripts/install-deps.sh
@@ -12,13 +12,14 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product kpid
 
-# Starts kpid on the embedded default: SQLite under ./data, the sample fixtures (Fixtures/*/*.ndjson) loaded on first run.
+# Starts kpid on the embedded default: SQLite under ./data, the sample fixtures (Fixtures/*/*.ndjson.gz, 8 weeks) loaded on first run.
 run: build
 	@mkdir -p $(DATA)
-	@if [ ! -f $(DATA)/kpid.sqlite ] && ls Fixtures/*/*.ndjson >/dev/null 2>&1; then \
+	@if [ ! -f $(DATA)/kpid.sqlite ] && ls Fixtures/*/*.ndjson.gz >/dev/null 2>&1; then \
 		echo "Loading the sample fixtures into $(DATA) ..."; \
-		.build/release/kpid ingest --quiet --data $(DATA) Fixtures/*/*.ndjson; \
+		.build/release/kpid ingest --quiet --data $(DATA) Fixtures/*/*.ndjson.gz; \
 	fi
+	@echo "kpid on http://$(BIND):$(PORT)/  weekly reviews: http://$(BIND):$(PORT)/reports  (e.g. /reports/weekly?site=JFK&week=2026-W47)"
 	.build/release/kpid serve --data $(DATA) --bind $(BIND) --port $(PORT)
 
 # Builds everything (the tests start the real kpid binary) and runs every test.
@@ -35,6 +36,13 @@ bench: deps
 # libFuzzer on every decoder and parser, FUZZ_SECONDS (default 60) each; crashes in Fuzz/artifacts.
 fuzz: deps
 	./scripts/fuzz.sh
+
+# Longer fault runs: SOAK_ROUNDS (default 20) SIGKILLs under load on one data directory, each
+# followed by a check of every acknowledged sample, plus the quick fault tests.
+SOAK_ROUNDS ?= 20
+soak: deps
+	$(SWIFT) build --build-tests
+	KPID_SOAK_ROUNDS=$(SOAK_ROUNDS) $(SWIFT) test --skip-build --filter "CrashTests|FaultTests"
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift

@@ -60,20 +60,26 @@ let package = Package(
         .target(
             name: "KPITemplates",
             dependencies: ["KPICore", "KPIQuery", .product(name: "Yams", package: "Yams")]),
+        // The weekly KPI review: per-week evaluation of a site's templates, rendered as HTML
+        // (inline SVG sparklines), JSON, CSV and Markdown.
+        .target(name: "KPIReport", dependencies: ["KPICore", "KPIQuery", "KPITemplates"]),
+        // The deterministic fixture generator behind `kpid fixtures generate`. Pure Swift.
+        .target(name: "KPIFixtures"),
         // PromQL: lexer, parser and evaluator over the store (Prometheus HTTP query API). Pure Swift.
         .target(name: "KPIPromQL", dependencies: ["KPICore"]),
         // Wiring: routes, handlers, configuration, limits, own metrics.
         .target(
             name: "KPIService",
             dependencies: [
-                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates",
+                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIReport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "kpid",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery",
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPITemplates", "KPIReport",
+                "KPIFixtures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -95,12 +101,18 @@ let package = Package(
         .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy", "KPITestSupport"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
         .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPIStorage", "KPITestSupport"]),
-        .testTarget(name: "KPITemplatesTests", dependencies: ["KPITemplates", "KPIQuery", "KPICore", "KPITestSupport"]),
+        .testTarget(
+            name: "KPITemplatesTests", dependencies: ["KPITemplates", "KPIQuery", "KPICore", "KPIWire", "KPITestSupport"]),
+        .testTarget(
+            name: "KPIReportTests",
+            dependencies: ["KPIReport", "KPITemplates", "KPIQuery", "KPICore", "KPIWire", "KPITestSupport"]),
+        .testTarget(name: "KPIFixturesTests", dependencies: ["KPIFixtures", "KPICore", "KPIWire"]),
         .testTarget(name: "KPIPromQLTests", dependencies: ["KPIPromQL", "KPICore", "KPITestSupport"]),
         .testTarget(
             name: "KPIServiceTests",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITestSupport",
+                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates",
+                "KPIReport", "KPITestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Per-request state kept in libmicrohttpd's `*con_cls` from the first access-handler call until
 /// the request-completed notice.
 ///
@@ -6,6 +8,8 @@
 final class HTTPRequestState {
     /// The body received so far; emptied when the upload exceeds the limit.
     var body: [UInt8] = []
+    /// When the headers were in (uptime nanoseconds), for the request timeout.
+    let started = DispatchTime.now().uptimeNanoseconds
     /// Whether the upload went past the limit; the rest of it is read and dropped.
     var overflowed = false
     /// Whether a response has been queued; later calls for this request do nothing.

@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import Dispatch
 import Logging
 
 // The C callbacks libmicrohttpd calls. They are global functions because C function pointers
@@ -46,6 +47,15 @@ func kpidAccessHandler(
     let size = uploadDataSize.pointee
     if size > 0 {
         uploadDataSize.pointee = 0
+        if context.requestTimeoutNanoseconds > 0, !state.answered,
+            DispatchTime.now().uptimeNanoseconds &- state.started > context.requestTimeoutNanoseconds
+        {
+            // A slow drip: drop the connection (no answer can go out before the body ends).
+            context.slowRequestsAborted.add(1, ordering: .relaxed)
+            context.logger.warning("request body still arriving past the request timeout; connection dropped")
+            state.answered = true
+            return .NO
+        }
         if state.answered || state.overflowed {
             return .YES
         }

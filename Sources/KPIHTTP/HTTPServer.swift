@@ -76,8 +76,12 @@ public final class HTTPServer: Sendable {
     ) {
         self.configuration = configuration
         self.context = HTTPServerContext(
-            handler: respondingHandler, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
+            handler: respondingHandler, maxBodyBytes: configuration.maxBodyBytes,
+            requestTimeoutSeconds: configuration.requestTimeoutSeconds, logger: logger)
     }
+
+    /// Uploads cut off so far for running past ``HTTPServerConfiguration/requestTimeoutSeconds``.
+    public var slowRequestsAborted: Int { context.slowRequestsAborted.load(ordering: .relaxed) }
 
     deinit {
         stop()
@@ -267,6 +271,8 @@ public final class HTTPServer: Sendable {
                 MHD_OptionItem(
                     option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds,
                     ptr_value: nil),
+                MHD_OptionItem(
+                    option: .CONNECTION_MEMORY_LIMIT, value: configuration.maxHeaderBytes, ptr_value: nil),
                 MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(addressPointer)),
                 kpid_mhd_option_notify_completed(kpidRequestCompleted, contextPointer),
             ]

@@ -16,6 +16,12 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionLimit: Int = 1024
     /// Seconds after which an idle or stalled connection is dropped.
     public var connectionTimeoutSeconds: Int = 60
+    /// Memory for one connection's request line, headers and read buffer (libmicrohttpd's
+    /// connection memory limit): a request whose headers do not fit is refused (431).
+    public var maxHeaderBytes: Int = 64 << 10
+    /// Seconds from the first byte of a request to the end of its body: a client still sending
+    /// after it (a slow-drip upload) is disconnected. 0: no limit.
+    public var requestTimeoutSeconds: Int = 300
     /// HTTPS: a PEM certificate (chain, server certificate first) and its PEM private key. With
     /// both set the server speaks TLS only; plain HTTP on the port fails. Both nil: plain HTTP.
     public var tls: TLSMaterial?

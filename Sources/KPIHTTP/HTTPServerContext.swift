@@ -8,7 +8,11 @@ import Synchronization
 final class HTTPServerContext: Sendable {
     let handler: @Sendable (HTTPRequest, HTTPResponder) -> Void
     let maxBodyBytes: Int
+    /// A body still arriving this long after the headers is cut off; 0 = never.
+    let requestTimeoutNanoseconds: UInt64
     let logger: Logger
+    /// Uploads cut off for taking longer than the request timeout.
+    let slowRequestsAborted = Atomic<Int>(0)
     /// Requests between their first access-handler call and their completion notice; graceful
     /// shutdown waits for this to reach zero so that in-flight responses are actually sent.
     let activeRequests = Atomic<Int>(0)
@@ -28,9 +32,13 @@ final class HTTPServerContext: Sendable {
     /// Responders still waiting for their handler's answer.
     var suspendedResponders: [HTTPResponder] { suspended.withLock { Array($0.values) } }
 
-    init(handler: @escaping @Sendable (HTTPRequest, HTTPResponder) -> Void, maxBodyBytes: Int, logger: Logger) {
+    init(
+        handler: @escaping @Sendable (HTTPRequest, HTTPResponder) -> Void, maxBodyBytes: Int,
+        requestTimeoutSeconds: Int = 0, logger: Logger
+    ) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.requestTimeoutNanoseconds = UInt64(max(0, requestTimeoutSeconds)) * 1_000_000_000
         self.logger = logger
     }
 }

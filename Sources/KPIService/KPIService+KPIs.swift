@@ -5,17 +5,17 @@ import KPIQuery
 import KPITemplates
 import KPIWire
 
-/// KPI templates, sites and on-demand KPI evaluation: `GET /api/v1/templates`,
-/// `GET /api/v1/sites`, `GET /api/v1/kpis?site=&template=&from=&to=&worst=`.
+/// KPI templates and on-demand KPI evaluation: `GET /api/v1/templates`,
+/// `GET /api/v1/kpis?site=&template=&from=&to=&worst=` (sites: KPIService+Sites.swift).
 ///
-/// Templates (`templates-dir`) and sites (`sites-file`) are read on each request, so edits take
-/// effect without a restart; an invalid file answers 500 naming the file, KPI and field.
+/// Templates (`templates-dir`) and sites (`sites-file` and the `sites` table) are read on each
+/// request, so edits take effect without a restart; an invalid file answers 500 naming the
+/// file, KPI and field.
 extension KPIService {
     static let kpiRoutes: [Route] = [
         Route(
             "/api/v1/templates", ["GET"], .read,
             .now { s, _, m throws(APIError) in try s.listTemplates(m) }),
-        Route("/api/v1/sites", ["GET"], .read, .now { s, _, m throws(APIError) in try s.listSites(m) }),
         Route("/api/v1/kpis", ["GET"], .read, .now { s, r, m throws(APIError) in try s.kpis(r, m) }),
     ]
 
@@ -29,23 +29,6 @@ extension KPIService {
         } catch {
             throw APIError(
                 status: 500, message: "invalid KPI template",
-                details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
-        }
-    }
-
-    /// The sites of the sites file, validated against `templates`.
-    func loadSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
-        let path = configuration.sitesFile
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw APIError(
-                status: 500, message: "the sites file \(path) cannot be read (setting sites-file)")
-        }
-        do {
-            return try SiteCatalog.parse(
-                data, file: (path as NSString).lastPathComponent, templates: templates)
-        } catch {
-            throw APIError(
-                status: 500, message: "invalid sites file",
                 details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
         }
     }
@@ -87,56 +70,6 @@ extension KPIService {
         return .json(200, w.bytes)
     }
 
-    func listSites(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
-        let allowed = match.principal.allowedSites
-        let sites = try loadSites(try loadTemplates()).filter { allowed?.contains($0.site) ?? true }
-        audit(match, rows: sites.count)
-        var w = JSONWriter(capacity: 4096)
-        w.raw("{\"sites\":[")
-        for (i, s) in sites.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"site\":")
-            w.string(s.site)
-            w.raw(",\"display_name\":")
-            w.string(s.displayName)
-            w.raw(",\"time_zone\":")
-            w.string(s.timeZone)
-            w.raw(",\"templates\":[")
-            for (k, t) in s.templates.enumerated() {
-                if k > 0 { w.raw(",") }
-                w.string(t)
-            }
-            w.raw("],\"overrides\":{")
-            for (k, template) in s.overrides.keys.sorted().enumerated() {
-                if k > 0 { w.raw(",") }
-                w.string(template)
-                w.raw(":{")
-                for (j, (kpi, thresholds)) in s.overrides[template]!.sorted(by: { $0.key < $1.key })
-                    .enumerated()
-                {
-                    if j > 0 { w.raw(",") }
-                    w.string(kpi)
-                    w.raw(":{")
-                    var first = true
-                    if let t = thresholds.target {
-                        w.raw("\"target\":")
-                        KPIService.writeNumber(&w, t)
-                        first = false
-                    }
-                    if let v = thresholds.warning {
-                        w.raw(first ? "\"warning\":" : ",\"warning\":")
-                        KPIService.writeNumber(&w, v)
-                    }
-                    w.raw("}")
-                }
-                w.raw("}")
-            }
-            w.raw("}}")
-        }
-        w.raw("]}\n")
-        return .json(200, w.bytes)
-    }
-
     /// Every KPI of the site's templates (or of `template=`), computed now over `[from, to)`
     /// (default: the 7 days up to now) in the site's time zone, within the caller's sites.
     func kpis(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
@@ -158,7 +91,7 @@ extension KPIService {
                 details: [
                     IngestIssue(
                         line: 0, field: "site",
-                        reason: "no site \"\(siteID)\" in the sites file; see /api/v1/sites")
+                        reason: "no site \"\(siteID)\"; see /api/v1/sites")
                 ])
         }
         var names = site.templates
@@ -171,6 +104,9 @@ extension KPIService {
             names = [only]
         }
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        if let windowName = request.queryValue("window") {
+            return try rollingKPIs(site: site, templates: templates.filter { names.contains($0.name) }, window: windowName, request, match)
+        }
         let to = try timeParameter(request, "to", default: now)
         let from = try timeParameter(request, "from", default: to - 7 * 86_400_000)
         guard from < to else { throw APIError.badParameter("from", "from must be before to") }
@@ -187,12 +123,7 @@ extension KPIService {
         options.now = now
         let evaluator = TemplateEvaluator(engine: QueryEngine(store: store))
         var w = JSONWriter(capacity: 8192)
-        w.raw("{\"site\":")
-        w.string(site.site)
-        w.raw(",\"display_name\":")
-        w.string(site.displayName)
-        w.raw(",\"time_zone\":")
-        w.string(site.timeZone)
+        KPIService.writeSiteHeader(&w, site)
         w.raw(",\"from\":")
         w.string(TimestampLiteral.format(from))
         w.raw(",\"to\":")
@@ -213,11 +144,7 @@ extension KPIService {
             }
             count += results.count
             if i > 0 { w.raw(",") }
-            w.raw("{\"template\":")
-            w.string(template.name)
-            w.raw(",\"title\":")
-            w.string(template.title)
-            w.raw(",\"kpis\":[")
+            KPIService.writeTemplateOpening(&w, template)
             for (k, r) in results.enumerated() {
                 if k > 0 { w.raw(",") }
                 KPIService.writeResult(&w, r)
@@ -227,6 +154,85 @@ extension KPIService {
         w.raw("]}\n")
         audit(match, rows: count, detail: "\(siteID) \(names.joined(separator: ","))")
         return .json(200, w.bytes)
+    }
+
+    /// `window=`: the latest scheduled values over that rolling window (evaluated now when the
+    /// schedule has none yet for the site, or is off), with the previous window's value and the
+    /// change.
+    func rollingKPIs(
+        site: SiteDefinition, templates: [KPITemplate], window windowName: String, _ request: HTTPRequest,
+        _ match: RouteMatch
+    ) throws(APIError) -> HTTPResponse {
+        for name in ["from", "to"] where request.queryValue(name) != nil {
+            throw APIError.badParameter(name, "give either window= (a rolling window ending now) or from=/to=, not both")
+        }
+        guard let window = configuration.kpiWindows.first(where: { $0.name == windowName }) else {
+            throw APIError.badParameter(
+                "window",
+                "\"\(windowName)\" is not one of the rolling windows \(configuration.kpiWindows.map(\.name).joined(separator: ", ")) (setting kpi-windows)"
+            )
+        }
+        let stored = rollingKPIs.values(site: site.site)
+        var values: [RollingValue] = []
+        for template in templates {
+            let kept = stored.filter { $0.template == template.name && $0.window == window }
+            if !kept.isEmpty {
+                values += kept
+                continue
+            }
+            do {
+                values += try evaluateWindows(
+                    template, site: site, windows: [window], now: KPIService.nowMilliseconds(),
+                    scope: match.principal.scopeMatchers)
+            } catch {
+                audit(match, rows: nil, detail: "\(site.site) \(template.name) \(error.kpi)")
+                throw KPIService.apiError(error.error)
+            }
+        }
+        var w = JSONWriter(capacity: 8192)
+        KPIService.writeSiteHeader(&w, site)
+        w.raw(",\"window\":")
+        w.string(window.name)
+        w.raw(",\"evaluated_at\":")
+        if let at = values.first?.evaluatedAt { w.string(TimestampLiteral.format(at)) } else { w.raw("null") }
+        w.raw(",\"templates\":[")
+        for (i, template) in templates.enumerated() {
+            if i > 0 { w.raw(",") }
+            KPIService.writeTemplateOpening(&w, template)
+            for (k, v) in values.filter({ $0.template == template.name }).enumerated() {
+                if k > 0 { w.raw(",") }
+                KPIService.writeResult(&w, v.result)
+                w.bytes.removeLast()  // the closing brace: add the rolling fields
+                w.raw(",\"previous\":")
+                if let p = v.previous { KPIService.writeNumber(&w, p) } else { w.raw("null") }
+                w.raw(",\"change\":")
+                if let p = v.previous, let x = v.result.value { KPIService.writeNumber(&w, x - p) } else { w.raw("null") }
+                w.raw("}")
+            }
+            w.raw("]}")
+        }
+        w.raw("]}\n")
+        audit(match, rows: values.count, detail: "\(site.site) window \(window.name)")
+        return .json(200, w.bytes)
+    }
+
+    /// `{"site", "display_name", "time_zone"` (left open).
+    static func writeSiteHeader(_ w: inout JSONWriter, _ site: SiteDefinition) {
+        w.raw("{\"site\":")
+        w.string(site.site)
+        w.raw(",\"display_name\":")
+        w.string(site.displayName)
+        w.raw(",\"time_zone\":")
+        w.string(site.timeZone)
+    }
+
+    /// `{"template", "title", "kpis":[` (left open for the KPIs).
+    static func writeTemplateOpening(_ w: inout JSONWriter, _ template: KPITemplate) {
+        w.raw("{\"template\":")
+        w.string(template.name)
+        w.raw(",\"title\":")
+        w.string(template.title)
+        w.raw(",\"kpis\":[")
     }
 
     /// `{"id", "title", "description", "unit", "direction", "target", "warning", "breakdown"` (left open).

@@ -32,8 +32,7 @@ extension KPIService {
 
     /// The metrics of `render` as delimited MetricFamily messages.
     func protobufMetricsResponse() -> HTTPResponse {
-        var text = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: false)
-        retentionMetrics.append(to: &text, openMetrics: false)
+        let text = exposition(openMetrics: false)
         let body = ProtobufExposition.encode(ProtobufExposition.families(text))
         return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: KPIService.protobufExpositionType)], body: .bytes(body))
     }

@@ -2,6 +2,7 @@ import Foundation
 import KPICore
 import KPIHTTP
 import KPIStorage
+import KPITemplates
 import KPIWire
 import Logging
 import Synchronization
@@ -51,58 +52,45 @@ final class RetentionMetrics: Sendable {
 
     /// Appends the families in the text format (before OpenMetrics' `# EOF`, if present).
     func append(to body: inout [UInt8], openMetrics: Bool) {
-        let eof = Array("# EOF\n".utf8)
-        let hadEOF = body.count >= eof.count && Array(body.suffix(eof.count)) == eof
-        if hadEOF { body.removeLast(eof.count) }
         let c = counts.withLock { $0 }
-        func family(_ name: String, _ type: String, _ help: String) {
-            let familyName = openMetrics && type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
-            PrometheusTextWriter.appendHelp(&body, name: familyName, help: help)
-            PrometheusTextWriter.appendType(&body, name: familyName, type: type)
+        ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
+            out.family("kpid_retention_deleted_samples_total", "counter", "Samples removed by retention.")
+            out.sample("kpid_retention_deleted_samples_total", [], Double(c.retentionSamples))
+            out.family("kpid_retention_deleted_chunks_total", "counter", "Sealed chunks dropped by retention.")
+            out.sample("kpid_retention_deleted_chunks_total", [], Double(c.retentionChunks))
+            out.family("kpid_retention_deleted_series_total", "counter", "Series removed by retention (no sample left).")
+            out.sample("kpid_retention_deleted_series_total", [], Double(c.retentionSeries))
+            out.family("kpid_retention_runs_total", "counter", "Retention runs, by result.")
+            for (result, n) in c.retentionRuns.sorted(by: { $0.key < $1.key }) {
+                out.sample("kpid_retention_runs_total", [("result", result)], Double(n))
+            }
+            if let last = c.lastRunSeconds {
+                out.family("kpid_retention_last_run_timestamp_seconds", "gauge", "Unix time of the last retention run.")
+                out.sample("kpid_retention_last_run_timestamp_seconds", [], last.rounded())
+                out.family("kpid_retention_last_run_duration_seconds", "gauge", "Duration of the last retention run.")
+                out.sample("kpid_retention_last_run_duration_seconds", [], c.lastRunDurationSeconds)
+            }
+            out.family("kpid_series_delete_requests_total", "counter", "Series deletions through the admin API.")
+            out.sample("kpid_series_delete_requests_total", [], Double(c.deleteRequests))
+            out.family("kpid_deleted_samples_total", "counter", "Samples removed through the admin delete API.")
+            out.sample("kpid_deleted_samples_total", [], Double(c.deletedSamples))
+            out.family("kpid_deleted_series_total", "counter", "Series removed through the admin delete API.")
+            out.sample("kpid_deleted_series_total", [], Double(c.deletedSeries))
+            out.family("kpid_sqlite_pages_reclaimed_total", "counter", "Free SQLite pages returned to the file system after deletions.")
+            out.sample("kpid_sqlite_pages_reclaimed_total", [], Double(c.pagesReclaimed))
         }
-        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
-            PrometheusTextWriter.appendSample(&body, name: name, labels: labels, value: value)
-        }
-        family("kpid_retention_deleted_samples_total", "counter", "Samples removed by retention.")
-        sample("kpid_retention_deleted_samples_total", [], Double(c.retentionSamples))
-        family("kpid_retention_deleted_chunks_total", "counter", "Sealed chunks dropped by retention.")
-        sample("kpid_retention_deleted_chunks_total", [], Double(c.retentionChunks))
-        family("kpid_retention_deleted_series_total", "counter", "Series removed by retention (no sample left).")
-        sample("kpid_retention_deleted_series_total", [], Double(c.retentionSeries))
-        family("kpid_retention_runs_total", "counter", "Retention runs, by result.")
-        for (result, n) in c.retentionRuns.sorted(by: { $0.key < $1.key }) {
-            sample("kpid_retention_runs_total", [("result", result)], Double(n))
-        }
-        if let last = c.lastRunSeconds {
-            family("kpid_retention_last_run_timestamp_seconds", "gauge", "Unix time of the last retention run.")
-            sample("kpid_retention_last_run_timestamp_seconds", [], last.rounded())
-            family("kpid_retention_last_run_duration_seconds", "gauge", "Duration of the last retention run.")
-            sample("kpid_retention_last_run_duration_seconds", [], c.lastRunDurationSeconds)
-        }
-        family("kpid_series_delete_requests_total", "counter", "Series deletions through the admin API.")
-        sample("kpid_series_delete_requests_total", [], Double(c.deleteRequests))
-        family("kpid_deleted_samples_total", "counter", "Samples removed through the admin delete API.")
-        sample("kpid_deleted_samples_total", [], Double(c.deletedSamples))
-        family("kpid_deleted_series_total", "counter", "Series removed through the admin delete API.")
-        sample("kpid_deleted_series_total", [], Double(c.deletedSeries))
-        family("kpid_sqlite_pages_reclaimed_total", "counter", "Free SQLite pages returned to the file system after deletions.")
-        sample("kpid_sqlite_pages_reclaimed_total", [], Double(c.pagesReclaimed))
-        if hadEOF { body.append(contentsOf: eof) }
     }
 }
 
 /// Runs retention every `interval` on its own thread (the work itself runs on the writer
 /// thread, between group commits, see `GroupCommitWriter.exclusive`).
-final class RetentionScheduler: @unchecked Sendable {
-    // @unchecked: `stopping` is guarded by `condition`; the rest is immutable.
+final class RetentionScheduler: Sendable {
     private let writer: GroupCommitWriter
     private let policy: RetentionPolicy
     private let interval: TimeInterval
     private let metrics: RetentionMetrics
     private let logger: Logger
-    private let condition = NSCondition()
-    private var stopping = false
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread = BackgroundThread()
 
     init(
         writer: GroupCommitWriter, policy: RetentionPolicy, interval: TimeInterval, metrics: RetentionMetrics,
@@ -142,30 +130,11 @@ final class RetentionScheduler: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
-            while true {
-                condition.lock()
-                let deadline = Date().addingTimeInterval(interval)
-                while !stopping, condition.wait(until: deadline) {}
-                let stop = stopping
-                condition.unlock()
-                if stop { break }
-                runOnce()
-            }
-            finished.signal()
-        }
-        thread.name = "kpid-retention"
-        thread.start()
+        thread.every(interval, name: "kpid-retention", immediately: false) { [self] in runOnce() }
     }
 
     /// Stops the thread and waits for a run in progress.
-    func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-        finished.wait()
-    }
+    func stop() { thread.stop() }
 }
 
 extension KPIService {
@@ -184,7 +153,7 @@ extension KPIService {
     /// what it removed. With no retention set it removes nothing.
     func runRetentionNow(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
         guard let writer else { throw APIError(status: 503, message: "kpid is not ready or shutting down") }
-        let policy = configuration.retention
+        let policy = effectiveRetention()
         let scheduler = RetentionScheduler(
             writer: writer, policy: policy, interval: configuration.retentionIntervalSeconds, metrics: retentionMetrics,
             logger: logger)
@@ -203,10 +172,27 @@ extension KPIService {
         return .json(200, w.bytes)
     }
 
+    /// The configured retention with each `template/<name>` rule expanded to the metrics that
+    /// template's queries read (templates read now; an unknown template is logged and ignored).
+    func effectiveRetention() -> RetentionPolicy {
+        let configured = configuration.retention
+        guard !configured.templateRules.isEmpty else { return configured }
+        let templates = (try? TemplateLoader.loadDirectory(configuration.templatesDirectory)) ?? []
+        let (policy, unknown) = configured.expandingTemplates { name in
+            templates.first { $0.name == name }?.metricNames
+        }
+        for name in unknown {
+            logger.warning(
+                "retention rule names an unknown template; ignored",
+                metadata: ["template": "\(name)", "templates_dir": "\(configuration.templatesDirectory)"])
+        }
+        return policy
+    }
+
     /// Runs retention once (before the API opens), then every `retention-interval` if any
     /// retention is set. Called by `start()` once the writer runs.
     func startRetention(_ writer: GroupCommitWriter) {
-        let policy = configuration.retention
+        let policy = effectiveRetention()
         guard policy.isEnabled else { return }
         let scheduler = RetentionScheduler(
             writer: writer, policy: policy, interval: configuration.retentionIntervalSeconds, metrics: retentionMetrics,

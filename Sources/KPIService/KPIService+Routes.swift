@@ -20,7 +20,7 @@ extension KPIService {
     /// Every endpoint. Each feature declares its routes next to its handlers and is listed here.
     static let routes: [Route] =
         coreRoutes + prometheusRoutes + tokenRoutes + auditRoutes + adminRoutes + promQLRoutes + sqlRoutes + savedQueryRoutes
-        + retentionRoutes + kpiRoutes
+        + retentionRoutes + kpiRoutes + rollingRoutes + siteRoutes + reportRoutes
 
     /// Liveness, readiness, the index, /metrics, ingest and export.
     static let coreRoutes: [Route] = [
@@ -70,10 +70,28 @@ extension KPIService {
         case .allowed(let principal):
             match.principal = principal
         case .refused(let error, let principal):
+            metrics.authFailed(status: error.status)
             var response = error.response
             if error.status == 401 { response.headers.append((name: "WWW-Authenticate", value: KPIService.authenticateChallenge)) }
             recordAudit(request, route: match.route, principal: principal, note: nil, status: error.status, started: started)
             return (match.route, response)
+        }
+        if route.access != .open, let limiter = rateLimiter {
+            let key = match.principal.tokenID.map { "token:\($0)" } ?? "address:\(request.remoteAddress ?? "unknown")"
+            if let wait = limiter.take(key, kind: match.principal.tokenID == nil ? "address" : "token") {
+                var response = APIError(
+                    status: 429, message: "too many requests",
+                    details: [
+                        IngestIssue(
+                            line: 0, field: "rate",
+                            reason:
+                                "over \(DoubleFormatter.string(limiter.rate)) requests a second (burst \(Int(limiter.burst))) for this client; retry later"
+                        )
+                    ]
+                ).response
+                response.headers.append((name: "Retry-After", value: String(max(1, Int(wait.rounded(.up))))))
+                return (match.route, response)
+            }
         }
         guard route.access == .open || isReady else {
             return (match.route, APIError(status: 503, message: "kpid is starting: the store is being loaded").response)
@@ -118,7 +136,9 @@ extension KPIService {
         GET  /api/v1/labels      label names; /api/v1/label/<name>/values: its values (Prometheus API)
         GET  /api/v1/queries     saved queries; /api/v1/queries/<group>/<name>?site=...: run one
         GET  /api/v1/templates   KPI templates and their KPIs; /api/v1/sites: sites, time zones, templates
+        POST /api/v1/sites       register or replace a site (JSON like one entry of sites.json; admin); DELETE /api/v1/sites/<id>
         GET  /api/v1/kpis        ?site=&template=&from=&to=&worst=: every KPI of a site, computed now, with status
+        GET  /reports/weekly     ?site=&week=2026-W45&format=html|json|csv|md: the weekly KPI review (/reports: index)
         POST /api/v1/sql         SQL query (text body, or JSON {"query", "params"}); JSON, or CSV with Accept: text/csv
         GET  /api/v1/query       ?query=<PromQL>&time=: instant query (Prometheus API; POST form too)
         GET  /api/v1/query_range ?query=&start=&end=&step=: range query (Prometheus API; POST form too)
@@ -138,10 +158,19 @@ extension KPIService {
     func metricsResponse(accept: String?) -> HTTPResponse {
         if KPIService.prefersProtobuf(accept) { return protobufMetricsResponse() }
         let openMetrics = KPIService.prefersOpenMetrics(accept)
-        var body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
-        retentionMetrics.append(to: &body, openMetrics: openMetrics)
+        let body = exposition(openMetrics: openMetrics)
         let type = openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"
         return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: type)], body: .bytes(body))
+    }
+
+    /// Every metric on /metrics in the text format: kpid's health, retention, the rolling KPIs.
+    func exposition(openMetrics: Bool) -> [UInt8] {
+        var body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
+        retentionMetrics.append(to: &body, openMetrics: openMetrics)
+        rollingKPIs.append(to: &body, openMetrics: openMetrics)
+        state.withLock { $0.forwarder }?.append(to: &body, openMetrics: openMetrics)
+        appendOperationalMetrics(to: &body, openMetrics: openMetrics)
+        return body
     }
 
     /// Whether an Accept header ranks OpenMetrics text (version 1.0.0, or unversioned) above the
@@ -257,6 +286,13 @@ extension KPIService {
         case .failure(.storage(let message)):
             metrics.rejected(samples: sampleCount, reason: "storage")
             return APIError(status: 503, message: "the write could not be committed; nothing was stored: \(message)").response
+        case .failure(.full(let message)):
+            metrics.rejected(samples: sampleCount, reason: "storage_full")
+            return APIError(
+                status: 507,
+                message:
+                    "no room to store the samples (disk or max-database-size full); nothing was stored: \(message)"
+            ).response
         case .failure(.unavailable):
             return APIError(status: 503, message: "kpid is shutting down; nothing was stored").response
         }

@@ -17,6 +17,10 @@ public final class KPIService: Sendable {
     public let metrics = ServiceMetrics()
     /// What retention and series deletions removed (KPIService+Retention.swift).
     let retentionMetrics = RetentionMetrics()
+    /// The latest rolling KPI values (KPIService+Rolling.swift).
+    let rollingKPIs = RollingKPIState()
+    /// Per-client request rate limit (`rate-limit`); nil when off.
+    let rateLimiter: RateLimiter?
     let logger: Logger
     /// Internal so the feature files (security, audit) can keep their parts here too.
     let state = Mutex(State())
@@ -33,11 +37,22 @@ public final class KPIService: Sendable {
         var directoryLock: DataDirectoryLock?
         /// Runs retention periodically (KPIService+Retention.swift); nil when none is set.
         var retentionScheduler: RetentionScheduler?
+        /// Sites registered over the API (KPIService+Sites.swift).
+        var siteStore: SiteStore?
+        /// Evaluates the rolling KPIs every `kpi-interval`; nil when disabled.
+        var rollingScheduler: BackgroundThread?
+        /// Sends samples to `forward-url` (KPIService+Forward.swift); nil when not set.
+        var forwarder: Forwarder?
+        /// What loading the store found (time, corrupt rows left out).
+        var recovery: StoreRecovery.Summary?
     }
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.rateLimiter =
+            configuration.rateLimit > 0
+            ? RateLimiter(rate: configuration.rateLimit, burst: Double(configuration.rateLimitBurst)) : nil
         self.store = ColumnarStore(
             configuration: StoreConfiguration(
                 outOfOrderWindowMs: configuration.outOfOrderWindowMs, chunkSize: configuration.chunkSize))
@@ -62,6 +77,7 @@ public final class KPIService: Sendable {
             path: path, durability: configuration.durability, logger: logger, softwareVersion: ServiceMetrics.version)
         state.withLock { $0.databasePath = path }
         try openSecurity(path: path)
+        try openSites(path: path)
 
         var http = HTTPServerConfiguration()
         http.bindAddress = configuration.bind
@@ -70,6 +86,8 @@ public final class KPIService: Sendable {
         http.maxBodyBytes = configuration.maxBodyBytes
         http.connectionLimit = configuration.maxConnections
         http.connectionTimeoutSeconds = configuration.connectionTimeoutSeconds
+        http.maxHeaderBytes = configuration.maxHeaderBytes
+        http.requestTimeoutSeconds = configuration.requestTimeoutSeconds
         http.tls = tls
         let server = HTTPServer(configuration: http, logger: logger) { [self] request, responder in
             self.handle(request, responder)
@@ -78,18 +96,27 @@ public final class KPIService: Sendable {
         state.withLock { $0.server = server }
         logger.info("listening", metadata: ["address": "\(configuration.bind):\(server.boundPort)"])
 
-        _ = try StoreRecovery.load(database, into: store, logger: logger)
+        let recovery = try StoreRecovery.load(database, into: store, logger: logger)
+        state.withLock { $0.recovery = recovery }
+        if configuration.maxDatabaseBytes > 0 {
+            let cap = try database.limitSize(bytes: configuration.maxDatabaseBytes)
+            logger.info("database size limited", metadata: ["bytes": "\(cap)"])
+        }
+        let forwarding = try forwardProgress(database)
         let writer = try GroupCommitWriter(
             store: store, database: database,
             limits: WriteLimits(
                 maxNewSeriesPerRequest: configuration.maxNewSeriesPerRequest, maxSeries: configuration.maxSeries),
-            logger: logger, checkpointInterval: configuration.checkpointIntervalSeconds, observer: metrics)
+            logger: logger, checkpointInterval: configuration.checkpointIntervalSeconds, observer: metrics,
+            forwardProgress: forwarding)
         writer.start()
         startRetention(writer)
         state.withLock {
             $0.writer = writer
             $0.ready = true
         }
+        startRollingKPIs()
+        startForwarding(forwarding, databasePath: path)
         logger.info("ready", metadata: ["series": "\(store.seriesCount)", "data": "\(path)"])
     }
 
@@ -105,8 +132,11 @@ public final class KPIService: Sendable {
         server?.stopAccepting()
         server?.stop()
         stopRetention()
+        stopRollingKPIs()
+        stopForwarding()
         writer?.shutdown()
         closeSecurity()
+        closeSites()
         logger.info("stopped")
     }
 

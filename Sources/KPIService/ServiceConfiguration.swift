@@ -16,6 +16,11 @@ public struct ServiceConfiguration: Sendable {
     public var maxBodyBytes = 64 << 20
     public var maxConnections = 1024
     public var connectionTimeoutSeconds = 60
+    /// Bytes for one request's line and headers (`max-header-bytes`); bigger headers get 431.
+    public var maxHeaderBytes = 64 << 10
+    /// Seconds from a request's headers to the end of its body (`request-timeout`); a client
+    /// still uploading after it is disconnected. 0: no limit.
+    public var requestTimeoutSeconds = 300
     public var maxLabelsPerSeries = 30
     public var maxLabelNameLength = 128
     public var maxLabelValueLength = 1024
@@ -57,6 +62,25 @@ public struct ServiceConfiguration: Sendable {
     public var retention = RetentionPolicy()
     /// How often retention runs while serving (`retention-interval`); it also runs at start.
     public var retentionIntervalSeconds = 300.0
+    /// How often the rolling KPIs are evaluated (`kpi-interval`); 0 turns the schedule off.
+    public var kpiIntervalSeconds = 60.0
+    /// The rolling windows (`kpi-windows`, default `1h,24h,7d,28d`).
+    public var kpiWindows = RollingWindow.defaults
+    /// Remote-write endpoint every acknowledged sample is forwarded to (`forward-url`); none by default.
+    public var forwardURL: String?
+    /// Bearer token sent to `forward-url` (`forward-bearer-token`).
+    public var forwardBearerToken: String?
+    /// Most samples in one forwarded request (`forward-batch-samples`).
+    public var forwardBatchSamples = 5000
+    /// Most samples waiting to be forwarded; past it the oldest are dropped (`forward-queue-max-samples`).
+    public var forwardQueueMaxSamples = 50_000_000
+    /// Requests a second each client (API token, or address when auth is off) may make (`rate-limit`); 0 = no limit.
+    public var rateLimit = 0.0
+    /// Requests a client may make at once before the rate applies (`rate-limit-burst`).
+    public var rateLimitBurst = 100
+    /// Size the database file may grow to with samples (`max-database-size`, bytes); 0 = no limit.
+    /// Past it ingest answers 507 and stores nothing, as on a full disk.
+    public var maxDatabaseBytes: Int64 = 0
 
     /// When requests must carry an API token.
     public enum AuthMode: String, Sendable, CaseIterable {
@@ -108,6 +132,9 @@ public struct ServiceConfiguration: Sendable {
         "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
         "templates-dir", "sites-file",
         "auth", "tls-cert", "tls-key", "audit-retention", "retention", "retention-rules", "retention-interval",
+        "kpi-interval", "kpi-windows", "forward-url", "forward-bearer-token", "forward-batch-samples",
+        "forward-queue-max-samples", "rate-limit", "rate-limit-burst",
+        "max-database-size", "max-header-bytes", "request-timeout",
     ]
 
     /// A setting that could not be used; names the setting and where it came from.
@@ -241,9 +268,84 @@ public struct ServiceConfiguration: Sendable {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration from 1s to 1d, like 5m")
             }
             retentionIntervalSeconds = Double(ms) / 1000
+        case "kpi-interval":
+            guard let ms = value == "0" ? 0 : DurationParser.milliseconds(value), ms == 0 || (ms >= 1000 && ms <= 86_400_000)
+            else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not 0 (off) or a duration from 1s to 1d, like 60s")
+            }
+            kpiIntervalSeconds = Double(ms) / 1000
+        case "forward-url":
+            guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                url.host?.isEmpty == false
+            else {
+                throw Invalid(
+                    setting: name, source: source,
+                    reason: "\"\(value)\" is not an http(s) URL like http://127.0.0.1:9090/api/v1/write")
+            }
+            forwardURL = value
+        case "forward-bearer-token":
+            forwardBearerToken = value.isEmpty ? nil : value
+        case "forward-batch-samples":
+            guard let n = Int(value), (1...1_000_000).contains(n) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number from 1 to 1000000")
+            }
+            forwardBatchSamples = n
+        case "forward-queue-max-samples":
+            guard let n = Int(value), n >= 1000 else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number of at least 1000")
+            }
+            forwardQueueMaxSamples = n
+        case "max-header-bytes":
+            guard let n = Int(value), (8192...(16 << 20)).contains(n) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a byte count from 8192 to 16777216")
+            }
+            maxHeaderBytes = n
+        case "request-timeout":
+            guard let ms = value == "0" ? 0 : DurationParser.milliseconds(value), ms == 0 || (ms >= 1000 && ms <= 86_400_000)
+            else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not 0 (off) or a duration from 1s to 1d, like 5m")
+            }
+            requestTimeoutSeconds = Int(ms / 1000)
+        case "max-database-size":
+            guard let bytes = Self.byteSize(value) else {
+                throw Invalid(
+                    setting: name, source: source,
+                    reason: "\"\(value)\" is not 0 (no limit) or a size of at least 1M like 500M, 20G (K, M, G, T: powers of 1024)")
+            }
+            maxDatabaseBytes = bytes
+        case "rate-limit":
+            guard let r = Double(value), r.isFinite, r >= 0, r <= 1_000_000 else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a rate from 0 (off) to 1000000 requests a second")
+            }
+            rateLimit = r
+        case "rate-limit-burst":
+            guard let n = Int(value), (1...1_000_000).contains(n) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number from 1 to 1000000")
+            }
+            rateLimitBurst = n
+        case "kpi-windows":
+            guard let windows = RollingWindow.parseList(value) else {
+                throw Invalid(
+                    setting: name, source: source,
+                    reason: "\"\(value)\" is not a list of distinct windows like 1h,24h,7d,28d (m, h, d or w)")
+            }
+            kpiWindows = windows
         default:
             throw Invalid(setting: name, source: source, reason: "unknown setting")
         }
+    }
+
+    /// `0`, or a byte count of at least 1 MiB with an optional K, M, G or T suffix (powers of 1024).
+    static func byteSize(_ text: String) -> Int64? {
+        if text == "0" { return 0 }
+        var digits = Substring(text)
+        var factor: Int64 = 1
+        if let last = text.uppercased().last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(last)] {
+            digits = digits.dropLast()
+            factor = Int64(1) << (10 * power)
+        }
+        guard let n = Int64(digits), n > 0, n <= Int64.max / factor, n * factor >= 1 << 20 else { return nil }
+        return n * factor
     }
 
     /// Reads a config file of `name = value` lines; `#` starts a comment; values may be quoted.

@@ -43,6 +43,7 @@ public final class ServiceMetrics: WriterObserver, Sendable {
         var commitRequests: UInt64 = 0
         var checkpointDuration = Histogram(bounds: Histogram.latencyBounds)
         var writerFailures: [String: UInt64] = [:]
+        var authFailures: [Int: UInt64] = [:]  // by status
     }
 
     private let state = Mutex(State())
@@ -80,6 +81,13 @@ public final class ServiceMetrics: WriterObserver, Sendable {
     public func writerCheckpointed(chunks: Int, heads: Int, seconds: Double) {
         state.withLock { $0.checkpointDuration.observe(seconds) }
     }
+
+    /// A request refused by authentication (401) or authorisation (403).
+    public func authFailed(status: Int) {
+        state.withLock { $0.authFailures[status, default: 0] += 1 }
+    }
+
+    var authFailures: [Int: UInt64] { state.withLock { $0.authFailures } }
 
     public func writerFailed(_ message: String) {
         state.withLock { $0.writerFailures[message, default: 0] += 1 }

@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import Logging
+import Synchronization
 
 /// Limits the writer enforces per request and in total.
 public struct WriteLimits: Sendable {
@@ -28,8 +29,11 @@ public struct WriteResult: Sendable, Equatable {
 public enum WriteError: Error, Sendable, CustomStringConvertible {
     /// The request was invalid or over a limit; nothing of it was stored.
     case rejected(IngestError)
-    /// The database refused the commit (disk full, I/O error); nothing of the group was stored.
+    /// The database refused the commit (I/O error, ...); nothing of the group was stored.
     case storage(String)
+    /// The disk, or the database's size limit (`max-database-size`), is full; nothing of the
+    /// group was stored. Writes succeed again once there is room.
+    case full(String)
     /// The writer is shutting down and took no new work.
     case unavailable
 
@@ -37,6 +41,7 @@ public enum WriteError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .rejected(let e): return e.description
         case .storage(let m): return "storage error: \(m)"
+        case .full(let m): return "storage full: \(m)"
         case .unavailable: return "writer is shutting down"
         }
     }
@@ -47,6 +52,20 @@ public protocol WriterObserver: AnyObject, Sendable {
     func writerCommitted(samples: Int, requests: Int, seconds: Double)
     func writerCheckpointed(chunks: Int, heads: Int, seconds: Double)
     func writerFailed(_ message: String)
+}
+
+/// How far the remote-write forwarder has sent the write-ahead rows; the writer's checkpoints
+/// keep the rows after it (the durable forwarding queue) and store it.
+public final class ForwardProgress: Sendable {
+    private let value: Mutex<Int64>
+
+    public init(sequence: Int64) { value = Mutex(sequence) }
+
+    /// Rows with `seq <= sequence` were sent (or dropped).
+    public var sequence: Int64 { value.withLock { $0 } }
+
+    /// Moves forward only.
+    public func advance(to sequence: Int64) { value.withLock { $0 = max($0, sequence) } }
 }
 
 /// The single writer of kpid: requests from any thread queue here; one thread takes every
@@ -91,6 +110,17 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
     private var lastSequence: Int64
     private var checkpointedSequence: Int64
+    /// When samples are forwarded (remote write out): how far; checkpoints keep the rows after it.
+    private let forwardProgress: ForwardProgress?
+    /// The forward position the last checkpoint stored.
+    private var persistedForward: Int64?
+
+    /// Whether the forwarder got further than the last checkpoint stored (so an idle writer
+    /// still checkpoints, and a restart does not send those rows again).
+    private var forwardMoved: Bool {
+        guard let forwardProgress else { return false }
+        return forwardProgress.sequence != persistedForward
+    }
     private var pendingDelta = CheckpointDelta()
     private var lastCheckpoint = Date()
 
@@ -98,8 +128,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
     public init(
         store: ColumnarStore, database: KPIDatabase, limits: WriteLimits, logger: Logger,
         checkpointInterval: TimeInterval = 30, checkpointEveryRecords: Int64 = 2_000,
-        observer: (any WriterObserver)? = nil
+        observer: (any WriterObserver)? = nil, forwardProgress: ForwardProgress? = nil
     ) throws {
+        self.forwardProgress = forwardProgress
         self.store = store
         self.database = database
         self.limits = limits
@@ -195,7 +226,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
             if lastSequence - checkpointedSequence >= checkpointEveryRecords
-                || (lastSequence > checkpointedSequence && Date().timeIntervalSince(lastCheckpoint) >= checkpointInterval)
+                || ((lastSequence > checkpointedSequence || forwardMoved)
+                    && Date().timeIntervalSince(lastCheckpoint) >= checkpointInterval)
             {
                 checkpoint()
             }
@@ -311,7 +343,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
             } catch {
                 logger.error("group commit failed", metadata: ["error": "\(error)", "requests": "\(accepted.count)"])
                 observer?.writerFailed("commit")
-                for item in accepted { item.pending.result = .failure(.storage("\(error)")) }
+                let failure: WriteError =
+                    (error as? SQLiteError)?.isFull == true ? .full("\(error)") : .storage("\(error)")
+                for item in accepted { item.pending.result = .failure(failure) }
             }
         }
         for pending in group { pending.completion(pending.result) }
@@ -321,7 +355,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
     /// failed checkpoint keeps its delta and retries later; the WAL rows stay until then.
     @discardableResult
     private func checkpoint() -> Bool {
-        guard lastSequence > checkpointedSequence || !pendingDelta.isEmpty else { return true }
+        guard lastSequence > checkpointedSequence || !pendingDelta.isEmpty || forwardMoved else { return true }
+        let forwarded = forwardProgress?.sequence
         let started = DispatchTime.now()
         let delta = store.drainCheckpoint()
         pendingDelta.sealed.append(contentsOf: delta.sealed)
@@ -331,7 +366,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
             pendingDelta.heads.append(contentsOf: delta.heads)
         }
         do {
-            try database.checkpoint(sealed: pendingDelta.sealed, heads: pendingDelta.heads, throughSequence: lastSequence)
+            try database.checkpoint(
+                sealed: pendingDelta.sealed, heads: pendingDelta.heads, throughSequence: lastSequence,
+                forwardedThrough: forwarded)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             observer?.writerCheckpointed(chunks: pendingDelta.sealed.count, heads: pendingDelta.heads.count, seconds: seconds)
             logger.debug(
@@ -341,6 +378,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                     "through": "\(lastSequence)",
                 ])
             checkpointedSequence = lastSequence
+            persistedForward = forwarded
             pendingDelta = CheckpointDelta()
             lastCheckpoint = Date()
             return true

@@ -12,7 +12,9 @@ extension KPIDatabase {
         let changing = rewrites.filter(\.changesStorage)
         guard !changing.isEmpty else { return }
         try connection.transaction {
-            let pending = try connection.cachedStatement("SELECT count(*) FROM wal")
+            // Rows at or below the checkpoint mark are only kept for forwarding, never replayed.
+            let pending = try connection.cachedStatement(
+                "SELECT count(*) FROM wal WHERE seq > (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'checkpoint_seq')")
             defer { pending.reset() }
             guard try pending.step(), pending.int64(at: 0) == 0 else {
                 throw StorageError(.invalidArgument, "write-ahead rows remain; checkpoint before deleting samples")

@@ -96,6 +96,8 @@ extension KPIDatabase {
             BEGIN SELECT RAISE(ABORT, 'audit entries younger than one day cannot be deleted'); END
             """,
         ],
+        // v3: sites registered over the API (see SiteStore).
+        SiteStore.migration,
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

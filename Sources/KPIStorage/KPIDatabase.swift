@@ -60,6 +60,18 @@ public final class KPIDatabase {
         ])
     }
 
+    /// Caps the file this connection writes samples into at about `bytes` (SQLite's
+    /// `max_page_count`; never below the pages already used). A commit that would pass it fails
+    /// with SQLITE_FULL and stores nothing, like a full disk. Returns the cap in bytes.
+    @discardableResult
+    public func limitSize(bytes: Int64) throws -> Int64 {
+        guard let pageText = try connection.pragma("page_size"), let pageSize = Int64(pageText), pageSize > 0 else {
+            throw StorageError(.corrupt, "unreadable PRAGMA page_size")
+        }
+        let pages = try connection.pragma("max_page_count = \(max(1, bytes / pageSize))").flatMap { Int64($0) } ?? 0
+        return pages * pageSize
+    }
+
     /// Closes the connection; later calls throw. Safe to call twice.
     public func close() {
         connection.close()
@@ -114,7 +126,14 @@ public final class KPIDatabase {
     /// Refuses (`.invalidArgument`) a mark below the stored one or above any sequence ever
     /// assigned (either would make recovery skip or replay the wrong records), and malformed
     /// chunks.
-    public func checkpoint(sealed: [(SeriesID, Chunk)], heads: [(SeriesID, Chunk?)], throughSequence: Int64) throws {
+    ///
+    /// With `forwardedThrough` (remote-write forwarding on), write-ahead rows not yet forwarded
+    /// are kept (only `seq <= min(throughSequence, forwardedThrough)` go) and the forward mark is
+    /// stored in the same transaction: the write-ahead table is the durable forwarding queue.
+    /// Rows at or below the checkpoint mark are never replayed, whatever their number.
+    public func checkpoint(
+        sealed: [(SeriesID, Chunk)], heads: [(SeriesID, Chunk?)], throughSequence: Int64, forwardedThrough: Int64? = nil
+    ) throws {
         try connection.transaction {
             let mark = try readCheckpointSequence()
             guard throughSequence >= mark else {
@@ -180,9 +199,18 @@ public final class KPIDatabase {
             }
 
             let deleteWAL = try connection.cachedStatement("DELETE FROM wal WHERE seq <= ?1")
-            try deleteWAL.bind(throughSequence, at: 1)
+            try deleteWAL.bind(min(throughSequence, forwardedThrough ?? .max), at: 1)
             try deleteWAL.step()
             deleteWAL.reset()
+            if let forwardedThrough {
+                let setForward = try connection.cachedStatement("""
+                    INSERT INTO meta(key, value) VALUES ('forward_seq', ?1)
+                    ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                    """)
+                try setForward.bind(String(forwardedThrough), at: 1)
+                try setForward.step()
+                setForward.reset()
+            }
             let setMark = try connection.cachedStatement("""
                 INSERT INTO meta(key, value) VALUES ('checkpoint_seq', ?1)
                 ON CONFLICT(key) DO UPDATE SET value = excluded.value
@@ -214,8 +242,11 @@ public final class KPIDatabase {
     }
 
     /// Every sealed chunk, ordered by series id then start time. A row that does not decode or
-    /// disagrees with its min_ts/max_ts/sample_count columns throws `.corrupt` naming it.
-    public func forEachChunk(_ body: (SeriesID, Chunk) throws -> Void) throws {
+    /// disagrees with its min_ts/max_ts/sample_count columns throws `.corrupt` naming it, or,
+    /// with `skipCorrupt`, is passed to it and left out (the row stays for `kpid check`).
+    public func forEachChunk(
+        skipCorrupt: ((StorageError) -> Void)? = nil, _ body: (SeriesID, Chunk) throws -> Void
+    ) throws {
         let statement = try connection.cachedStatement("""
             SELECT series_id, min_ts, max_ts, sample_count, encoding, data FROM chunks ORDER BY series_id, min_ts
             """)
@@ -225,35 +256,65 @@ public final class KPIDatabase {
             let minTs = statement.int64(at: 1)
             let key = "series=\(raw) min_ts=\(minTs)"
             let id = try Self.seriesID(raw, table: "chunks", key: key)
-            let chunk = try Self.decodeChunk(statement, encodingColumn: 4, table: "chunks", key: key)
-            guard chunk.minTime == minTs, chunk.maxTime == statement.int64(at: 2),
-                  Int64(chunk.count) == statement.int64(at: 3)
-            else {
-                throw StorageError(
-                    .corrupt,
-                    "chunk holds \(chunk.count) samples over [\(chunk.minTime), \(chunk.maxTime)] but its row says "
-                        + "\(statement.int64(at: 3)) over [\(minTs), \(statement.int64(at: 2))]",
-                    table: "chunks", key: key)
+            let chunk: Chunk
+            do throws(StorageError) {
+                chunk = try Self.decodeChunk(statement, encodingColumn: 4, table: "chunks", key: key)
+                guard chunk.minTime == minTs, chunk.maxTime == statement.int64(at: 2),
+                      Int64(chunk.count) == statement.int64(at: 3)
+                else {
+                    throw StorageError(
+                        .corrupt,
+                        "chunk holds \(chunk.count) samples over [\(chunk.minTime), \(chunk.maxTime)] but its row says "
+                            + "\(statement.int64(at: 3)) over [\(minTs), \(statement.int64(at: 2))]",
+                        table: "chunks", key: key)
+                }
+            } catch {
+                guard error.kind == .corrupt, let skipCorrupt else { throw error }
+                skipCorrupt(error)
+                continue
             }
             try body(id, chunk)
         }
     }
 
-    /// Every stored head, ascending by series id. A row that does not decode throws `.corrupt`.
-    public func forEachHead(_ body: (SeriesID, Chunk) throws -> Void) throws {
+    /// Every stored head, ascending by series id. A row that does not decode throws `.corrupt`
+    /// or, with `skipCorrupt`, is passed to it and left out.
+    public func forEachHead(skipCorrupt: ((StorageError) -> Void)? = nil, _ body: (SeriesID, Chunk) throws -> Void) throws {
         let statement = try connection.cachedStatement("SELECT series_id, encoding, data FROM heads ORDER BY series_id")
         defer { statement.reset() }
         while try statement.step() {
             let raw = statement.int64(at: 0)
             let key = "series=\(raw)"
             let id = try Self.seriesID(raw, table: "heads", key: key)
-            try body(id, try Self.decodeChunk(statement, encodingColumn: 1, table: "heads", key: key))
+            let head: Chunk
+            do throws(StorageError) {
+                head = try Self.decodeChunk(statement, encodingColumn: 1, table: "heads", key: key)
+            } catch {
+                guard error.kind == .corrupt, let skipCorrupt else { throw error }
+                skipCorrupt(error)
+                continue
+            }
+            try body(id, head)
         }
     }
 
     /// The sequence through which write-ahead records are reflected in chunks and heads.
     public var checkpointSequence: Int64 {
         get throws { try readCheckpointSequence() }
+    }
+
+    /// The write-ahead sequence through which samples were forwarded (remote write), nil when
+    /// forwarding never ran on this database.
+    public var forwardSequence: Int64? {
+        get throws {
+            let statement = try connection.cachedStatement("SELECT value FROM meta WHERE key = 'forward_seq'")
+            defer { statement.reset() }
+            guard try statement.step(), let text = statement.string(at: 0) else { return nil }
+            guard let value = Int64(text) else {
+                throw StorageError(.corrupt, "forward mark \"\(text)\" is not a number", table: "meta", key: "forward_seq")
+            }
+            return value
+        }
     }
 
     /// Every write-ahead record with `seq > sequence`, ascending. A payload that fails its
@@ -343,7 +404,7 @@ public final class KPIDatabase {
     }
 
     /// The highest sequence AUTOINCREMENT has handed out (0 before the first).
-    func highestAssignedSequence() throws -> Int64 {
+    public func highestAssignedSequence() throws -> Int64 {
         let statement = try connection.cachedStatement("SELECT seq FROM sqlite_sequence WHERE name = 'wal'")
         defer { statement.reset() }
         return try statement.step() ? statement.int64(at: 0) : 0

@@ -38,6 +38,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         SQLiteError(code: SQLITE_MISUSE, message: message, sql: sql)
     }
 
+    /// SQLITE_FULL: the disk, or the database's `max_page_count`, has no room.
+    public var isFull: Bool { code == SQLITE_FULL }
+
     public var description: String {
         var out = "SQLite error \(code)"
         if extendedCode != code { out += " (extended \(extendedCode))" }

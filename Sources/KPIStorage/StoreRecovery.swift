@@ -11,6 +11,8 @@ public enum StoreRecovery {
         public var heads: Int
         public var replayedRecords: Int
         public var seconds: Double
+        /// Chunk and head rows that failed their checks and were left out (see `load`).
+        public var corrupt: [StorageError] = []
     }
 
     public static func load(_ database: KPIDatabase, into store: ColumnarStore, logger: Logger) throws -> Summary {
@@ -18,12 +20,25 @@ public enum StoreRecovery {
         let series = try database.loadSeries()
         for (id, labels) in series { store.addSeries(labels, id: id) }
         var chunks = 0
-        try database.forEachChunk { id, chunk in
+        // A chunk or head that fails its checksum or checks is isolated: left out of memory, so
+        // it is never served, logged, counted, and kept in the file for `kpid check` and repair.
+        // Start-up goes on with everything else.
+        final class Found {
+            var rows: [StorageError] = []
+        }
+        let found = Found()
+        let isolate: (StorageError) -> Void = { error in
+            logger.error(
+                "corrupt row left out of the store (never served); run kpid check",
+                metadata: ["table": "\(error.table ?? "?")", "row": "\(error.key ?? "?")", "reason": "\(error.message)"])
+            found.rows.append(error)
+        }
+        try database.forEachChunk(skipCorrupt: isolate) { id, chunk in
             store.restore(id, chunk: chunk, isHead: false)
             chunks += 1
         }
         var heads = 0
-        try database.forEachHead { id, chunk in
+        try database.forEachHead(skipCorrupt: isolate) { id, chunk in
             store.restore(id, chunk: chunk, isHead: true)
             heads += 1
         }
@@ -34,12 +49,13 @@ public enum StoreRecovery {
         }
         let summary = Summary(
             series: series.count, chunks: chunks, heads: heads, replayedRecords: replayed,
-            seconds: Date().timeIntervalSince(started))
+            seconds: Date().timeIntervalSince(started), corrupt: found.rows)
         logger.info(
             "store recovered",
             metadata: [
                 "series": "\(summary.series)", "chunks": "\(chunks)", "heads": "\(heads)",
-                "replayed_records": "\(replayed)", "seconds": "\(String(format: "%.3f", summary.seconds))",
+                "replayed_records": "\(replayed)", "corrupt_rows": "\(found.rows.count)",
+                "seconds": "\(String(format: "%.3f", summary.seconds))",
             ])
         return summary
     }

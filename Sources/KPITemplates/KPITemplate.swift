@@ -1,4 +1,5 @@
 import Foundation
+import KPIQuery
 
 /// KPI templates: declarative YAML files of KPIs per industry (`Queries/templates/<name>.yaml`),
 /// validated by ``TemplateLoader`` and computed by ``TemplateEvaluator`` through the SQL engine.
@@ -60,11 +61,16 @@ public struct KPIDefinition: Sendable, Equatable {
     public var breakdown: String?
     /// SQL answering rows of `item` (string) and `value` (number), one per breakdown item.
     public var breakdownQuery: String?
+    /// For totals (entries, hours of downtime): the range length target and warning are written
+    /// for (`target_window: 7d`); over another range they scale in proportion. nil: the
+    /// thresholds hold for any range (percentages, averages, rates).
+    public var targetWindowMs: Int64?
 
     public init(
         id: String, title: String, description: String, unit: String, computation: KPIComputation,
         direction: KPIDirection,
-        target: Double, warning: Double, breakdown: String? = nil, breakdownQuery: String? = nil
+        target: Double, warning: Double, breakdown: String? = nil, breakdownQuery: String? = nil,
+        targetWindowMs: Int64? = nil
     ) {
         self.id = id
         self.title = title
@@ -76,6 +82,14 @@ public struct KPIDefinition: Sendable, Equatable {
         self.warning = warning
         self.breakdown = breakdown
         self.breakdownQuery = breakdownQuery
+        self.targetWindowMs = targetWindowMs
+    }
+
+    /// Target and warning for a range of `rangeMs` (scaled when the KPI has a target window).
+    public func thresholds(target: Double, warning: Double, rangeMs: Int64) -> (target: Double, warning: Double) {
+        guard let window = targetWindowMs, window > 0, rangeMs > 0 else { return (target, warning) }
+        let factor = Double(rangeMs) / Double(window)
+        return (target * factor, warning * factor)
     }
 }
 
@@ -102,6 +116,20 @@ public struct KPITemplate: Sendable, Equatable {
 
     /// The KPI with this id.
     public func kpi(_ id: String) -> KPIDefinition? { kpis.first { $0.id == id } }
+
+    /// Every metric the template's queries and breakdown queries read (for retention rules of
+    /// the form `template/<name>=<duration>`).
+    public var metricNames: Set<String> {
+        var out = Set<String>()
+        for kpi in kpis {
+            var texts: [String] = kpi.breakdownQuery.map { [$0] } ?? []
+            if case .query(let sql) = kpi.computation { texts.append(sql) }
+            for text in texts {
+                if case .select(let statement)? = try? QueryParser.parse(text) { out.formUnion(statement.metricNames) }
+            }
+        }
+        return out
+    }
 }
 
 /// A problem in a template or sites file, naming where it is.

@@ -45,8 +45,6 @@ public enum SiteCatalog {
         guard let list = (try? JSONSerialization.jsonObject(with: data)) as? [Any] else {
             throw TemplateError(file: file, reason: "the file must be a JSON array of sites")
         }
-        var byName: [String: KPITemplate] = [:]
-        for t in templates { byName[t.name] = t }
         var out: [SiteDefinition] = []
         var seen = Set<String>()
         for (index, entry) in list.enumerated() {
@@ -54,92 +52,129 @@ public enum SiteCatalog {
                 throw TemplateError(
                     file: file, kpi: "site #\(index + 1)", reason: "a site must be an object")
             }
-            guard let site = map["site"] as? String, !site.isEmpty else {
+            let site = try parseOne(map, file: file, label: "site #\(index + 1)", templates: templates)
+            guard seen.insert(site.site).inserted else {
                 throw TemplateError(
-                    file: file, kpi: "site #\(index + 1)", field: "site",
-                    reason: "a site id string is required")
+                    file: file, kpi: site.site, field: "site", reason: "the site is listed twice")
             }
-            guard seen.insert(site).inserted else {
+            out.append(site)
+        }
+        return out
+    }
+
+    /// Parses and validates one site entry (a JSON object shaped like one element of the file)
+    /// against the templates; `label` names the entry in errors until its id is known (e.g.
+    /// `site #3`). The same rules for the sites file and `POST /api/v1/sites`.
+    public static func parseOne(
+        _ map: [String: Any], file: String, label: String, templates: [KPITemplate]
+    ) throws(TemplateError) -> SiteDefinition {
+        var byName: [String: KPITemplate] = [:]
+        for t in templates { byName[t.name] = t }
+        guard let site = map["site"] as? String, !site.isEmpty else {
+            throw TemplateError(
+                file: file, kpi: label, field: "site",
+                reason: "a site id string is required")
+        }
+        var displayName = site
+        if let value = map["display_name"] {
+            guard let text = value as? String else {
                 throw TemplateError(
-                    file: file, kpi: site, field: "site", reason: "the site is listed twice")
+                    file: file, kpi: site, field: "display_name", reason: "must be a string")
             }
-            let zone = map["time_zone"] as? String ?? "UTC"
-            guard TimeZone(identifier: zone) != nil else {
+            displayName = text
+        }
+        var zone = "UTC"
+        if let value = map["time_zone"] {
+            guard let text = value as? String else {
                 throw TemplateError(
-                    file: file, kpi: site, field: "time_zone", reason: "\"\(zone)\" is not an IANA time zone")
+                    file: file, kpi: site, field: "time_zone", reason: "must be a string such as \"Europe/Berlin\"")
             }
-            var names: [String] = []
-            if let list = map["templates"] {
-                guard let strings = list as? [String] else {
+            zone = text
+        }
+        guard TimeZone(identifier: zone) != nil else {
+            throw TemplateError(
+                file: file, kpi: site, field: "time_zone", reason: "\"\(zone)\" is not an IANA time zone")
+        }
+        var names: [String] = []
+        if let list = map["templates"] {
+            guard let strings = list as? [String] else {
+                throw TemplateError(
+                    file: file, kpi: site, field: "templates", reason: "must be a list of template names")
+            }
+            names = strings
+        } else if let value = map["template"] {
+            guard let one = value as? String else {
+                throw TemplateError(file: file, kpi: site, field: "template", reason: "must be a template name")
+            }
+            names = [one]
+        }
+        if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw TemplateError(
+                file: file, kpi: site, field: "templates", reason: "template \"\(twice)\" is listed twice")
+        }
+        for name in names where byName[name] == nil {
+            throw TemplateError(
+                file: file, kpi: site, field: "templates",
+                reason:
+                    "unknown template \"\(name)\"; known: \(byName.keys.sorted().joined(separator: ", "))")
+        }
+        var overrides: [String: [String: SiteDefinition.Thresholds]] = [:]
+        if let raw = map["overrides"] {
+            guard let perTemplate = raw as? [String: Any] else {
+                throw TemplateError(
+                    file: file, kpi: site, field: "overrides",
+                    reason: "must map template names to {kpi: {target, warning}}")
+            }
+            for (templateName, kpisRaw) in perTemplate {
+                guard let template = byName[templateName], names.contains(templateName) else {
                     throw TemplateError(
-                        file: file, kpi: site, field: "templates", reason: "must be a list of template names")
+                        file: file, kpi: site, field: "overrides.\(templateName)",
+                        reason: "the site does not use this template")
                 }
-                names = strings
-            } else if let one = map["template"] as? String {
-                names = [one]
-            }
-            for name in names where byName[name] == nil {
-                throw TemplateError(
-                    file: file, kpi: site, field: "templates",
-                    reason:
-                        "unknown template \"\(name)\"; known: \(byName.keys.sorted().joined(separator: ", "))")
-            }
-            var overrides: [String: [String: SiteDefinition.Thresholds]] = [:]
-            if let raw = map["overrides"] {
-                guard let perTemplate = raw as? [String: Any] else {
+                guard let kpis = kpisRaw as? [String: Any] else {
                     throw TemplateError(
-                        file: file, kpi: site, field: "overrides",
-                        reason: "must map template names to {kpi: {target, warning}}")
+                        file: file, kpi: site, field: "overrides.\(templateName)",
+                        reason: "must map KPI ids to {target, warning}")
                 }
-                for (templateName, kpisRaw) in perTemplate {
-                    guard let template = byName[templateName], names.contains(templateName) else {
+                for (kpiID, valuesRaw) in kpis {
+                    let field = "overrides.\(templateName).\(kpiID)"
+                    guard let kpi = template.kpi(kpiID) else {
                         throw TemplateError(
-                            file: file, kpi: site, field: "overrides.\(templateName)",
-                            reason: "the site does not use this template")
+                            file: file, kpi: site, field: field,
+                            reason: "template \(templateName) has no KPI \(kpiID)")
                     }
-                    guard let kpis = kpisRaw as? [String: Any] else {
+                    guard let values = valuesRaw as? [String: Any] else {
                         throw TemplateError(
-                            file: file, kpi: site, field: "overrides.\(templateName)",
-                            reason: "must map KPI ids to {target, warning}")
+                            file: file, kpi: site, field: field,
+                            reason: "must be {\"target\": n, \"warning\": n}")
                     }
-                    for (kpiID, valuesRaw) in kpis {
-                        let field = "overrides.\(templateName).\(kpiID)"
-                        guard let kpi = template.kpi(kpiID) else {
+                    var thresholds = SiteDefinition.Thresholds()
+                    for (key, value) in values {
+                        guard key == "target" || key == "warning" else {
                             throw TemplateError(
-                                file: file, kpi: site, field: field,
-                                reason: "template \(templateName) has no KPI \(kpiID)")
+                                file: file, kpi: site, field: field + "." + key,
+                                reason: "unknown field; use target or warning")
                         }
-                        guard let values = valuesRaw as? [String: Any] else {
+                        guard let n = TemplateLoader.numeric(value), n.isFinite else {
                             throw TemplateError(
-                                file: file, kpi: site, field: field,
-                                reason: "must be {\"target\": n, \"warning\": n}")
+                                file: file, kpi: site, field: field + "." + key, reason: "must be a number")
                         }
-                        var thresholds = SiteDefinition.Thresholds()
-                        for (key, value) in values {
-                            guard key == "target" || key == "warning" else {
-                                throw TemplateError(
-                                    file: file, kpi: site, field: field + "." + key,
-                                    reason: "unknown field; use target or warning")
-                            }
-                            guard let n = TemplateLoader.numeric(value), n.isFinite else {
-                                throw TemplateError(
-                                    file: file, kpi: site, field: field + "." + key, reason: "must be a number")
-                            }
-                            if key == "target" { thresholds.target = n } else { thresholds.warning = n }
-                        }
+                        if key == "target" { thresholds.target = n } else { thresholds.warning = n }
+                    }
+                    do {
                         try TemplateLoader.checkThresholds(
                             target: thresholds.target ?? kpi.target, warning: thresholds.warning ?? kpi.warning,
                             direction: kpi.direction, file: file, kpi: site + " " + kpiID)
-                        overrides[templateName, default: [:]][kpiID] = thresholds
+                    } catch {
+                        throw TemplateError(
+                            file: file, kpi: site, field: field + "." + (error.field ?? "warning"), reason: error.reason)
                     }
+                    overrides[templateName, default: [:]][kpiID] = thresholds
                 }
             }
-            out.append(
-                SiteDefinition(
-                    site: site, displayName: map["display_name"] as? String ?? site, timeZone: zone,
-                    templates: names,
-                    overrides: overrides))
         }
-        return out
+        return SiteDefinition(
+            site: site, displayName: displayName, timeZone: zone, templates: names,
+            overrides: overrides)
     }
 }

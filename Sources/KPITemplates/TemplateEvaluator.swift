@@ -13,7 +13,8 @@ public struct KPIResult: Sendable, Equatable {
     public var kpi: KPIDefinition
     /// The value, nil when there was no data (e.g. an average of no samples) or an input failed.
     public var value: Double?
-    /// Target and warning after the site's overrides.
+    /// Target and warning after the site's overrides, scaled to the range for totals
+    /// (``KPIDefinition/targetWindowMs``).
     public var target: Double
     public var warning: Double
     /// nil when there is no value.
@@ -57,8 +58,9 @@ public struct TemplateEvaluator: Sendable {
         var results: [String: KPIResult] = [:]
         for id in template.evaluationOrder {
             guard let kpi = template.kpi(id) else { continue }
-            let target = overrides[id]?.target ?? kpi.target
-            let warning = overrides[id]?.warning ?? kpi.warning
+            let (target, warning) = kpi.thresholds(
+                target: overrides[id]?.target ?? kpi.target, warning: overrides[id]?.warning ?? kpi.warning,
+                rangeMs: to - from)
             var result = KPIResult(
                 kpi: kpi, value: nil, target: target, warning: warning, status: nil, worst: [], error: nil)
             switch kpi.computation {

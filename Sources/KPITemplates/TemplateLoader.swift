@@ -13,7 +13,7 @@ public enum TemplateLoader {
     static let kpiFields: Set<String> = [
         "id", "title", "description", "unit", "query", "formula", "direction", "target", "warning",
         "breakdown",
-        "breakdown_query",
+        "breakdown_query", "target_window",
     ]
 
     /// Every `*.yaml` template in `directory`, sorted by name.
@@ -152,10 +152,33 @@ public enum TemplateLoader {
                 file: file, kpi: id, field: "breakdown_query",
                 reason: "a breakdown label needs a breakdown_query answering item and value rows")
         }
+        var targetWindowMs: Int64? = nil
+        if let text = try optionalString(map, "target_window", file: file, kpi: id) {
+            guard let ms = windowMilliseconds(text) else {
+                throw TemplateError(
+                    file: file, kpi: id, field: "target_window",
+                    reason: "\"\(text)\" is not a window like 1h, 24h, 7d or 4w")
+            }
+            targetWindowMs = ms
+        }
         return KPIDefinition(
             id: id, title: title, description: description, unit: unit, computation: computation,
             direction: direction,
-            target: target, warning: warning, breakdown: breakdown, breakdownQuery: breakdownQuery)
+            target: target, warning: warning, breakdown: breakdown, breakdownQuery: breakdownQuery,
+            targetWindowMs: targetWindowMs)
+    }
+
+    /// A positive whole number of minutes (`m`), hours (`h`), days (`d`) or weeks (`w`), in
+    /// milliseconds: `15m`, `1h`, `24h`, `7d`, `4w`. nil for anything else.
+    public static func windowMilliseconds(_ text: String) -> Int64? {
+        guard let unit = text.last, let n = Int64(text.dropLast()), n > 0, n <= 100_000 else { return nil }
+        switch unit {
+        case "m": return n * 60_000
+        case "h": return n * 3_600_000
+        case "d": return n * 86_400_000
+        case "w": return n * 7 * 86_400_000
+        default: return nil
+        }
     }
 
     /// The warning threshold must lie on the bad side of the target (equal is allowed: no amber band).

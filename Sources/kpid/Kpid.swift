@@ -16,7 +16,10 @@ struct Kpid: ParsableCommand {
         commandName: "kpid",
         abstract: "Time-series KPI analytics for physical-security signals.",
         version: ServiceMetrics.version,
-        subcommands: [Serve.self, Ingest.self, Export.self, Query.self, Token.self, Backup.self, Restore.self, Check.self],
+        subcommands: [
+            Serve.self, Ingest.self, Export.self, Query.self, Token.self, Backup.self,
+            Restore.self, Check.self, Fixtures.self, Report.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 
@@ -73,6 +76,33 @@ struct ServeOptions: ParsableArguments {
         help: "Per-metric retention: metric=duration,... (0 = for ever), or @FILE holding them.") var retentionRules: String?
     @Option(name: .customLong("retention-interval"), help: "How often retention runs while serving (default 5m).")
     var retentionInterval: String?
+    @Option(name: .customLong("kpi-interval"), help: "How often the rolling KPIs are evaluated; 0 = off (default 60s).")
+    var kpiInterval: String?
+    @Option(name: .customLong("kpi-windows"), help: "Rolling KPI windows (default 1h,24h,7d,28d).") var kpiWindows: String?
+    @Option(name: .customLong("forward-url"), help: "Remote-write endpoint every acknowledged sample is forwarded to.")
+    var forwardURL: String?
+    @Option(name: .customLong("forward-bearer-token"), help: "Bearer token for --forward-url (or KPID_FORWARD_BEARER_TOKEN).")
+    var forwardBearerToken: String?
+    @Option(name: .customLong("forward-batch-samples"), help: "Most samples per forwarded request (default 5000).")
+    var forwardBatchSamples: String?
+    @Option(
+        name: .customLong("forward-queue-max-samples"),
+        help: "Most samples waiting to be forwarded; the oldest are dropped past it (default 50000000).")
+    var forwardQueueMaxSamples: String?
+    @Option(name: .customLong("rate-limit"), help: "Requests a second per API token (per address with auth off); 0 = none (default).")
+    var rateLimit: String?
+    @Option(name: .customLong("rate-limit-burst"), help: "Requests a client may make at once before the rate applies (default 100).")
+    var rateLimitBurst: String?
+    @Option(
+        name: .customLong("max-database-size"),
+        help: "Size the database may grow to with samples, like 20G; past it ingest answers 507 (default 0: no limit).")
+    var maxDatabaseSize: String?
+    @Option(name: .customLong("max-header-bytes"), help: "Bytes for a request's line and headers; more gets 431 (default 65536).")
+    var maxHeaderBytes: String?
+    @Option(
+        name: .customLong("request-timeout"),
+        help: "Longest a client may take to send a request body, like 5m; slower ones are cut off (default 5m; 0 = none).")
+    var requestTimeout: String?
 
     func resolve() throws -> ServiceConfiguration {
         let flags: [String: String?] = [
@@ -87,6 +117,10 @@ struct ServeOptions: ParsableArguments {
             "query-max-rows": queryMaxRows, "query-max-memory": queryMaxMemory, "query-time-zone": queryTimeZone,
             "queries-dir": queriesDir, "templates-dir": templatesDir, "sites-file": sitesFile,
             "retention": retention, "retention-rules": retentionRules, "retention-interval": retentionInterval,
+            "kpi-interval": kpiInterval, "kpi-windows": kpiWindows, "forward-url": forwardURL,
+            "forward-bearer-token": forwardBearerToken, "forward-batch-samples": forwardBatchSamples,
+            "forward-queue-max-samples": forwardQueueMaxSamples, "rate-limit": rateLimit, "rate-limit-burst": rateLimitBurst,
+            "max-database-size": maxDatabaseSize, "max-header-bytes": maxHeaderBytes, "request-timeout": requestTimeout,
         ]
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["KPID_CONFIG"]
@@ -152,11 +186,47 @@ struct Serve: ParsableCommand {
 
 /// Chooses a format from a file name.
 func formatFor(path: String) -> (IngestFormat, String)? {
-    let lower = path.lowercased()
+    var lower = path.lowercased()
+    if lower.hasSuffix(".gz") { lower.removeLast(3) }  // data.ndjson.gz: the format of data.ndjson, gzip-compressed
     if lower.hasSuffix(".ndjson") || lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") { return (.ndjson, "application/x-ndjson") }
     if lower.hasSuffix(".csv") { return (.csv, "text/csv") }
     if lower.hasSuffix(".prom") || lower.hasSuffix(".txt") { return (.prometheusText, "text/plain; version=0.0.4") }
     return nil
+}
+
+/// The bytes of an ingest file, inflated when its name ends `.gz`; the compressed bytes too.
+func readIngestFile(_ path: String) throws -> (bytes: [UInt8], compressed: [UInt8]?) {
+    let raw = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    guard path.lowercased().hasSuffix(".gz") else { return (raw, nil) }
+    do {
+        // A local file: no zip-bomb limit beyond what the machine holds.
+        return (try GzipDecoder.inflate(raw, limit: Int.max / 2), raw)
+    } catch {
+        throw ValidationError("\(path): not a valid gzip file: \(error)")
+    }
+}
+
+/// A piece compressed by the system's `gzip -1n`, or nil when gzip cannot run (the piece then
+/// travels uncompressed).
+func gzipPiece(_ piece: [UInt8]) -> [UInt8]? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["gzip", "-1n"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    guard (try? process.run()) != nil else { return nil }
+    let writer = input.fileHandleForWriting
+    let data = Data(piece)
+    // Feed gzip from another thread so neither side blocks on a full pipe.
+    Thread.detachNewThread {
+        writer.write(data)
+        try? writer.close()
+    }
+    let compressed = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? [UInt8](compressed) : nil
 }
 
 /// Splits a file's bytes into pieces of about `size` bytes at line boundaries; for CSV each
@@ -202,7 +272,8 @@ func httpCall(_ request: URLRequest) throws -> (Int, Data) {
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send files of samples (.ndjson/.jsonl, .csv, .prom/.txt) to a running kpid, or write them into a data directory offline."
+        abstract:
+            "Send files of samples (.ndjson/.jsonl, .csv, .prom/.txt, each optionally .gz) to a running kpid, or write them into a data directory offline."
     )
 
     @Argument(help: "Files to ingest.") var files: [String]
@@ -218,6 +289,7 @@ struct Ingest: ParsableCommand {
             var config = ServiceConfiguration()
             config.dataDirectory = data
             config.port = 0
+            config.kpiIntervalSeconds = 0  // writing files offline: no KPI rounds
             let service = KPIService(configuration: config, logger: makeLogger(level: "warning"))
             try service.start()
             offline = service
@@ -226,9 +298,9 @@ struct Ingest: ParsableCommand {
         var failed = false
         for path in files {
             guard let (format, contentType) = formatFor(path: path) else {
-                throw ValidationError("\(path): unknown file type; use .ndjson, .jsonl, .csv, .prom or .txt")
+                throw ValidationError("\(path): unknown file type; use .ndjson, .jsonl, .csv, .prom or .txt (optionally .gz)")
             }
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let (bytes, compressed) = try readIngestFile(path)
             let parts = pieces(of: bytes, size: batchBytes, csv: format == .csv)
             var samples = 0
             var created = 0
@@ -259,7 +331,13 @@ struct Ingest: ParsableCommand {
                     if let token = token ?? ProcessInfo.processInfo.environment["KPID_TOKEN"] {
                         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
                     }
-                    request.httpBody = Data(part)
+                    if let compressed, let body = parts.count == 1 ? compressed : gzipPiece(part) {
+                        // A .gz file travels compressed: as is when it is one piece, else piece by piece.
+                        request.setValue("gzip", forHTTPHeaderField: "Content-Encoding")
+                        request.httpBody = Data(body)
+                    } else {
+                        request.httpBody = Data(part)
+                    }
                     let (status, body) = try httpCall(request)
                     guard status == 200 else {
                         FileHandle.standardError.write(
@@ -295,22 +373,30 @@ struct Export: ParsableCommand {
     @Option(help: "API token (default: $KPID_TOKEN).") var token: String?
 
     func run() throws {
-        var components = URLComponents(string: url + "/api/v1/export")!
         var items = [URLQueryItem(name: "match", value: match), URLQueryItem(name: "format", value: format)]
         if let start { items.append(URLQueryItem(name: "start", value: start)) }
         if let end { items.append(URLQueryItem(name: "end", value: end)) }
-        components.queryItems = items
-        // '+' in a query means space to servers; encode it.
-        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        var request = URLRequest(url: components.url!)
-        if let token = token ?? ProcessInfo.processInfo.environment["KPID_TOKEN"] {
-            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        }
-        let (status, body) = try httpCall(request)
+        let (status, body) = try httpCall(try getRequest(url, "/api/v1/export", items, token: token))
         if status != 200 {
             FileHandle.standardError.write(Data("HTTP \(status): \(String(decoding: body, as: UTF8.self))\n".utf8))
             throw ExitCode(1)
         }
         FileHandle.standardOutput.write(body)
     }
+}
+
+/// A GET of `base + path` with `items` as the query ('+' encoded, since servers read it as a
+/// space) and the API token of `--token` or `KPID_TOKEN`, if any.
+func getRequest(_ base: String, _ path: String, _ items: [URLQueryItem], token: String?) throws -> URLRequest {
+    guard var components = URLComponents(string: base + path) else {
+        throw ValidationError("--url \(base) is not a URL")
+    }
+    components.queryItems = items
+    components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+    guard let url = components.url else { throw ValidationError("--url \(base) is not a URL") }
+    var request = URLRequest(url: url)
+    if let token = token ?? ProcessInfo.processInfo.environment["KPID_TOKEN"] {
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+    }
+    return request
 }

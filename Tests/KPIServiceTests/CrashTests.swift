@@ -90,6 +90,70 @@ import Testing
         }
     }
 
+    /// `make soak`: `KPID_SOAK_ROUNDS` rounds on one data directory, each starting kpid, loading
+    /// it for a random 0.3 to 3 s and killing it with SIGKILL; after every restart every request
+    /// acknowledged in any round is whole, and every other is whole or absent.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["KPID_SOAK_ROUNDS"] != nil))
+    func soakRepeatedKillsLoseNothing() throws {
+        let rounds = Int(ProcessInfo.processInfo.environment["KPID_SOAK_ROUNDS"] ?? "") ?? 20
+        let dir = TempDir()
+        var acknowledged: [Set<Int>] = Array(repeating: [], count: CrashTests.writers)
+        var sentUpTo: [Int] = Array(repeating: 0, count: CrashTests.writers)
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<rounds {
+            let kpid = try KpidProcess(data: dir.path, extraArguments: ["--checkpoint-interval", "200ms", "--chunk-size", "64"])
+            let acked = Mutex<[Set<Int>]>(Array(repeating: [], count: CrashTests.writers))
+            let sent = Mutex<[Int]>(Array(repeating: 0, count: CrashTests.writers))
+            let stop = Atomic<Bool>(false)
+            let group = DispatchGroup()
+            let base = kpid.base
+            for w in 0..<CrashTests.writers {
+                group.enter()
+                let first = round * 10_000
+                Thread.detachNewThread {
+                    var r = first
+                    while !stop.load(ordering: .relaxed) && r < first + 10_000 {
+                        sent.withLock { $0[w] = r + 1 }
+                        if let response = try? http(
+                            "POST", base + "/api/v1/ingest", body: Data(CrashTests.request(writer: w, index: r).utf8),
+                            headers: ["Content-Type": "application/x-ndjson"], timeout: 5),
+                            response.status == 200
+                        {
+                            acked.withLock { _ = $0[w].insert(r) }
+                        } else {
+                            break
+                        }
+                        r += 1
+                    }
+                    group.leave()
+                }
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0.3...3, using: &generator))
+            kpid.kill()
+            stop.store(true, ordering: .relaxed)
+            _ = group.wait(timeout: .now() + 30)
+            for w in 0..<CrashTests.writers {
+                acknowledged[w].formUnion(acked.withLock { $0[w] })
+                sentUpTo[w] = max(sentUpTo[w], sent.withLock { $0[w] })
+            }
+            let restarted = try KpidProcess(data: dir.path)
+            for w in 0..<CrashTests.writers {
+                let a = try exportTimestamps(restarted.base, #"crash_a{writer="w\#(w)"}"#)
+                for r in acknowledged[w] {
+                    let ts = (0..<CrashTests.samplesPerSeries).map {
+                        1_762_000_000_000 + Int64(r * CrashTests.samplesPerSeries + $0) * 1000
+                    }
+                    #expect(ts.allSatisfy { a[$0] == Double(r) }, "round \(round): acknowledged w\(w)/r\(r) lost samples")
+                }
+            }
+            restarted.terminate()
+        }
+        let total = acknowledged.reduce(0) { $0 + $1.count }
+        print(
+            "soak: \(rounds) SIGKILLs, \(total) acknowledged requests (\(total * CrashTests.samplesPerSeries * 2) samples) checked after each"
+        )
+    }
+
     func exportTimestamps(_ base: String, _ selector: String) throws -> [Int64: Double] {
         let r = try http("GET", base + "/api/v1/export?match=" + percentEncoded(selector))
         guard r.status == 200 else { throw TestFailure("export \(r.status): \(r.text)") }

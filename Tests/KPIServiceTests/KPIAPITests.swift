@@ -1,5 +1,6 @@
 import Foundation
 import KPIService
+import KPIWire
 import Testing
 
 /// `GET /api/v1/templates`, `/api/v1/sites` and `/api/v1/kpis` over real HTTP, on the JFK and
@@ -20,10 +21,11 @@ import Testing
 
     func service(_ dir: TempDir) throws -> RunningService {
         let kpid = try RunningService(data: dir.path, configure: Self.configure)
-        for file in ["airport/jfk.ndjson", "retail/nyc-5th.ndjson"] {
+        for file in ["airport/jfk.ndjson.gz", "retail/nyc-5th.ndjson.gz"] {
+            // The 8-week fixtures travel gzip-compressed, as committed.
             let r = try http(
                 "POST", kpid.base + "/api/v1/ingest", body: try Self.fixture(file),
-                headers: ["Content-Type": "application/x-ndjson"],
+                headers: ["Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"],
                 timeout: 120)
             #expect(r.status == 200, "\(file): \(r.text)")
         }
@@ -84,14 +86,21 @@ import Testing
         #expect((r.json["templates"] as? [[String: Any]])?.count == 1)
         let k = kpis(r, template: "retail")
         #expect(k.count == 9)
-        // Independent: counter increases from the exported raw samples (no counter resets here).
+        // Independent: counter increases from the exported raw samples of the week [from, to)
+        // (the fixtures hold 8 weeks; no counter resets here). The step from each series' last
+        // sample before the week into it counts in the week (README: increase).
         func increase(_ selector: String) throws -> Double {
+            let from: Int64 = 1_794_787_200_000
+            let to: Int64 = 1_795_392_000_000
             var bySeries: [String: [(Int64, Double)]] = [:]
-            for (labels, ts, v) in try kpid.exportedSamples(selector) {
+            for (labels, ts, v) in try kpid.exportedSamples(selector) where ts < to {
                 bySeries[labels, default: []].append((ts, v))
             }
-            return bySeries.values.map { s in
-                zip(s, s.dropFirst()).map { $1.1 >= $0.1 ? $1.1 - $0.1 : $1.1 }.reduce(0, +)
+            return bySeries.values.map { all in
+                let s = all.sorted { $0.0 < $1.0 }
+                let first = max(0, (s.firstIndex { $0.0 >= from } ?? s.count) - 1)
+                let week = Array(s[first...])
+                return zip(week, week.dropFirst()).map { $1.1 >= $0.1 ? $1.1 - $0.1 : $1.1 }.reduce(0, +)
             }.reduce(0, +)
         }
         let footfall = try increase(#"entries_total{site="NYC-5TH"}"#)
@@ -191,7 +200,9 @@ import Testing
     @Test func siteScopedTokenSeesOnlyItsSites() throws {
         let s = try SecuredService(configure: Self.configure)
         let ingest = try s.token(.ingest)
-        let body = String(decoding: try Self.fixture("airport/jfk.ndjson"), as: UTF8.self)
+        let body = String(
+            decoding: try GzipDecoder.inflate([UInt8](try Self.fixture("airport/jfk.ndjson.gz")), limit: 1 << 30),
+            as: UTF8.self)
         #expect(try s.ingest(body, token: ingest).status == 200)
         let jfk = try s.token(.read, sites: ["JFK"])
         let sites = try s.get("/api/v1/sites", token: jfk)

@@ -14,10 +14,11 @@ import Testing
         for group in try fm.contentsOfDirectory(atPath: Self.fixtures).sorted() {
             let path = Self.fixtures + "/" + group
             guard let files = try? fm.contentsOfDirectory(atPath: path) else { continue }
-            for file in files where file.hasSuffix(".ndjson") {
+            for file in files where file.hasSuffix(".ndjson.gz") {
                 let body = try Data(contentsOf: URL(fileURLWithPath: path + "/" + file))
                 let r = try http(
-                    "POST", kpid.base + "/api/v1/ingest", body: body, headers: ["Content-Type": "application/x-ndjson"], timeout: 120)
+                    "POST", kpid.base + "/api/v1/ingest", body: body,
+                    headers: ["Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"], timeout: 120)
                 #expect(r.status == 200, "\(file): \(r.text)")
             }
         }

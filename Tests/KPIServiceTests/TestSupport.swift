@@ -74,6 +74,8 @@ final class RunningService {
         config.dataDirectory = data
         config.port = 0
         config.httpThreads = 4
+        // Tests that want the rolling KPI schedule turn it on themselves.
+        config.kpiIntervalSeconds = 0
         configure(&config)
         var logger = Logger(label: "kpid-test")
         logger.logLevel = .warning

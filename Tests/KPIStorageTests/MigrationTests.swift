@@ -44,7 +44,7 @@ import Testing
             #expect(throws: StorageError.self) { try TokenStore(path: path) }
 
             let db = try KPIDatabase(path: path, durability: .process, logger: testLogger)
-            #expect(db.schemaVersion == 2)
+            #expect(db.schemaVersion == KPIDatabase.currentSchemaVersion)
             #expect(try db.loadSeries().map(\.1) == [series])
             var chunks: [Chunk] = []
             try db.forEachChunk { _, c in chunks.append(c) }
@@ -71,7 +71,7 @@ import Testing
             tokens.close()
             // Opening again changes nothing.
             let again = try KPIDatabase(path: path, durability: .process, logger: testLogger)
-            #expect(again.schemaVersion == 2)
+            #expect(again.schemaVersion == KPIDatabase.currentSchemaVersion)
             again.close()
         }
     }
@@ -82,7 +82,7 @@ import Testing
             #expect(try KPIDatabase.check(path: dir + "/old.sqlite").isClean)
             _ = try KPIDatabase.restore(from: dir + "/old.sqlite", to: dir + "/kpid.sqlite", replace: false)
             let db = try KPIDatabase(path: dir + "/kpid.sqlite", durability: .process, logger: testLogger)
-            #expect(db.schemaVersion == 2)
+            #expect(db.schemaVersion == KPIDatabase.currentSchemaVersion)
             #expect(try db.loadSeries().map(\.1) == [series])
             db.close()
         }

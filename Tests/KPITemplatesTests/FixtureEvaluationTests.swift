@@ -1,12 +1,14 @@
 import Foundation
 import KPICore
 import KPIQuery
+import KPIWire
 import Testing
 
 @testable import KPITemplates
 
-/// The fixture week of every site (Fixtures/*/*.ndjson) in one ColumnarStore and as plain
-/// arrays of samples, for values computed independently of the SQL engine.
+/// The fixtures of every site (Fixtures/*/*.ndjson.gz, 8 weeks) in one ColumnarStore and as plain
+/// arrays of samples, for values of the week 2026-11-16 .. 2026-11-23 computed independently of
+/// the SQL engine.
 final class FixtureWeek: @unchecked Sendable {
     static let shared = FixtureWeek()
 
@@ -33,26 +35,39 @@ final class FixtureWeek: @unchecked Sendable {
         let fixtures = Self.root.appendingPathComponent("Fixtures")
         var all: [Labels: Series] = [:]
         var order: [Labels] = []
+        // The part of a line before `,"ts":` names the series: parse it with JSONSerialization
+        // once per series, then read ts and value as plain numbers.
+        var keyOfPrefix: [ArraySlice<UInt8>: Labels] = [:]
         let dirs = (try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? []
         for dir in dirs.sorted() {
             let files =
                 (try? FileManager.default.contentsOfDirectory(
                     atPath: fixtures.appendingPathComponent(dir).path)) ?? []
-            for file in files.sorted() where file.hasSuffix(".ndjson") {
-                let text = try! String(
-                    contentsOf: fixtures.appendingPathComponent(dir).appendingPathComponent(file),
-                    encoding: .utf8)
-                for line in text.split(separator: "\n") {
-                    let o = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-                    let metric = o["metric"] as! String
-                    let labels = o["labels"] as! [String: String]
-                    let key = Labels(metric: metric, labels)
-                    if all[key] == nil {
+            for file in files.sorted() where file.hasSuffix(".ndjson.gz") {
+                let compressed = try! Data(
+                    contentsOf: fixtures.appendingPathComponent(dir).appendingPathComponent(file))
+                let bytes = try! GzipDecoder.inflate([UInt8](compressed), limit: 1 << 31)
+                for line in bytes.split(separator: 10) {
+                    // ...,"ts":<digits>,"value":<number>}
+                    let valueAt = line.lastIndex(of: UInt8(ascii: ":"))!
+                    let tsAt = line[..<(valueAt - 8)].lastIndex(of: UInt8(ascii: ":"))!
+                    let prefix = line[..<(tsAt - 5)]
+                    let key: Labels
+                    if let known = keyOfPrefix[prefix] {
+                        key = known
+                    } else {
+                        let o =
+                            try! JSONSerialization.jsonObject(with: Data(prefix + [UInt8(ascii: "}")])) as! [String: Any]
+                        let labels = o["labels"] as! [String: String]
+                        key = Labels(metric: o["metric"] as! String, labels)
+                        keyOfPrefix[prefix] = key
                         all[key] = Series(labels: labels, ts: [], values: [])
                         order.append(key)
                     }
-                    all[key]!.ts.append((o["ts"] as! NSNumber).int64Value)
-                    all[key]!.values.append((o["value"] as! NSNumber).doubleValue)
+                    var ts: Int64 = 0
+                    for c in line[(tsAt + 1)..<(valueAt - 8)] { ts = ts * 10 + Int64(c - 48) }
+                    all[key]!.ts.append(ts)
+                    all[key]!.values.append(Double(String(decoding: line[(valueAt + 1)..<(line.endIndex - 1)], as: UTF8.self))!)
                 }
             }
         }
@@ -69,10 +84,18 @@ final class FixtureWeek: @unchecked Sendable {
             templates: templates)
     }
 
-    /// Samples of `metric` at `site` inside the week, optionally filtered by labels.
-    func samples(_ metric: String, site: String, where filter: [String: String] = [:]) -> [Series] {
-        (series[metric] ?? []).filter { s in
-            s.labels["site"] == site && filter.allSatisfy { s.labels[$0.key] == $0.value }
+    /// Samples of `metric` at `site` inside the week [from, to), optionally filtered by labels;
+    /// series without a sample in the week are left out. `previous`: also each series' last
+    /// sample before the week, for counter increases (the step from a series' previous sample
+    /// into a range counts in the range, see the README's `increase`).
+    func samples(_ metric: String, site: String, where filter: [String: String] = [:], previous: Bool = false) -> [Series] {
+        (series[metric] ?? []).compactMap { s in
+            guard s.labels["site"] == site && filter.allSatisfy({ s.labels[$0.key] == $0.value }) else { return nil }
+            var lo = s.ts.firstIndex { $0 >= Self.from } ?? s.ts.count
+            if previous && lo > 0 && lo < s.ts.count && s.ts[lo] < Self.to { lo -= 1 }
+            let hi = s.ts.firstIndex { $0 >= Self.to } ?? s.ts.count
+            guard lo < hi else { return nil }
+            return Series(labels: s.labels, ts: Array(s.ts[lo..<hi]), values: Array(s.values[lo..<hi]))
         }
     }
 
@@ -216,7 +239,7 @@ final class FixtureWeek: @unchecked Sendable {
         #expect(
             close(
                 r["passenger_throughput"]?.value,
-                FixtureWeek.increase(week.samples("entries_total", site: "JFK"))))
+                FixtureWeek.increase(week.samples("entries_total", site: "JFK", previous: true))))
         // Overflow: above 30 people on two or more consecutive samples (longer than 15 minutes).
         var events: [String: Int] = [:]
         for s in week.samples("queue_length_people", site: "JFK") {
@@ -224,8 +247,8 @@ final class FixtureWeek: @unchecked Sendable {
                 FixtureWeek.runs(s, { $0 > 30 }).filter { $0.end - $0.start > 900_000 }.count
         }
         #expect(r["overflow_events"]?.value == Double(events.values.reduce(0, +)))
-        // Worst three checkpoints, most events first (ties by name).
-        let worst = events.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        // Worst three checkpoints with events, most events first (ties by name).
+        let worst = events.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .prefix(3)
         #expect(r["overflow_events"]?.worst.map(\.item) == worst.map(\.key))
         // Site override (Queries/sites.json): throughput target 70000, warning 60000.
@@ -236,9 +259,9 @@ final class FixtureWeek: @unchecked Sendable {
 
     @Test func retail() throws {
         let r = try week.evaluate("retail", site: "NYC-5TH")
-        let footfall = FixtureWeek.increase(week.samples("entries_total", site: "NYC-5TH"))
-        let transactions = FixtureWeek.increase(week.samples("transactions_total", site: "NYC-5TH"))
-        let sales = FixtureWeek.increase(week.samples("sales_dollars_total", site: "NYC-5TH"))
+        let footfall = FixtureWeek.increase(week.samples("entries_total", site: "NYC-5TH", previous: true))
+        let transactions = FixtureWeek.increase(week.samples("transactions_total", site: "NYC-5TH", previous: true))
+        let sales = FixtureWeek.increase(week.samples("sales_dollars_total", site: "NYC-5TH", previous: true))
         #expect(close(r["footfall"]?.value, footfall))
         #expect(close(r["conversion_rate"]?.value, transactions / footfall * 100))
         #expect(close(r["avg_transaction_value"]?.value, sales / transactions, tolerance: 1e-6))
@@ -254,7 +277,7 @@ final class FixtureWeek: @unchecked Sendable {
         #expect(
             close(
                 r["tailgating_events"]?.value,
-                FixtureWeek.increase(week.samples("tailgating_total", site: "CAMPUS-E"))))
+                FixtureWeek.increase(week.samples("tailgating_total", site: "CAMPUS-E", previous: true))))
         #expect(
             close(
                 r["time_to_secure"]?.value,
@@ -293,7 +316,7 @@ final class FixtureWeek: @unchecked Sendable {
         let r = try week.evaluate("stadium", site: "ARENA-1")
         #expect(
             close(
-                r["entries"]?.value, FixtureWeek.increase(week.samples("entries_total", site: "ARENA-1"))))
+                r["entries"]?.value, FixtureWeek.increase(week.samples("entries_total", site: "ARENA-1", previous: true))))
         let orders = week.samples("order_completion_seconds", site: "ARENA-1")
         #expect(close(r["order_completion_time"]?.value, FixtureWeek.mean(orders)))
         // Worst stand: the slowest mean completion.
@@ -302,7 +325,7 @@ final class FixtureWeek: @unchecked Sendable {
         #expect(
             close(
                 r["transactions"]?.value,
-                FixtureWeek.increase(week.samples("transactions_total", site: "ARENA-1"))))
+                FixtureWeek.increase(week.samples("transactions_total", site: "ARENA-1", previous: true))))
         // Site override: entries target 100000, warning 80000; the week admitted fewer than 100000.
         #expect(r["entries"]?.status == .amber)
     }
@@ -339,8 +362,8 @@ final class FixtureWeek: @unchecked Sendable {
             Double(machines.map { FixtureWeek.timeIn($0, { $0 == 2 }) }.reduce(0, +)) / 3_600_000
         #expect(close(r["mtbf"]?.value, runningHours / Double(breakdowns.count)))
         #expect(close(r["mttr"]?.value, downMinutes / Double(breakdowns.count)))
-        let produced = FixtureWeek.increase(week.samples("units_produced_total", site: "PLANT-1"))
-        let good = FixtureWeek.increase(week.samples("units_good_total", site: "PLANT-1"))
+        let produced = FixtureWeek.increase(week.samples("units_produced_total", site: "PLANT-1", previous: true))
+        let good = FixtureWeek.increase(week.samples("units_good_total", site: "PLANT-1", previous: true))
         #expect(close(r["first_pass_yield"]?.value, good / produced * 100))
         // Performance: ideal cycle (L1 45 s, L2 72 s) over the actual cycle, averaged over the samples.
         let cycles = week.samples("cycle_time_seconds", site: "PLANT-1")
@@ -360,8 +383,9 @@ final class FixtureWeek: @unchecked Sendable {
             #expect(close(r["device_uptime"]?.value, 100 * Double(up) / Double(up + down)))
             let outages = devices.flatMap { FixtureWeek.runs($0, { $0 == 0 }) }
             #expect(r["incidents"]?.value == Double(outages.count))
-            let minutes = Double(outages.map { $0.end - $0.start }.reduce(0, +)) / 60_000
-            #expect(close(r["mttr"]?.value, minutes / Double(outages.count)))
+            // The mean of intervals is a whole number of milliseconds.
+            let totalMs = Double(outages.map { $0.end - $0.start }.reduce(0, +))
+            #expect(close(r["mttr"]?.value, (totalMs / Double(outages.count)).rounded() / 60_000))
             // Latest certificate scan per device.
             let certs = week.samples("cert_valid", site: site)
             let valid = Dictionary(grouping: certs, by: { $0.labels["device"]! }).values.filter { group in

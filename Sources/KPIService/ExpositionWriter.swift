@@ -1,0 +1,33 @@
+import KPIWire
+
+/// Writes metric families at the end of a text exposition (0.0.4 or OpenMetrics), so each
+/// feature renders its own metrics: families go before OpenMetrics' closing `# EOF`, and
+/// counter families are named without `_total` in OpenMetrics' HELP/TYPE lines.
+struct ExpositionWriter {
+    fileprivate(set) var body: [UInt8]
+    let openMetrics: Bool
+
+    /// Calls `write` to append families to `body`, keeping a trailing `# EOF` last.
+    static func append(to body: inout [UInt8], openMetrics: Bool, _ write: (inout ExpositionWriter) -> Void) {
+        let eof = Array("# EOF\n".utf8)
+        let hadEOF = body.count >= eof.count && body.suffix(eof.count).elementsEqual(eof)
+        if hadEOF { body.removeLast(eof.count) }
+        var writer = ExpositionWriter(body: body, openMetrics: openMetrics)
+        body = []  // one owner of the bytes while writing
+        write(&writer)
+        body = writer.body
+        if hadEOF { body.append(contentsOf: eof) }
+    }
+
+    /// The HELP and TYPE lines of a family.
+    mutating func family(_ name: String, _ type: String, _ help: String) {
+        let familyName = openMetrics && type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        PrometheusTextWriter.appendHelp(&body, name: familyName, help: help)
+        PrometheusTextWriter.appendType(&body, name: familyName, type: type)
+    }
+
+    /// One sample line.
+    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
+        PrometheusTextWriter.appendSample(&body, name: name, labels: labels, value: value)
+    }
+}

@@ -1,0 +1,339 @@
+import Foundation
+import KPICore
+import KPIHTTP
+import KPIStorage
+import KPITemplates
+
+/// Where a site's definition comes from.
+enum SiteSource: String, Sendable {
+    /// The sites file (setting `sites-file`).
+    case file
+    /// Registered with `POST /api/v1/sites`, stored in SQLite (table `sites`).
+    case api
+}
+
+/// Sites: the sites file merged with the sites registered over the API.
+///
+/// - `GET /api/v1/sites` (read): every site, each with `"source": "file"` or `"api"`; a
+///   site-scoped token sees only its sites. `GET /api/v1/sites/<id>`: one site.
+/// - `POST /api/v1/sites` (admin): a JSON object shaped like one entry of `sites.json`,
+///   validated by the same rules (`SiteCatalog.parseOne`); 201 when the id is new, 200 when
+///   it replaces a site. A stored site with the id of a file site replaces the file's entry
+///   (in its place in the list) until it is deleted.
+/// - `DELETE /api/v1/sites/<id>` (admin): deletes a stored site (a file site it replaced comes
+///   back); 404 for an unknown id, 409 for a site of the sites file (edit the file instead).
+///
+/// Every handler gets the sites from ``loadSites(_:)``, read on each call, so a change is seen
+/// by the next request and the next KPI round without a restart.
+extension KPIService {
+    static let siteRoutes: [Route] = [
+        Route("/api/v1/sites", ["GET"], .read, .now { s, _, m throws(APIError) in try s.listSites(m) }),
+        Route("/api/v1/sites", ["POST"], .admin, .now { s, r, m throws(APIError) in try s.putSite(r, m) }),
+        Route("/api/v1/sites/:id", ["GET"], .read, .now { s, _, m throws(APIError) in try s.getSite(m) }),
+        Route("/api/v1/sites/:id", ["DELETE"], .admin, .now { s, _, m throws(APIError) in try s.deleteSite(m) }),
+    ]
+
+    /// Longest site id accepted over the API, in bytes (as for a token's site names).
+    static let maxSiteIDBytes = 1024
+
+    /// The name API-registered sites carry in validation errors.
+    static let siteBodyName = "request body"
+
+    /// Every site: the sites file's, then those registered over the API (a stored site with the
+    /// id of a file site takes its place), validated against `templates`.
+    func loadSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
+        try loadSiteEntries(templates).map(\.site)
+    }
+
+    /// ``loadSites(_:)`` with each site's source, and whether a stored site replaces a file site.
+    func loadSiteEntries(_ templates: [KPITemplate]) throws(APIError) -> [(
+        site: SiteDefinition, source: SiteSource, replacesFileSite: Bool
+    )] {
+        var entries = try loadFileSites(templates).map { (site: $0, source: SiteSource.file, replacesFileSite: false) }
+        for site in try loadStoredSites(templates) {
+            if let index = entries.firstIndex(where: { $0.site.site == site.site }) {
+                entries[index] = (site, .api, true)
+            } else {
+                entries.append((site, .api, false))
+            }
+        }
+        return entries
+    }
+
+    /// The sites of the sites file, validated against `templates`; none when `sites-file` is
+    /// set to the empty string.
+    func loadFileSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
+        let path = configuration.sitesFile
+        guard !path.isEmpty else { return [] }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw APIError(
+                status: 500, message: "the sites file \(path) cannot be read (setting sites-file)")
+        }
+        do {
+            return try SiteCatalog.parse(data, file: (path as NSString).lastPathComponent, templates: templates)
+        } catch {
+            throw APIError(
+                status: 500, message: "invalid sites file",
+                details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
+        }
+    }
+
+    /// The sites stored in SQLite, validated against today's templates: one that no longer
+    /// fits them (a template or KPI removed) answers 500 naming the site and the field; replace
+    /// it with `POST /api/v1/sites` or remove it with `DELETE /api/v1/sites/<id>`.
+    func loadStoredSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
+        let records: [SiteRecord]
+        do {
+            records = try requireSiteStore().all()
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(status: 503, message: "the sites table cannot be read: \(error)")
+        }
+        var out: [SiteDefinition] = []
+        out.reserveCapacity(records.count)
+        for record in records {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(record.definition.utf8))) as? [String: Any]
+            else {
+                throw APIError(status: 500, message: "the stored site \"\(record.site)\" is not a JSON object")
+            }
+            do {
+                out.append(try SiteCatalog.parseOne(object, file: "sites table", label: record.site, templates: templates))
+            } catch {
+                throw APIError(
+                    status: 500,
+                    message:
+                        "the stored site \"\(record.site)\" no longer fits the templates; replace it (POST /api/v1/sites) or delete it",
+                    details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
+            }
+        }
+        return out
+    }
+
+    // MARK: Handlers
+
+    func listSites(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let allowed = match.principal.allowedSites
+        let entries = try loadSiteEntries(try loadTemplates()).filter { allowed?.contains($0.site.site) ?? true }
+        audit(match, rows: entries.count)
+        var w = JSONWriter(capacity: 4096)
+        w.raw("{\"sites\":[")
+        for (i, entry) in entries.enumerated() {
+            if i > 0 { w.raw(",") }
+            KPIService.writeSite(&w, entry.site, source: entry.source, replacesFileSite: entry.replacesFileSite)
+        }
+        w.raw("]}\n")
+        return .json(200, w.bytes)
+    }
+
+    /// `GET /api/v1/sites/<id>`: one site (404 unknown or outside the token's sites).
+    func getSite(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let id = match.parameters["id"] ?? ""
+        let allowed = match.principal.allowedSites
+        guard allowed?.contains(id) ?? true,
+            let entry = try loadSiteEntries(try loadTemplates()).first(where: { $0.site.site == id })
+        else {
+            audit(match, rows: 0, detail: "site \(id)")
+            throw KPIService.unknownSite(id)
+        }
+        audit(match, rows: 1, detail: "site \(id)")
+        var w = JSONWriter(capacity: 1024)
+        w.raw("{\"status\":\"success\",\"data\":")
+        KPIService.writeSite(&w, entry.site, source: entry.source, replacesFileSite: entry.replacesFileSite)
+        w.raw("}\n")
+        return .json(200, w.bytes)
+    }
+
+    /// `POST /api/v1/sites`: creates or replaces a stored site.
+    func putSite(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        guard !request.body.isEmpty,
+            let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any]
+        else {
+            throw APIError.badParameter(
+                "body",
+                "expected a JSON object like {\"site\":\"LHR\",\"display_name\":\"Heathrow\",\"time_zone\":\"Europe/London\","
+                    + "\"templates\":[\"airport\"],\"overrides\":{\"airport\":{\"avg_queue_wait\":{\"target\":5}}}}")
+        }
+        let id = object["site"] as? String ?? "?"
+        if let problem = KPIService.siteIDProblem(id), object["site"] is String {
+            audit(match, rows: 0, detail: "refused site \(id): site")
+            throw APIError.badParameter("site", problem)
+        }
+        let templates = try loadTemplates()
+        let site: SiteDefinition
+        do {
+            site = try SiteCatalog.parseOne(object, file: Self.siteBodyName, label: "the site", templates: templates)
+        } catch {
+            audit(match, rows: 0, detail: "refused site \(id): \(error.field ?? "body")")
+            throw APIError(
+                status: 400, message: "invalid site",
+                details: [IngestIssue(line: 0, field: error.field ?? "body", reason: error.reason)])
+        }
+        let fileSites = try loadFileSites(templates)
+        let definition: String
+        do {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            definition = String(decoding: data, as: UTF8.self)
+        } catch {
+            throw APIError.badParameter("body", "the object cannot be stored as JSON: \(error)")
+        }
+        let previous: SiteRecord?
+        do {
+            previous = try requireSiteStore().put(site: site.site, definition: definition, nowMs: KPIService.nowMs())
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(status: 503, message: "the site could not be stored: \(error)")
+        }
+        let replaced: SiteSource? =
+            previous != nil ? .api : fileSites.contains(where: { $0.site == site.site }) ? .file : nil
+        let verb = replaced == nil ? "create" : "replace"
+        audit(
+            match, rows: 1,
+            detail:
+                "\(verb) site \(site.site) templates=\(site.templates.joined(separator: ","))"
+                + (replaced.map { " (replaces the \($0.rawValue) site)" } ?? ""))
+        var w = JSONWriter(capacity: 1024)
+        w.raw("{\"status\":\"success\",\"data\":")
+        KPIService.writeSite(
+            &w, site, source: .api, replacesFileSite: fileSites.contains(where: { $0.site == site.site }))
+        w.raw(",\"replaced\":")
+        if let replaced { w.string(replaced.rawValue) } else { w.raw("null") }
+        w.raw("}\n")
+        return .json(replaced == nil ? 201 : 200, w.bytes)
+    }
+
+    /// `DELETE /api/v1/sites/<id>`: deletes a stored site.
+    func deleteSite(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let id = match.parameters["id"] ?? ""
+        let deleted: Bool
+        do {
+            deleted = try requireSiteStore().delete(site: id)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(status: 503, message: "the site could not be deleted: \(error)")
+        }
+        // Whether the sites file has the id (a deleted stored site may have replaced it). The
+        // file is only looked up, not validated: a broken file must not block a deletion.
+        let inFile = fileSiteIDs().contains(id)
+        audit(match, rows: deleted ? 1 : 0, detail: "delete site \(id)")
+        guard deleted else {
+            if inFile {
+                throw APIError(
+                    status: 409, message: "site \(id) is defined in the sites file",
+                    details: [
+                        IngestIssue(
+                            line: 0, field: "site",
+                            reason:
+                                "a site of the sites file (\(configuration.sitesFile)) cannot be deleted over the API; remove it from the file"
+                        )
+                    ])
+            }
+            throw KPIService.unknownSite(id)
+        }
+        var w = JSONWriter()
+        w.raw("{\"status\":\"success\",\"data\":{\"site\":")
+        w.string(id)
+        w.raw(",\"deleted\":true,\"file_site_restored\":\(inFile)}}\n")
+        return .json(200, w.bytes)
+    }
+
+    // MARK: Storage
+
+    /// Opens the site table on a connection of its own (the database at `path` is migrated).
+    func openSites(path: String) throws {
+        let store = try SiteStore(path: path)
+        state.withLock { $0.siteStore = store }
+    }
+
+    /// Closes the site table's connection. Idempotent.
+    func closeSites() {
+        let store = state.withLock { s in
+            defer { s.siteStore = nil }
+            return s.siteStore
+        }
+        store?.close()
+    }
+
+    func requireSiteStore() throws(APIError) -> SiteStore {
+        guard let store = state.withLock({ $0.siteStore }) else {
+            throw APIError(status: 503, message: "kpid is starting or stopping: the sites table is not open")
+        }
+        return store
+    }
+
+    // MARK: Helpers
+
+    /// The ids listed in the sites file (empty when there is no readable file).
+    func fileSiteIDs() -> Set<String> {
+        let path = configuration.sitesFile
+        guard !path.isEmpty, let data = FileManager.default.contents(atPath: path),
+            let list = (try? JSONSerialization.jsonObject(with: data)) as? [Any]
+        else { return [] }
+        return Set(list.compactMap { ($0 as? [String: Any])?["site"] as? String })
+    }
+
+    /// Why `id` cannot be a site registered over the API (it appears in URL paths and in
+    /// token scopes), nil when it can.
+    static func siteIDProblem(_ id: String) -> String? {
+        if id.isEmpty || id.utf8.count > maxSiteIDBytes { return "a site id must be 1 to \(maxSiteIDBytes) bytes" }
+        if id.contains("/") { return "a site id must not contain \"/\"" }
+        if id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "a site id must not contain control characters"
+        }
+        if id.trimmingCharacters(in: .whitespaces) != id { return "a site id must not begin or end with a space" }
+        return nil
+    }
+
+    static func unknownSite(_ id: String) -> APIError {
+        APIError(
+            status: 404, message: "unknown site",
+            details: [IngestIssue(line: 0, field: "site", reason: "no site \"\(id)\"; see /api/v1/sites")])
+    }
+
+    static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// One site as JSON: `{"site", "display_name", "time_zone", "templates", "overrides",
+    /// "source"}`, plus `"replaces_file_site": true` for a stored site that replaces a file site.
+    static func writeSite(_ w: inout JSONWriter, _ s: SiteDefinition, source: SiteSource, replacesFileSite: Bool) {
+        w.raw("{\"site\":")
+        w.string(s.site)
+        w.raw(",\"display_name\":")
+        w.string(s.displayName)
+        w.raw(",\"time_zone\":")
+        w.string(s.timeZone)
+        w.raw(",\"templates\":[")
+        for (k, t) in s.templates.enumerated() {
+            if k > 0 { w.raw(",") }
+            w.string(t)
+        }
+        w.raw("],\"overrides\":{")
+        for (k, template) in s.overrides.keys.sorted().enumerated() {
+            if k > 0 { w.raw(",") }
+            w.string(template)
+            w.raw(":{")
+            for (j, (kpi, thresholds)) in s.overrides[template]!.sorted(by: { $0.key < $1.key }).enumerated() {
+                if j > 0 { w.raw(",") }
+                w.string(kpi)
+                w.raw(":{")
+                var first = true
+                if let t = thresholds.target {
+                    w.raw("\"target\":")
+                    writeNumber(&w, t)
+                    first = false
+                }
+                if let v = thresholds.warning {
+                    w.raw(first ? "\"warning\":" : ",\"warning\":")
+                    writeNumber(&w, v)
+                }
+                w.raw("}")
+            }
+            w.raw("}")
+        }
+        w.raw("},\"source\":")
+        w.string(source.rawValue)
+        if replacesFileSite { w.raw(",\"replaces_file_site\":true") }
+        w.raw("}")
+    }
+}

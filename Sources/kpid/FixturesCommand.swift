@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import KPIFixtures
+
+/// `kpid fixtures ...`: the deterministic sample data behind `Fixtures/`.
+struct Fixtures: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deterministic sample data for the KPI templates (see Fixtures/README.md).",
+        subcommands: [FixturesGenerate.self])
+}
+
+/// `kpid fixtures generate --template airport --site JFK --days 56 --seed 1 [--out FILE]`.
+struct FixturesGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write one site's samples as ndjson (sorted by time; the same options give the same bytes).",
+        discussion: """
+            Examples:
+              kpid fixtures generate --template airport --site JFK --days 56 --seed 1 --out Fixtures/airport/jfk.ndjson.gz
+              kpid fixtures generate --template retail --site DEMO --days 7 --out demo.ndjson
+            The site's time zone and capacities come from --sites when it lists the site, else the template's defaults.
+            """)
+
+    @Option(help: "airport, retail, campus, stadium, logistics or manufacturing.") var template: String
+    @Option(help: "Site id (the `site` label).") var site: String
+    @Option(help: "Days of data, ending at --end.") var days = 56
+    @Option(help: "Seed of the random generator (a non-negative integer).") var seed: UInt64 = 1
+    @Option(help: "Exclusive end date (UTC midnight), YYYY-MM-DD.") var end = "2026-11-23"
+    @Option(name: .customLong("step-minutes"), help: "Grid of gauges, counters and states in minutes (divides 60).")
+    var stepMinutes = 15
+    @Option(help: "Sites file (shape of Fixtures/sites.json); a site it does not list gets the template's defaults.")
+    var sites = "Fixtures/sites.json"
+    @Option(help: "Output file (default: standard output); a name ending .gz is gzip-compressed.") var out: String?
+
+    func validate() throws {
+        guard FixtureSite.templates.contains(template) else {
+            throw ValidationError("--template must be one of \(FixtureSite.templates.joined(separator: ", "))")
+        }
+        guard !site.isEmpty else { throw ValidationError("--site must not be empty") }
+        guard endMilliseconds != nil else { throw ValidationError("--end must be a date YYYY-MM-DD") }
+    }
+
+    /// Unix ms of `end` at 00:00 UTC.
+    var endMilliseconds: Int64? {
+        let parts = end.split(separator: "-")
+        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m),
+            (1...31).contains(d)
+        else { return nil }
+        return epochDay(y, m, d) * 86_400_000
+    }
+
+    func run() throws {
+        var definition = FixtureSite.defaults(template: template, site: site)!
+        if FileManager.default.fileExists(atPath: sites) {
+            let listed: [FixtureSite]
+            do {
+                listed = try FixtureSite.parse(Data(contentsOf: URL(fileURLWithPath: sites)))
+            } catch {
+                throw ValidationError("--sites \(sites): \(error)")
+            }
+            if let found = listed.first(where: { $0.site == site }) {
+                guard found.template == template else {
+                    throw ValidationError("--sites \(sites) lists \(site) with template \(found.template), not \(template)")
+                }
+                definition = found
+            }
+        }
+        let options = FixtureOptions(site: definition, days: days, seed: seed, end: endMilliseconds!, stepMinutes: stepMinutes)
+        let bytes: [UInt8]
+        do {
+            bytes = try FixtureGenerator.generate(options)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard let out else {
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
+        if out.hasSuffix(".gz") {
+            try gzip(bytes, to: out)
+        } else {
+            try Data(bytes).write(to: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// Compresses with `gzip -9n` (no name or time stamp in the header: the same bytes every run).
+    func gzip(_ bytes: [UInt8], to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw ValidationError("--out \(path): cannot create the file")
+        }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? output.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gzip", "-9n"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        // gzip writes to the file, never to us, so it keeps draining the pipe while we fill it.
+        input.fileHandleForWriting.write(Data(bytes))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("--out \(path): gzip failed with status \(process.terminationStatus)")
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import KPICore
+import KPIQuery
+import KPIReport
+import KPIService
+import KPIStorage
+import KPITemplates
+import Logging
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `kpid report --site JFK [--week 2026-W45] [--format md] [--out FILE]`: the weekly KPI review,
+/// computed offline from a data directory, or fetched from a running kpid with `--url`.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the weekly KPI review of a site (offline from a data directory, or from a running kpid with --url).",
+        discussion: """
+            Examples:
+              kpid report --site JFK --week 2026-W45 --format md
+              kpid report --site JFK --format html --out jfk-review.html --data ./data
+              kpid report --site JFK --url http://127.0.0.1:9464 --format csv
+
+            Offline, the data directory's database is loaded into memory and left as it is; it
+            must not be in use by a running kpid (ask that one with --url instead). Templates
+            and sites come from --templates and --sites (defaults as for kpid serve, also from
+            KPID_TEMPLATES_DIR and KPID_SITES_FILE), plus the sites registered over the API.
+            """)
+
+    @Option(help: "The site id, e.g. JFK.") var site: String
+    @Option(help: "ISO week, e.g. 2026-W45 (default: the last complete week in the site's time zone).") var week: String?
+    @Option(help: "html, json, csv or md (default md).") var format = "md"
+    @Option(help: "Only this template of the site.") var template: String?
+    @Option(help: "Write the review to this file instead of standard output.") var out: String?
+    @Option(help: "Data directory (default $KPID_DATA or ./data).") var data: String?
+    @Option(help: "KPI templates directory (default Queries/templates).") var templates: String?
+    @Option(help: "Sites file (default Queries/sites.json).") var sites: String?
+    @Option(help: "Fetch the review from this running kpid instead, e.g. http://127.0.0.1:9464.") var url: String?
+    @Option(help: "API token for --url (default: $KPID_TOKEN).") var token: String?
+
+    func validate() throws {
+        guard ReportFormat(name: format) != nil else { throw ValidationError("--format must be html, json, csv or md") }
+        if let week {
+            do {
+                _ = try ISOWeek.parse(week)
+            } catch {
+                throw ValidationError("--week: \(error)")
+            }
+        }
+        if url != nil && (data != nil || templates != nil || sites != nil) {
+            throw ValidationError("--url asks a running kpid; --data, --templates and --sites are for offline reports")
+        }
+    }
+
+    func run() throws {
+        let format = ReportFormat(name: format)!
+        let text = try url.map { try fetch($0, format: format) } ?? offline(format: format)
+        if let out {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out))
+            FileHandle.standardError.write(Data("wrote \(out)\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    /// GET /reports/weekly.<ext> of a running kpid.
+    func fetch(_ base: String, format: ReportFormat) throws -> String {
+        var items = [URLQueryItem(name: "site", value: site)]
+        if let week { items.append(URLQueryItem(name: "week", value: week)) }
+        if let template { items.append(URLQueryItem(name: "template", value: template)) }
+        let (status, body) = try httpCall(
+            try getRequest(base, "/reports/weekly.\(format.fileExtension)", items, token: token))
+        guard status == 200 else {
+            printError("HTTP \(status): \(String(decoding: body, as: UTF8.self))")
+            throw ExitCode(1)
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// Loads the data directory's store and evaluates the review here.
+    func offline(format: ReportFormat) throws -> String {
+        var flags: [String: String] = [:]
+        if let data { flags["data"] = data }
+        if let templates { flags["templates-dir"] = templates }
+        if let sites { flags["sites-file"] = sites }
+        let config: ServiceConfiguration
+        do {
+            config = try ServiceConfiguration.resolve(
+                flags: flags, environment: ProcessInfo.processInfo.environment, configFile: [:])
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let templateList: [KPITemplate]
+        do {
+            templateList = try TemplateLoader.loadDirectory(config.templatesDirectory)
+        } catch {
+            printError("templates (\(config.templatesDirectory)): \(error)")
+            throw ExitCode(1)
+        }
+        var siteList: [SiteDefinition] = []
+        if !config.sitesFile.isEmpty {
+            guard let bytes = FileManager.default.contents(atPath: config.sitesFile) else {
+                printError("the sites file \(config.sitesFile) cannot be read (--sites)")
+                throw ExitCode(1)
+            }
+            do {
+                siteList = try SiteCatalog.parse(
+                    bytes, file: (config.sitesFile as NSString).lastPathComponent, templates: templateList)
+            } catch {
+                printError("sites: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let path = config.databasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("no kpid database at \(path) (--data)")
+            throw ExitCode(1)
+        }
+        // The lock keeps a server from starting (and writing) while the store is read.
+        let lock: DataDirectoryLock
+        do {
+            lock = try DataDirectoryLock(directory: config.dataDirectory)
+        } catch {
+            printError("\(error): ask the running kpid with --url instead")
+            throw ExitCode(1)
+        }
+        defer { lock.release() }
+        var logger = Logger(label: "kpid")
+        logger.logLevel = .error
+        let store = ColumnarStore(
+            configuration: StoreConfiguration(outOfOrderWindowMs: config.outOfOrderWindowMs, chunkSize: config.chunkSize))
+        let database = try KPIDatabase(
+            path: path, durability: config.durability, logger: logger, softwareVersion: ServiceMetrics.version)
+        _ = try StoreRecovery.load(database, into: store, logger: logger)
+        database.close()
+        siteList = try Self.merge(siteList, storedIn: path, templates: templateList)
+
+        guard let site = siteList.first(where: { $0.site == self.site }) else {
+            printError(
+                "unknown site \"\(self.site)\"; known: \(siteList.map(\.site).joined(separator: ", "))")
+            throw ExitCode(1)
+        }
+        if let template, !site.templates.contains(template) {
+            printError("site \(site.site) uses \(site.templates.joined(separator: ", ")), not \"\(template)\"")
+            throw ExitCode(1)
+        }
+        let zone = TimeZone(identifier: site.timeZone) ?? .gmt
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let isoWeek = try week.map { try ISOWeek.parse($0) } ?? ISOWeek.lastComplete(at: now, in: zone)
+        var options = QueryOptions(now: now, timeZone: zone)
+        options.limits = QueryLimits(
+            maxSeries: config.queryMaxSeries, maxSamples: config.queryMaxSamples, maxRows: config.queryMaxRows,
+            timeoutMilliseconds: config.queryTimeoutMs, maxGroupBytes: config.queryMaxMemoryBytes)
+        let review: WeeklyReview
+        do {
+            review = try WeeklyReview.build(
+                engine: QueryEngine(store: store), templates: templateList, site: site, week: isoWeek, options: options,
+                only: template.map { [$0] }, generatedAt: now)
+        } catch {
+            printError("KPI \(error.kpi): \(error.error.message)")
+            throw ExitCode(1)
+        }
+        return review.render(format)
+    }
+
+    /// The sites file's sites with those registered over the API (`POST /api/v1/sites`) merged
+    /// in as the server does: a stored site replaces the file's site of the same id.
+    static func merge(_ fileSites: [SiteDefinition], storedIn path: String, templates: [KPITemplate]) throws
+        -> [SiteDefinition]
+    {
+        var out = fileSites
+        let records: [SiteRecord]
+        do {
+            let store = try SiteStore(path: path)
+            defer { store.close() }
+            records = try store.all()
+        } catch {
+            return out  // a database without the sites table holds no registered site
+        }
+        for record in records {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(record.definition.utf8))) as? [String: Any],
+                let site = try? SiteCatalog.parseOne(object, file: "sites table", label: record.site, templates: templates)
+            else {
+                printError("warning: the stored site \"\(record.site)\" does not fit the templates; skipped")
+                continue
+            }
+            if let index = out.firstIndex(where: { $0.site == site.site }) { out[index] = site } else { out.append(site) }
+        }
+        return out
+    }
+}
