@@ -187,5 +187,19 @@ extension Context {
         script.certificates = [("rdr-04", at(2026, 10, 30, 0, 0), nil), ("cam-01", at(2026, 11, 21, 0, 0), nil)]
         script.badWeeks = [45]
         securityOperations(devices, script)
+
+        // Class starts: how long after the timetable the lecture began (recorded at that moment),
+        // usually a minute or two; W46: ENG-110's projector failed and its classes started 8 to
+        // 15 minutes late all week. Own generator, drawn last, so nothing above changes.
+        var random = FixtureRandom(seed: rng.next(), site: site.site + "/class-starts")
+        for (building, room, _) in rooms {
+            let id = out.series("class_start_delay_seconds", ["building": building, "room": room])
+            for (s, e, _) in classes[room]! where s >= start && s < end {
+                var delay = random.lognormal(100, 0.7)
+                if room == "ENG-110" && isoWeek2026(clock.local(s).day) == 46 { delay = random.uniform(480, 900) }
+                delay = min(delay, Double(e - s) / 1000 - 60).rounded()
+                out.add(id, s + Int64(delay * 1000), delay)
+            }
+        }
     }
 }

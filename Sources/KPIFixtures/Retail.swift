@@ -32,6 +32,7 @@ extension Context {
         let basket = ["L1": 96.0, "L2": 96.0, "L3": 96.0, "SCO": 42.0]
         var txTotal: [String: Int64] = ["L1": 402_008, "L2": 378_451, "L3": 196_776, "SCO": 518_340]
         var centsTotal: [String: Int64] = ["L1": 3_881_224_510, "L2": 3_660_991_245, "L3": 1_894_018_833, "SCO": 2_181_870_012]
+        var itemsTotal: [String: Int64] = ["L1": 4_312_472, "L2": 4_067_768, "L3": 2_104_465, "SCO": 2_424_300]
         var queue: [String: Int] = ["L1": 0, "L2": 0, "L3": 0, "SCO": 0]
         var open: [String: Int] = ["L1": 0, "L2": 0, "L3": 0, "SCO": 0]
         var doorTotals: [String: Int64] = ["5th-ave": 2_094_552, "56th-st": 863_117]
@@ -47,7 +48,7 @@ extension Context {
             laneIDs[lane] = [
                 out.series("lane_open", ["lane": lane]), out.series("queue_length_people", ["lane": lane]),
                 out.series("queue_wait_seconds", ["lane": lane]), out.series("transactions_total", ["lane": lane]),
-                out.series("sales_dollars_total", ["lane": lane]),
+                out.series("sales_dollars_total", ["lane": lane]), out.series("items_sold_total", ["lane": lane]),
             ]
         }
         for i in 0..<steps {
@@ -109,13 +110,18 @@ extension Context {
                 let served = open[lane]! == 1 ? min(queue[lane]!, rng.poisson(serviceRate[lane]! * stepMinutes)) : 0
                 queue[lane]! -= served
                 txTotal[lane]! += Int64(served)
-                for _ in 0..<served { centsTotal[lane]! += Int64((rng.lognormal(basket[lane]! * 0.8, 0.65) * 100).rounded()) }
+                for _ in 0..<served {
+                    let cents = Int64((rng.lognormal(basket[lane]! * 0.8, 0.65) * 100).rounded())
+                    centsTotal[lane]! += cents
+                    itemsTotal[lane]! += max(1, (cents + 450) / 900)  // about $9 an item
+                }
                 let wait = queue[lane]! > 0 ? Double(queue[lane]!) / serviceRate[lane]! * 60 * rng.uniform(0.85, 1.15) : 0
                 out.add(ids[0], t, int: Int64(open[lane]!))
                 out.add(ids[1], t, int: Int64(queue[lane]!))
                 out.add(ids[2], t, (wait * 1000).rounded() / 1000)
                 out.add(ids[3], t, int: txTotal[lane]!)
                 out.add(ids[4], t, Double(centsTotal[lane]!) / 100)
+                out.add(ids[5], t, int: itemsTotal[lane]!)
             }
         }
 

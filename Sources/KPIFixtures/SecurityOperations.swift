@@ -95,5 +95,47 @@ extension Context {
                 t += hourMs
             }
         }
+        passwordsAndAudits(devices)
+    }
+
+    /// password_compliant hourly per device, and audit_evidence_turnaround_seconds, one sample
+    /// per evidence request when it is handed over. Drawn after everything else of the site (and
+    /// from their own generator), so the other signals stay as they were.
+    mutating func passwordsAndAudits(_ devices: [Device]) {
+        // Every fifth device shipped with a default password; those of even rank had it changed
+        // in the W45 hardening (Wednesday 10:00 local), the others still have it.
+        let hardening = clock.ms(monday2026(45) + 2, 10, 0)
+        for (n, d) in devices.enumerated() {
+            let weak = n % 5 == 4
+            let fixed = weak && (n / 5) % 2 == 0
+            let id = out.series("password_compliant", ["device": d.name])
+            var t = start
+            while t < end {
+                out.add(id, t, int: !weak || (fixed && t >= hardening) ? 1 : 0)
+                t += hourMs
+            }
+        }
+        // Auditors ask for evidence (badge logs, video exports) two to four times a week during
+        // office hours; the team answers in about a day, slower in W44 (half the team at a
+        // conference): a week a reviewer should spot.
+        var random = FixtureRandom(seed: rng.next(), site: site.site + "/audits")
+        var handed: [(Int64, Double)] = []
+        var monday = clock.local(start).day - Int64(weekday(ofDay: clock.local(start).day))
+        while monday <= lastDay {
+            let slow = isoWeek2026(monday) == 44
+            for _ in 0..<random.int(2, 4) {
+                let asked = clock.ms(monday + Int64(random.below(5)), random.int(9, 16), 5 * random.below(12))
+                let hours = random.lognormal(slow ? 70 : 20, 0.5)
+                let done = asked + Int64(hours * 3_600_000)
+                if asked >= start && done < end { handed.append((done, (hours * 3600).rounded())) }
+            }
+            monday += 7
+        }
+        let id = out.series("audit_evidence_turnaround_seconds", ["team": "security"])
+        var last = Int64.min
+        for (t, seconds) in handed.sorted(by: { $0.0 < $1.0 }) where t > last {
+            out.add(id, t, seconds)
+            last = t
+        }
     }
 }

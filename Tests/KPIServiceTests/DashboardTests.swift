@@ -313,7 +313,7 @@ import Testing
                 #expect((r.json["data"] as? [String] ?? []).contains(site), "\(file): \(definition) lacks \(site): \(r.text)")
             }
         }
-        // 54 KPIs, each with a stat (value, target, status) and a graph (value, target, warning).
+        // Every KPI (59 today, at least 54) has a stat (value, target, status) and a graph (value, target, warning).
         #expect(withData >= 54 * 6)
     }
 

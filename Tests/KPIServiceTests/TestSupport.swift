@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import KPIService
+import KPITemplates
 import Logging
 
 #if canImport(FoundationNetworking)
@@ -216,4 +217,11 @@ final class PrometheusServer {
         process.waitUntilExit()
         try? log.close()
     }
+}
+
+/// How many KPIs the named templates of Queries/templates define (tests count from the files,
+/// so adding a KPI to a template does not break them).
+func templateKPICount(_ names: [String]) -> Int {
+    let templates = (try? TemplateLoader.loadDirectory(packageRoot.appendingPathComponent("Queries/templates").path)) ?? []
+    return templates.filter { names.contains($0.name) }.reduce(0) { $0 + $1.kpis.count }
 }

@@ -7,6 +7,9 @@ import Testing
 /// The weekly KPI review over real HTTP (`/reports/weekly`), the `kpid report` command, and the
 /// HTML page in a real headless browser (Debian's chromium), on the JFK airport fixture.
 @Suite(.serialized) struct WeeklyReviewHTTPTests {
+    /// KPIs of JFK's templates (airport and security-operations), counted from the files.
+    static let jfkKPIs = templateKPICount(["airport", "security-operations"])
+
     static let templates = packageRoot.appendingPathComponent("Queries/templates").path
     static let sites = packageRoot.appendingPathComponent("Queries/sites.json").path
     /// 2026-W47 in New York: Monday 2026-11-16 00:00 EST to Monday 2026-11-23 00:00 EST.
@@ -73,7 +76,7 @@ import Testing
         #expect(r.json["from"] as? String == Self.from && r.json["to"] as? String == Self.to)
         #expect(r.json["first_day"] as? String == "2026-11-16" && r.json["last_day"] as? String == "2026-11-22")
         let review = Self.kpis(r.json)
-        #expect(review.count == 14)  // airport 7 + security-operations 7
+        #expect(review.count == Self.jfkKPIs)  // airport + security-operations
         // The same ranges through /api/v1/kpis (the week boundaries computed here by hand).
         let now = try http("GET", kpid.base + "/api/v1/kpis?site=JFK&from=\(Self.from)&to=\(Self.to)")
         let before = try http("GET", kpid.base + "/api/v1/kpis?site=JFK&from=\(Self.previousFrom)&to=\(Self.from)")
@@ -119,7 +122,7 @@ import Testing
         #expect(html.status == 200 && html.headers["content-type"] == "text/html; charset=utf-8")
         #expect(html.headers["content-security-policy"]?.contains("default-src 'none'") == true)
         #expect(html.text.hasPrefix("<!DOCTYPE html>") && html.text.contains("JFK International Airport"))
-        #expect(html.text.components(separatedBy: "<svg class=\"spark\"").count - 1 == 14)
+        #expect(html.text.components(separatedBy: "<svg class=\"spark\"").count - 1 == Self.jfkKPIs)
         #expect(html.text.contains("href=\"weekly.json?site=JFK&amp;week=2026-W47\""))
         #expect(try http("GET", kpid.base + "/reports/weekly.html?" + q).text.count > 10_000)
 
@@ -127,14 +130,14 @@ import Testing
         #expect(csv.status == 200 && csv.headers["content-type"]?.hasPrefix("text/csv") == true)
         #expect(csv.headers["content-disposition"] == "inline; filename=\"kpid-review-JFK-2026-W47.csv\"")
         let records = csv.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-        #expect(records.count == 15)
+        #expect(records.count == Self.jfkKPIs + 1)
         #expect(records.first?.hasPrefix("site,week,template,kpi,title,unit,direction,value,target") == true)
         let viaFormat = try http("GET", kpid.base + "/reports/weekly?format=csv&" + q)
         #expect(viaFormat.text.components(separatedBy: "\r\n").count == csv.text.components(separatedBy: "\r\n").count)
 
         let md = try http("GET", kpid.base + "/reports/weekly.md?" + q)
         #expect(md.status == 200 && md.headers["content-type"] == "text/markdown; charset=utf-8")
-        #expect(md.text.split(separator: "\n").filter { $0.hasPrefix("|") }.count == 2 * 2 + 14)
+        #expect(md.text.split(separator: "\n").filter { $0.hasPrefix("|") }.count == 2 * 2 + Self.jfkKPIs)
         #expect(md.text.contains("## Airport") && md.text.contains("## Security operations"))
 
         // One template only.
@@ -176,7 +179,7 @@ import Testing
         #expect(r.json["week"] as? String == String(format: "%04d-W%02d", c.yearForWeekOfYear!, c.weekOfYear!))
         #expect(r.json["in_progress"] as? Bool == false)
         // No data in this store: every KPI without a value is counted as such.
-        #expect((r.json["summary"] as? [String: Any])?["no_data"] as? Int == 14)
+        #expect((r.json["summary"] as? [String: Any])?["no_data"] as? Int == Self.jfkKPIs)
     }
 
     @Test func siteScopedTokensReadOnlyTheirSites() throws {
@@ -221,7 +224,7 @@ import Testing
         #expect(md.status == 0, "\(md.stderr)")
         let mdText = (try? String(contentsOfFile: mdFile, encoding: .utf8)) ?? ""
         #expect(mdText.hasPrefix("# Weekly KPI review: JFK International Airport (JFK)"))
-        #expect(mdText.split(separator: "\n").filter { $0.hasPrefix("|") }.count == 2 * 2 + 14)
+        #expect(mdText.split(separator: "\n").filter { $0.hasPrefix("|") }.count == 2 * 2 + Self.jfkKPIs)
 
         // A server on the same directory: offline is refused (it holds the lock), --url works and
         // gives the same numbers.
@@ -236,7 +239,7 @@ import Testing
         let onlineJSON = (try? JSONSerialization.jsonObject(with: Data(online.stdout.utf8))) as? [String: Any] ?? [:]
         let a = Self.kpis(offlineJSON)
         let b = Self.kpis(onlineJSON)
-        #expect(a.count == 14 && a.keys.sorted() == b.keys.sorted())
+        #expect(a.count == Self.jfkKPIs && a.keys.sorted() == b.keys.sorted())
         for (key, kpi) in a {
             #expect(Self.close(kpi["value"], b[key]?["value"]), "\(key)")
             #expect((kpi["trend"] as? [Any])?.count == 8, "\(key)")
@@ -310,7 +313,7 @@ import Testing
         try WeeklyReviewHTTPTests.ingestFixture(kpid.base)
         let url = kpid.base + "/reports/weekly?site=JFK&week=\(WeeklyReviewHTTPTests.week)"
         let kpiCount = WeeklyReviewHTTPTests.kpis(try http("GET", kpid.base + "/reports/weekly.json?site=JFK&week=2026-W47").json).count
-        #expect(kpiCount == 14)
+        #expect(kpiCount == WeeklyReviewHTTPTests.jfkKPIs)
 
         // The detector works: a page whose script throws is reported in the same log.
         try #"<!DOCTYPE html><html><body><script>throw new Error("control")</script></body></html>"#

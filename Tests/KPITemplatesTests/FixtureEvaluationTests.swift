@@ -265,6 +265,8 @@ final class FixtureWeek: @unchecked Sendable {
         #expect(close(r["footfall"]?.value, footfall))
         #expect(close(r["conversion_rate"]?.value, transactions / footfall * 100))
         #expect(close(r["avg_transaction_value"]?.value, sales / transactions, tolerance: 1e-6))
+        let items = FixtureWeek.increase(week.samples("items_sold_total", site: "NYC-5TH", previous: true))
+        #expect(close(r["basket_size"]?.value, items / transactions, tolerance: 1e-9))
         // On-shelf availability: time without a gap over all time, every aisle.
         let shelves = week.samples("shelf_gap", site: "NYC-5TH")
         let free = shelves.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
@@ -310,6 +312,10 @@ final class FixtureWeek: @unchecked Sendable {
         }
         #expect(
             close(r["room_utilization"]?.value, utilizations.reduce(0, +) / Double(utilizations.count)))
+        // On-time class starts: delays of at most 5 minutes among the week's class starts.
+        let delays = week.samples("class_start_delay_seconds", site: "CAMPUS-E").flatMap(\.values)
+        #expect(delays.count > 50)
+        #expect(close(r["on_time_class_starts"]?.value, 100 * Double(delays.filter { $0 <= 300 }.count) / Double(delays.count)))
     }
 
     @Test func stadium() throws {
@@ -393,6 +399,14 @@ final class FixtureWeek: @unchecked Sendable {
             }.count
             let deviceCount = Set(certs.map { $0.labels["device"]! }).count
             #expect(close(r["certificate_compliance"]?.value, 100 * Double(valid) / Double(deviceCount)))
+            // Latest password scan per device, and the mean evidence turnaround in hours.
+            let passwords = week.samples("password_compliant", site: site)
+            let compliant = passwords.filter { $0.values.last! == 1 }.count
+            #expect(close(r["password_compliance"]?.value, 100 * Double(compliant) / Double(passwords.count)))
+            let turnarounds = week.samples("audit_evidence_turnaround_seconds", site: site).flatMap(\.values)
+            #expect(!turnarounds.isEmpty)
+            #expect(
+                close(r["audit_turnaround"]?.value, FixtureWeek.mean(week.samples("audit_evidence_turnaround_seconds", site: site)) / 3600))
         }
         // PLANT-1 overrides device_uptime to target 99.8, warning 99.5.
         let plant = try week.evaluate("security-operations", site: "PLANT-1")
