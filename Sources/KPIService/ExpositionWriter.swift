@@ -26,6 +26,16 @@ struct ExpositionWriter {
         PrometheusTextWriter.appendType(&body, name: familyName, type: type)
     }
 
+    /// The `_bucket`, `_sum` and `_count` lines of a histogram.
+    mutating func histogram(_ name: String, _ labels: [(String, String)], _ h: Histogram) {
+        for (i, bound) in h.bounds.enumerated() {
+            sample(name + "_bucket", labels + [("le", Histogram.format(bound))], Double(h.counts[i]))
+        }
+        sample(name + "_bucket", labels + [("le", "+Inf")], Double(h.count))
+        sample(name + "_sum", labels, h.sum)
+        sample(name + "_count", labels, Double(h.count))
+    }
+
     /// One sample line.
     mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
         PrometheusTextWriter.appendSample(&body, name: name, labels: labels, value: value)

@@ -128,13 +128,7 @@ final class RollingKPIState: Sendable {
             out.family(
                 "kpid_kpi_evaluation_duration_seconds", "histogram",
                 "Duration of a scheduled round evaluating every KPI of every site over every window.")
-            let h = c.rounds
-            for (i, bound) in h.bounds.enumerated() {
-                out.sample("kpid_kpi_evaluation_duration_seconds_bucket", [("le", Histogram.format(bound))], Double(h.counts[i]))
-            }
-            out.sample("kpid_kpi_evaluation_duration_seconds_bucket", [("le", "+Inf")], Double(h.count))
-            out.sample("kpid_kpi_evaluation_duration_seconds_sum", [], h.sum)
-            out.sample("kpid_kpi_evaluation_duration_seconds_count", [], Double(h.count))
+            out.histogram("kpid_kpi_evaluation_duration_seconds", [], c.rounds)
             out.family("kpid_kpi_evaluations_total", "counter", "Evaluations of one template at one site, by result.")
             out.sample("kpid_kpi_evaluations_total", [("result", "ok")], Double(c.evaluationsOK))
             out.sample("kpid_kpi_evaluations_total", [("result", "error")], Double(c.evaluationsFailed))
