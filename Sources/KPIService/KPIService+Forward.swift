@@ -35,6 +35,8 @@ final class Forwarder: Sendable {
     let logger: Logger
     let counts = Mutex(Counts())
     private let thread = BackgroundThread()
+    /// One session for every request the forwarder sends (its connections are reused).
+    private let session = URLSession(configuration: .ephemeral)
 
     struct Counts: Sendable {
         var samplesSent: UInt64 = 0
@@ -65,7 +67,10 @@ final class Forwarder: Sendable {
     }
 
     /// Stops after the request in flight (which is then sent again after a restart).
-    func stop() { thread.stop() }
+    func stop() {
+        thread.stop()
+        session.finishTasksAndInvalidate()
+    }
 
     var isStopping: Bool { thread.isStopping }
 
@@ -222,14 +227,12 @@ final class Forwarder: Sendable {
         request.setValue("kpid/\(ServiceMetrics.version)", forHTTPHeaderField: "User-Agent")
         if let bearerToken { request.setValue("Bearer \(bearerToken)", forHTTPHeaderField: "Authorization") }
         let box = Box()
-        let session = URLSession(configuration: .ephemeral)
         session.dataTask(with: request) { data, response, error in
             if let http = response as? HTTPURLResponse { box.status = http.statusCode }
             if let data { box.text = String(decoding: data, as: UTF8.self) } else if let error { box.text = "\(error)" }
             box.done.signal()
         }.resume()
         box.done.wait()
-        session.finishTasksAndInvalidate()
         return (box.status, box.text)
     }
 

@@ -105,7 +105,9 @@ extension KPIService {
         }
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         if let windowName = request.queryValue("window") {
-            return try rollingKPIs(site: site, templates: templates.filter { names.contains($0.name) }, window: windowName, request, match)
+            return try rollingKPIs(
+                site: site, templates: templates.filter { names.contains($0.name) }, window: windowName, now: now, request,
+                match)
         }
         let to = try timeParameter(request, "to", default: now)
         let from = try timeParameter(request, "from", default: to - 7 * 86_400_000)
@@ -160,7 +162,7 @@ extension KPIService {
     /// schedule has none yet for the site, or is off), with the previous window's value and the
     /// change.
     func rollingKPIs(
-        site: SiteDefinition, templates: [KPITemplate], window windowName: String, _ request: HTTPRequest,
+        site: SiteDefinition, templates: [KPITemplate], window windowName: String, now: Int64, _ request: HTTPRequest,
         _ match: RouteMatch
     ) throws(APIError) -> HTTPResponse {
         for name in ["from", "to"] where request.queryValue(name) != nil {
@@ -182,7 +184,7 @@ extension KPIService {
             }
             do {
                 values += try evaluateWindows(
-                    template, site: site, windows: [window], now: KPIService.nowMilliseconds(),
+                    template, site: site, windows: [window], now: now,
                     scope: match.principal.scopeMatchers)
             } catch {
                 audit(match, rows: nil, detail: "\(site.site) \(template.name) \(error.kpi)")
