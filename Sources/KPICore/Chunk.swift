@@ -15,6 +15,9 @@ public struct Chunk: Sendable, Equatable {
     public let minTime: Int64
     /// Last timestamp, or `Int64.min` for an empty chunk.
     public let maxTime: Int64
+    /// Pre-aggregated buckets of the samples (sealed chunks only; nil for heads and for
+    /// chunks too sparse for any rollup level).
+    public private(set) var rollup: ChunkRollup? = nil
 
     /// Encodes the columns. `timestamps` must be strictly increasing and as long as `values`
     /// (and at most `ChunkEncoding.maxSampleCount` long).
@@ -26,14 +29,31 @@ public struct Chunk: Sendable, Equatable {
         maxTime = timestamps.last ?? .min
     }
 
+    /// A sealed chunk: encodes the columns and computes their rollups.
+    public static func sealed(timestamps: [Int64], values: [Double]) -> Chunk {
+        var chunk = Chunk(timestamps: timestamps, values: values)
+        chunk.rollup = ChunkRollup.compute(timestamps: timestamps, values: values)
+        return chunk
+    }
+
     /// Adopts encoded bytes (e.g. read from disk) after decoding them once to check them:
     /// throws for corrupt bytes, so a `Chunk` never holds bytes that fail to decode.
-    public init(encoded: [UInt8]) throws(ChunkDecodingError) {
+    ///
+    /// For a sealed chunk (`sealed`), its stored `rollup` is adopted when it checks out and
+    /// covers exactly these samples' buckets, else recomputed from the decoded columns (a file
+    /// from before rollups, or a damaged rollup).
+    public init(encoded: [UInt8], sealed: Bool = false, rollup stored: [UInt8]? = nil) throws(ChunkDecodingError) {
         let columns = try ChunkEncoding.decode(encoded)
         self.encoded = encoded
         count = columns.timestamps.count
         minTime = columns.timestamps.first ?? .max
         maxTime = columns.timestamps.last ?? .min
+        guard sealed else { return }
+        if let stored, let adopted = try? ChunkRollup(encoded: stored), adopted.covers(minTime: minTime, maxTime: maxTime) {
+            rollup = adopted
+        } else {
+            rollup = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values)
+        }
     }
 
     /// True when the chunk holds no samples.
@@ -73,10 +93,13 @@ public struct Chunk: Sendable, Equatable {
     /// check chunks read back from disk.
     public var isWellFormed: Bool { true }
 
-    /// Bytes held by the encoded samples.
+    /// Bytes held by the encoded samples (rollups not included: see `rollupBytes`).
     public var memoryBytes: Int { encoded.count }
 
-    /// Bit-for-bit equality of the samples.
+    /// Bytes held by the rollups.
+    public var rollupBytes: Int { rollup?.memoryBytes ?? 0 }
+
+    /// Bit-for-bit equality of the samples (rollups follow from them).
     public static func == (a: Chunk, b: Chunk) -> Bool {
         guard a.count == b.count, a.minTime == b.minTime, a.maxTime == b.maxTime else { return false }
         if a.encoded == b.encoded { return true }

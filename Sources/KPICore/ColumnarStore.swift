@@ -18,7 +18,10 @@ public struct StoreStats: Sendable, Equatable {
     public var seriesCount: Int
     public var sampleCount: Int
     public var chunkCount: Int
+    /// Samples: sealed compressed chunks plus the open heads.
     public var memoryBytes: Int
+    /// Rollups of the sealed chunks, on top of `memoryBytes`.
+    public var rollupBytes: Int = 0
 }
 
 /// What changed since the last checkpoint: chunks sealed or re-sealed, and the current head of
@@ -132,17 +135,38 @@ public final class ColumnarStore: @unchecked Sendable {
         }
     }
 
+    /// Calls `rollup` with each sealed chunk of the series wholly inside `[start, end]` that
+    /// keeps rollups at `level` (its `rollup` is set), and `slice` with the column slices of the other samples in the
+    /// range, oldest first, under the read lock. Neither may call the store's writer API.
+    public func withSegments(
+        _ id: SeriesID, start: Int64, end: Int64, level: RollupLevel,
+        rollup: (Chunk) throws -> Void,
+        slice: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Void
+    ) rethrows {
+        try lock.withReadLock {
+            let i = Int(id.rawValue)
+            guard i < columns.count else { return }
+            try columns[i].forEachSegment(start: start, end: end, level: level, rollup: rollup) { t, v in
+                try slice(t, v)
+                return true
+            }
+        }
+    }
+
     public var stats: StoreStats {
         lock.withReadLock {
             var samples = 0
             var chunks = 0
             var bytes = 0
+            var rollups = 0
             for c in columns {
                 samples += c.sampleCount
                 chunks += c.chunks.count
                 bytes += c.memoryBytes
+                rollups += c.rollupBytes
             }
-            return StoreStats(seriesCount: index.count, sampleCount: samples, chunkCount: chunks, memoryBytes: bytes)
+            return StoreStats(
+                seriesCount: index.count, sampleCount: samples, chunkCount: chunks, memoryBytes: bytes, rollupBytes: rollups)
         }
     }
 

@@ -24,6 +24,7 @@ struct SeriesColumns: Sendable {
 
     var sampleCount: Int { chunks.reduce(0) { $0 + $1.count } + headTimestamps.count }
     var memoryBytes: Int { chunks.reduce(0) { $0 + $1.memoryBytes } + headTimestamps.capacity * 8 + headValues.capacity * 8 }
+    var rollupBytes: Int { chunks.reduce(0) { $0 + $1.rollupBytes } }
 
     /// Merges samples in (any order; on equal timestamps the later one wins, including over a
     /// stored sample), then seals what fell out of the out-of-order window.
@@ -69,7 +70,7 @@ struct SeriesColumns: Sendable {
         guard sealable > 0 else { return }
         var start = 0
         while start < sealable {
-            let chunk = Chunk(
+            let chunk = Chunk.sealed(
                 timestamps: Array(headTimestamps[start..<start + chunkSize]),
                 values: Array(headValues[start..<start + chunkSize]))
             chunks.append(chunk)
@@ -85,7 +86,7 @@ struct SeriesColumns: Sendable {
     /// sample in a gap goes into the chunk before it (or the first chunk).
     private mutating func mergeIntoChunks(_ ts: [Int64], _ vs: [Double]) {
         if chunks.isEmpty {
-            let chunk = Chunk(timestamps: ts, values: vs)
+            let chunk = Chunk.sealed(timestamps: ts, values: vs)
             chunks.append(chunk)
             unpersistedChunks.append(chunk)
             return
@@ -105,7 +106,7 @@ struct SeriesColumns: Sendable {
             while j < ts.count && ts[j] < limit { j += 1 }
             let old = chunks[target].columns
             let merged = SeriesColumns.merge(old.timestamps, old.values, Array(ts[i..<j]), Array(vs[i..<j]))
-            let chunk = Chunk(timestamps: merged.0, values: merged.1)
+            let chunk = Chunk.sealed(timestamps: merged.0, values: merged.1)
             chunks[target] = chunk
             unpersistedChunks.append(chunk)
             i = j
@@ -173,17 +174,24 @@ struct SeriesColumns: Sendable {
         return low
     }
 
-    /// Calls `body` with each contiguous run of samples in `[start, end]` (inclusive), oldest
-    /// first. Head samples are passed without copying; each overlapping sealed chunk is
-    /// decoded once into a pair of arrays reused across the chunks of this call (if `body`
-    /// keeps a slice, copy-on-write gives the next chunk fresh storage).
-    /// `body` returns false to stop early (a full page needs no more chunks decoded).
-    func forEachSlice(start: Int64, end: Int64, _ body: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Bool) rethrows {
+    /// Like `forEachSlice`, but a sealed chunk that lies wholly inside `[start, end]` (and above
+    /// the retention floor) and keeps rollups at `level` is passed to `rollup` instead of being
+    /// decoded (its `rollup` is set). Oldest first; `rollup` and `slice` calls interleave in
+    /// time order. `slice` returns false to stop early. A nil `level` reads samples only.
+    func forEachSegment(
+        start: Int64, end: Int64, level: RollupLevel?,
+        rollup: (Chunk) throws -> Void,
+        slice: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Bool
+    ) rethrows {
         let start = max(start, floor)
         guard start <= end else { return }
         var ts: [Int64] = []
         var vs: [Double] = []
         for chunk in chunks where chunk.maxTime >= start && chunk.minTime <= end {
+            if let level, chunk.minTime >= start && chunk.maxTime <= end, let r = chunk.rollup, r.hasLevel(level) {
+                try rollup(chunk)
+                continue
+            }
             if ts.count < chunk.count {
                 ts = [Int64](repeating: 0, count: chunk.count)
                 vs = [Double](repeating: 0, count: chunk.count)
@@ -194,12 +202,21 @@ struct SeriesColumns: Sendable {
             let n = chunk.count
             let lo = start <= chunk.minTime ? 0 : SeriesColumns.lowerBound(ts, start, count: n)
             let hi = end >= chunk.maxTime ? n : SeriesColumns.lowerBound(ts, end + 1, count: n)
-            if lo < hi, try !body(ts[lo..<hi], vs[lo..<hi]) { return }
+            if lo < hi, try !slice(ts[lo..<hi], vs[lo..<hi]) { return }
         }
         if let first = headTimestamps.first, let last = headTimestamps.last, last >= start && first <= end {
             let lo = SeriesColumns.lowerBound(headTimestamps, start)
             let hi = end == .max ? headTimestamps.count : SeriesColumns.lowerBound(headTimestamps, end + 1)
-            if lo < hi { _ = try body(headTimestamps[lo..<hi], headValues[lo..<hi]) }
+            if lo < hi { _ = try slice(headTimestamps[lo..<hi], headValues[lo..<hi]) }
         }
+    }
+
+    /// Calls `body` with each contiguous run of samples in `[start, end]` (inclusive), oldest
+    /// first. Head samples are passed without copying; each overlapping sealed chunk is
+    /// decoded once into a pair of arrays reused across the chunks of this call (if `body`
+    /// keeps a slice, copy-on-write gives the next chunk fresh storage).
+    /// `body` returns false to stop early (a full page needs no more chunks decoded).
+    func forEachSlice(start: Int64, end: Int64, _ body: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Bool) rethrows {
+        try forEachSegment(start: start, end: end, level: nil, rollup: { _ in }, slice: body)
     }
 }

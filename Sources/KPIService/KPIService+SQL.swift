@@ -44,6 +44,12 @@ extension KPIService {
             }
             options.limits.timeoutMilliseconds = min(ms, options.limits.timeoutMilliseconds)
         }
+        if let rollups = request.queryValue("rollups") {
+            guard rollups == "true" || rollups == "false" else {
+                throw APIError.badParameter("rollups", "\"\(rollups)\" is not true or false")
+            }
+            options.useRollups = rollups == "true"
+        }
         let result: QueryResult
         do {
             result = try QueryEngine(store: store).execute(text, options: options)
@@ -183,6 +189,8 @@ extension KPIService {
             w.raw("]")
         }
         w.raw("],\"stats\":{\"series_scanned\":\(result.stats.seriesScanned),\"samples_scanned\":\(result.stats.samplesScanned)")
+        w.raw(",\"rollup_buckets_scanned\":\(result.stats.rollupBucketsScanned)")
+        w.raw(",\"samples_from_rollups\":\(result.stats.samplesFromRollups)")
         w.raw(",\"elapsed_ms\":")
         DoubleFormatter.append(&w.bytes, (result.stats.elapsedMilliseconds * 1000).rounded() / 1000)
         w.raw("},\"warnings\":[")

@@ -128,8 +128,9 @@ public final class ServiceMetrics: WriterObserver, Sendable {
             out.sample("kpid_samples_in_memory", [], Double(store.sampleCount))
             out.family("kpid_chunks", "gauge", "Sealed chunks in the in-memory store.")
             out.sample("kpid_chunks", [], Double(store.chunkCount))
-            out.family("kpid_memory_bytes", "gauge", "Bytes held by the store's sample columns.")
+            out.family("kpid_memory_bytes", "gauge", "Bytes held by the store: sample columns, and the sealed chunks' rollups.")
             out.sample("kpid_memory_bytes", [("kind", "columns")], Double(store.memoryBytes))
+            out.sample("kpid_memory_bytes", [("kind", "rollups")], Double(store.rollupBytes))
             if let databaseBytes {
                 out.family("kpid_sqlite_file_bytes", "gauge", "Size of the SQLite database and its WAL file.")
                 out.sample("kpid_sqlite_file_bytes", [], Double(databaseBytes))

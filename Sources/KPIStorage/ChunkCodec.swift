@@ -49,12 +49,19 @@ public enum ChunkCodec {
     /// Decodes a chunk and checks its invariant (strictly increasing timestamps). Throws
     /// `StorageError.Kind.corrupt` for an unknown encoding, a bad length or a malformed chunk;
     /// never traps on corrupt bytes.
-    public static func decode(encoding: Int, bytes: UnsafeRawBufferPointer) throws(StorageError) -> Chunk {
+    ///
+    /// `sealed` chunks get rollups: the stored `rollup` bytes when they check out, else
+    /// computed from the samples (see `Chunk.init(encoded:sealed:rollup:)`).
+    public static func decode(
+        encoding: Int, bytes: UnsafeRawBufferPointer, sealed: Bool = false, rollup: [UInt8]? = nil
+    ) throws(StorageError) -> Chunk {
         switch encoding {
-        case rawEncoding: return try decodeRaw(bytes)
+        case rawEncoding:
+            let chunk = try decodeRaw(bytes)
+            return sealed ? Chunk.sealed(timestamps: chunk.timestamps, values: chunk.values) : chunk
         case compressedEncoding:
             do throws(ChunkDecodingError) {
-                return try Chunk(encoded: [UInt8](bytes))
+                return try Chunk(encoded: [UInt8](bytes), sealed: sealed, rollup: rollup)
             } catch {
                 throw StorageError(.corrupt, "compressed chunk: \(error)")
             }
@@ -66,7 +73,7 @@ public enum ChunkCodec {
             guard stored == computed else {
                 throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
             }
-            return try decode(encoding: compressedEncoding, bytes: body)
+            return try decode(encoding: compressedEncoding, bytes: body, sealed: sealed, rollup: rollup)
         default:
             throw StorageError(.corrupt, "unknown chunk encoding \(encoding)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KPICore
 
 /// What `kpid check` found in a database file.
 public struct DatabaseCheckReport: Sendable {
@@ -69,14 +70,28 @@ extension KPIDatabase {
         }
         report.checked["series"] = count
 
+        // Files older than schema v4 (e.g. a backup being checked before a restore) have no
+        // rollup column.
+        let probe = try connection.prepare("SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'rollup'")
+        let hasRollups = try probe.step() && probe.int64(at: 0) > 0
         let chunks = try connection.prepare(
-            "SELECT series_id, min_ts, max_ts, sample_count, encoding, data FROM chunks ORDER BY series_id, min_ts")
+            "SELECT series_id, min_ts, max_ts, sample_count, encoding, data, \(hasRollups ? "rollup" : "NULL") FROM chunks "
+                + "ORDER BY series_id, min_ts")
         count = 0
         while try chunks.step() {
             count += 1
             let key = "series=\(chunks.int64(at: 0)) min_ts=\(chunks.int64(at: 1))"
             do throws(StorageError) {
                 let chunk = try decodeChunk(chunks, encodingColumn: 4, table: "chunks", key: key)
+                // A stored rollup must be exactly what the samples give (a NULL one, from
+                // before schema v4, is recomputed on load and is fine).
+                if !chunks.isNull(at: 6) {
+                    let columns = chunk.columns
+                    let expected = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values)
+                    if expected?.encoded != chunks.blob(at: 6) {
+                        finding("chunks", key, "stored rollup differs from the rollup of the chunk's samples")
+                    }
+                }
                 if chunk.minTime != chunks.int64(at: 1) || chunk.maxTime != chunks.int64(at: 2)
                     || Int64(chunk.count) != chunks.int64(at: 3)
                 {

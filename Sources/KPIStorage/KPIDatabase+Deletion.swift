@@ -22,8 +22,8 @@ extension KPIDatabase {
             let deleteChunk = try connection.cachedStatement("DELETE FROM chunks WHERE series_id = ?1 AND min_ts = ?2")
             let insertChunk = try connection.cachedStatement(
                 """
-                INSERT INTO chunks(series_id, min_ts, max_ts, sample_count, encoding, data)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                INSERT INTO chunks(series_id, min_ts, max_ts, sample_count, encoding, data, rollup)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                 """)
             let upsertHead = try connection.cachedStatement(
                 """

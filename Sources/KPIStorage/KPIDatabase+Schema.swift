@@ -98,6 +98,10 @@ extension KPIDatabase {
         ],
         // v3: sites registered over the API (see SiteStore).
         SiteStore.migration,
+        // v4: each sealed chunk's rollups (`ChunkRollup`), written with it. NULL in rows of
+        // older files: those chunks get their rollups computed when loaded, and written with
+        // the chunk's next rewrite.
+        ["ALTER TABLE chunks ADD COLUMN rollup BLOB"],
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

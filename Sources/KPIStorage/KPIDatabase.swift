@@ -55,9 +55,11 @@ public final class KPIDatabase {
             "INSERT INTO meta(key, value) VALUES ('kpid_version', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         try record.bind(softwareVersion, at: 1)
         try record.step()
-        logger.info("opened database", metadata: [
-            "path": "\(path)", "durability": "\(durability.rawValue)", "schema_version": "\(schemaVersion)",
-        ])
+        logger.info(
+            "opened database",
+            metadata: [
+                "path": "\(path)", "durability": "\(durability.rawValue)", "schema_version": "\(schemaVersion)",
+            ])
     }
 
     /// Caps the file this connection writes samples into at about `bytes` (SQLite's
@@ -150,13 +152,15 @@ public final class KPIDatabase {
             // Two index range lookups instead of scanning every chunk of the series.
             let deleteStartingInside = try connection.cachedStatement(
                 "DELETE FROM chunks WHERE series_id = ?1 AND min_ts BETWEEN ?2 AND ?3")
-            let deleteReachingInto = try connection.cachedStatement("""
+            let deleteReachingInto = try connection.cachedStatement(
+                """
                 DELETE FROM chunks WHERE series_id = ?1 AND max_ts >= ?2 AND min_ts =
                     (SELECT max(min_ts) FROM chunks WHERE series_id = ?1 AND min_ts < ?2)
                 """)
-            let insertChunk = try connection.cachedStatement("""
-                INSERT INTO chunks(series_id, min_ts, max_ts, sample_count, encoding, data)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            let insertChunk = try connection.cachedStatement(
+                """
+                INSERT INTO chunks(series_id, min_ts, max_ts, sample_count, encoding, data, rollup)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                 """)
             for (id, chunk) in sealed where !chunk.isEmpty {
                 guard chunk.isWellFormed else {
@@ -175,7 +179,8 @@ public final class KPIDatabase {
                 try KPIDatabase.insert(chunk, series: series, with: insertChunk)
             }
 
-            let upsertHead = try connection.cachedStatement("""
+            let upsertHead = try connection.cachedStatement(
+                """
                 INSERT INTO heads(series_id, encoding, data) VALUES (?1, ?2, ?3)
                 ON CONFLICT(series_id) DO UPDATE SET encoding = excluded.encoding, data = excluded.data
                 """)
@@ -203,7 +208,8 @@ public final class KPIDatabase {
             try deleteWAL.step()
             deleteWAL.reset()
             if let forwardedThrough {
-                let setForward = try connection.cachedStatement("""
+                let setForward = try connection.cachedStatement(
+                    """
                     INSERT INTO meta(key, value) VALUES ('forward_seq', ?1)
                     ON CONFLICT(key) DO UPDATE SET value = excluded.value
                     """)
@@ -211,7 +217,8 @@ public final class KPIDatabase {
                 try setForward.step()
                 setForward.reset()
             }
-            let setMark = try connection.cachedStatement("""
+            let setMark = try connection.cachedStatement(
+                """
                 INSERT INTO meta(key, value) VALUES ('checkpoint_seq', ?1)
                 ON CONFLICT(key) DO UPDATE SET value = excluded.value
                 """)
@@ -247,8 +254,9 @@ public final class KPIDatabase {
     public func forEachChunk(
         skipCorrupt: ((StorageError) -> Void)? = nil, _ body: (SeriesID, Chunk) throws -> Void
     ) throws {
-        let statement = try connection.cachedStatement("""
-            SELECT series_id, min_ts, max_ts, sample_count, encoding, data FROM chunks ORDER BY series_id, min_ts
+        let statement = try connection.cachedStatement(
+            """
+            SELECT series_id, min_ts, max_ts, sample_count, encoding, data, rollup FROM chunks ORDER BY series_id, min_ts
             """)
         defer { statement.reset() }
         while try statement.step() {
@@ -258,9 +266,9 @@ public final class KPIDatabase {
             let id = try Self.seriesID(raw, table: "chunks", key: key)
             let chunk: Chunk
             do throws(StorageError) {
-                chunk = try Self.decodeChunk(statement, encodingColumn: 4, table: "chunks", key: key)
+                chunk = try Self.decodeChunk(statement, encodingColumn: 4, rollupColumn: 6, table: "chunks", key: key)
                 guard chunk.minTime == minTs, chunk.maxTime == statement.int64(at: 2),
-                      Int64(chunk.count) == statement.int64(at: 3)
+                    Int64(chunk.count) == statement.int64(at: 3)
                 else {
                     throw StorageError(
                         .corrupt,
@@ -380,11 +388,11 @@ public final class KPIDatabase {
     /// Size on disk: `page_count * page_size` of the main file plus the SQLite WAL file, if any.
     public func fileSizeBytes() throws -> Int64 {
         guard let pages = try connection.pragma("page_count").flatMap({ Int64($0) }),
-              let pageSize = try connection.pragma("page_size").flatMap({ Int64($0) })
+            let pageSize = try connection.pragma("page_size").flatMap({ Int64($0) })
         else { throw StorageError(.corrupt, "unreadable page_count or page_size") }
         var size = pages * pageSize
         if let attributes = try? FileManager.default.attributesOfItem(atPath: path + "-wal"),
-           let walSize = attributes[.size] as? NSNumber
+            let walSize = attributes[.size] as? NSNumber
         {
             size += walSize.int64Value
         }
@@ -417,8 +425,11 @@ public final class KPIDatabase {
         return SeriesID(value)
     }
 
+    /// Decodes the chunk in columns `encodingColumn` (encoding) and `encodingColumn + 1`
+    /// (data); with `rollupColumn`, a sealed chunk whose stored rollup (NULL before schema v4)
+    /// is adopted or recomputed.
     static func decodeChunk(
-        _ statement: SQLiteStatement, encodingColumn: Int, table: String, key: String
+        _ statement: SQLiteStatement, encodingColumn: Int, rollupColumn: Int? = nil, table: String, key: String
     ) throws(StorageError) -> Chunk {
         let encoding = statement.int64(at: encodingColumn)
         guard let encodingValue = Int(exactly: encoding) else {
@@ -426,7 +437,9 @@ public final class KPIDatabase {
         }
         do throws(StorageError) {
             return try statement.withBlob(at: encodingColumn + 1) { (bytes) throws(StorageError) in
-                try ChunkCodec.decode(encoding: encodingValue, bytes: bytes)
+                try ChunkCodec.decode(
+                    encoding: encodingValue, bytes: bytes, sealed: rollupColumn != nil,
+                    rollup: rollupColumn.flatMap { statement.isNull(at: $0) ? nil : statement.blob(at: $0) })
             }
         } catch {
             throw error.located(table: table, key: key)
@@ -439,8 +452,8 @@ public final class KPIDatabase {
 }
 
 extension KPIDatabase {
-    /// Writes one sealed chunk (checksummed encoding) through the prepared chunk insert:
-    /// `(series, min_time, max_time, count, encoding, data)`.
+    /// Writes one sealed chunk (checksummed encoding) and its rollup through the prepared chunk
+    /// insert: `(series, min_time, max_time, count, encoding, data, rollup)`.
     static func insert(_ chunk: Chunk, series: Int64, with statement: SQLiteStatement) throws(SQLiteError) {
         let (encoding, bytes) = ChunkCodec.encodeChecksummed(chunk)
         try statement.bind(series, at: 1)
@@ -449,6 +462,7 @@ extension KPIDatabase {
         try statement.bind(Int64(chunk.count), at: 4)
         try statement.bind(Int64(encoding), at: 5)
         try statement.bind(bytes, at: 6)
+        if let rollup = chunk.rollup { try statement.bind(rollup.encoded, at: 7) } else { try statement.bindNull(at: 7) }
         _ = try statement.step()
         statement.reset()
     }

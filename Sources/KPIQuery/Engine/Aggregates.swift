@@ -1,3 +1,5 @@
+import KPICore
+
 /// Running state of one aggregate for one group. One struct for every function keeps groups in
 /// a flat array without existentials; each function uses the fields it needs.
 struct AggregateState {
@@ -15,9 +17,11 @@ struct AggregateState {
     var distinct: Set<Value> = []
     /// rate / increase: per series.
     var counters: [Int: CounterState] = [:]
+    /// approx_quantile.
+    var sketch = QuantileSketch()
 
     /// Approximate bytes this state holds beyond its inline size.
-    var heapBytes: Int { values.capacity * 8 + distinct.count * 48 + counters.count * 64 }
+    var heapBytes: Int { values.capacity * 8 + distinct.count * 48 + counters.count * 64 + sketch.memoryBytes }
 }
 
 /// A counter's progress within one group: first and last sample and the reset-aware increase.
@@ -82,6 +86,9 @@ extension AggregateSpec {
         case .quantile:
             let v = arguments[0].eval(row)
             if let x = v.number ?? v.milliseconds.map(Double.init) { state.values.append(x) }
+        case .approxQuantile:
+            let v = arguments[0].eval(row)
+            if let x = v.number ?? v.milliseconds.map(Double.init) { state.sketch.add(x) }
         case .countIf:
             if arguments[0].eval(row).truth == true { state.n += 1 }
         case .sumIf:
@@ -152,6 +159,9 @@ extension AggregateSpec {
         case .quantile:
             guard !state.values.isEmpty else { return .null }
             let x = Self.quantile(q, &state.values)
+            return resultType == .interval ? .interval(Int64(x.rounded())) : .double(x)
+        case .approxQuantile:
+            guard let x = state.sketch.quantile(q) else { return .null }
             return resultType == .interval ? .interval(Int64(x.rounded())) : .double(x)
         case .sumIf:
             return state.n == 0 ? .null : .double(state.a)
@@ -308,6 +318,8 @@ extension AggregateSpec {
             }
         case .quantile:
             state.values.append(contentsOf: UnsafeBufferPointer(rebasing: vs[lo..<hi]))
+        case .approxQuantile:
+            state.sketch.add(UnsafeBufferPointer(rebasing: vs[lo..<hi]))
         case .countIf:
             let p = valuePredicate!
             var n: Int64 = 0
@@ -354,6 +366,54 @@ extension AggregateSpec {
 }
 
 extension AggregateSpec {
+    /// Whether this aggregate can be computed from rollup buckets (count, sum, avg, min, max,
+    /// first, last and approx_quantile of `value`).
+    var isRollupable: Bool {
+        switch function {
+        case .countStar: return true
+        case .count, .sum, .avg, .min, .max, .first, .last, .approxQuantile: return valueArgument
+        default: return false
+        }
+    }
+
+    /// Folds one rollup bucket of one series (a run of its samples, in time order with the
+    /// runs before and after it) into `state`; the same result as `accumulateRun` over those
+    /// samples.
+    @inline(__always)
+    func accumulateBucket(_ state: inout AggregateState, _ b: RollupBucket, rollup: ChunkRollup) {
+        switch function {
+        case .countStar, .count:
+            state.n += b.count
+        case .sum, .avg:
+            state.a += b.sum
+            state.n += b.count
+        case .min, .max:
+            let best = function == .min ? b.min : b.max
+            if case .double(let current) = state.value {
+                let c = Value.compareDoubles(best, current)
+                if function == .min ? c < 0 : c > 0 { state.value = .double(best) }
+            } else {
+                state.value = .double(best)
+            }
+        case .first:
+            if state.value.isNull || b.firstTime < state.timestamp {
+                state.value = .double(b.first)
+                state.timestamp = b.firstTime
+            }
+            state.n += b.count
+        case .last:
+            if state.value.isNull || b.lastTime >= state.timestamp {
+                state.value = .double(b.last)
+                state.timestamp = b.lastTime
+            }
+            state.n += b.count
+        case .approxQuantile:
+            rollup.mergeSketch(of: b, into: &state.sketch)
+        default:
+            preconditionFailure("\(function) is not computed from rollups")
+        }
+    }
+
     /// Combines the state of the same group computed on another share of the series (parallel
     /// scans). Shares are contiguous ranges of series merged in order, so ties of first/last
     /// resolve as in one sequential pass.
@@ -397,6 +457,8 @@ extension AggregateSpec {
             state.n += other.n
         case .quantile:
             state.values.append(contentsOf: other.values)
+        case .approxQuantile:
+            state.sketch.merge(other.sketch)
         case .rate, .increase:
             state.counters.merge(other.counters) { a, _ in a }
         case .timeInState:

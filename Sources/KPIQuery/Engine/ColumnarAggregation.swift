@@ -13,8 +13,13 @@ struct ColumnarAggregation {
     private let keyCount: Int
     /// `time_bucket`'s width and origin: runs end at computed boundaries, no evaluation per sample.
     private let fixedWidth: (width: Int64, origin: Int64)?
+    /// The rollup level sealed chunks are read at instead of their samples, when every
+    /// aggregate can be computed from buckets and every bucket of the level falls in one group
+    /// (time_bucket widths and origins that are whole multiples of it; date_trunc, checked per
+    /// bucket; no time key at all); nil to read samples only.
+    let rollupLevel: RollupLevel?
 
-    init?(layout: GroupLayout, keys: [Compiled], fixedWidth: (width: Int64, origin: Int64)?) {
+    init?(layout: GroupLayout, keys: [Compiled], fixedWidth: (width: Int64, origin: Int64)?, useRollups: Bool = true) {
         guard layout.aggregates.allSatisfy(\.isColumnar) else { return nil }
         var seriesKeys: [(Int, Evaluator)] = []
         var bucket: (Int, Evaluator)? = nil
@@ -31,6 +36,23 @@ struct ColumnarAggregation {
         self.bucketKey = bucket
         self.keyCount = keys.count
         self.fixedWidth = fixedWidth
+        var level: RollupLevel? = nil
+        if useRollups && layout.aggregates.allSatisfy(\.isRollupable) {
+            if let b = bucket {
+                if let (width, origin) = fixedWidth {
+                    // The coarsest level whose buckets each fall in one query bucket: it reads
+                    // the fewest buckets.
+                    level = RollupLevel.allCases.reversed().first {
+                        width % $0.milliseconds == 0 && origin.floorDivMod($0.milliseconds).1 == 0
+                    }
+                } else if case .function = layout.keys[b.0] {
+                    level = .hour
+                }
+            } else {
+                level = .hour
+            }
+        }
+        self.rollupLevel = level
     }
 
     /// `ts`, `time_bucket(width, ts[, origin])` or `date_trunc(unit, ts[, zone])`: never
@@ -115,57 +137,162 @@ struct ColumnarAggregation {
             row.series = Int(entry.id.rawValue)
             for (index, eval) in seriesKeys { key[index] = eval(row) }
             let prefix = table.prefix(for: seriesKeys.map { key[$0.index] })
+            if let level = rollupLevel {
+                try foldSegments(
+                    entry.id, level: level, start: start, end: end, key: &key, prefix: prefix, series: row.series, row: row,
+                    table: &table, execution: execution)
+                continue
+            }
             let (ts, vs, first) = try execution.readSeries(entry.id, start: start, end: end, previous: previous)
             if ts.count <= first { continue }
             let seriesNumber = row.series
             try ts.withUnsafeBufferPointer { t throws(QueryError) in
                 try vs.withUnsafeBufferPointer { v throws(QueryError) in
-                    guard let (bucketIndex, bucket) = bucketKey else {
-                        let g = try table.group(for: key, execution: execution)
-                        try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, execution: execution)
-                        return
-                    }
-                    func bucketOf(_ i: Int) -> Value {
-                        row.slots[0] = .timestamp(t[i])
-                        return bucket(row)
-                    }
-                    var lo = first
-                    if let (width, origin) = fixedWidth {
-                        while lo < t.count {
-                            let b = TimeBucket.start(t[lo], width: width, origin: origin)
-                            let boundary = b &+ width
-                            var hi = lo + 1
-                            while hi < t.count && t[hi] < boundary { hi += 1 }
-                            key[bucketIndex] = .timestamp(b)
-                            let g = try table.group(prefix: prefix, bucket: b, key: key, execution: execution)
-                            try table.addRun(
-                                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil,
-                                execution: execution)
-                            lo = hi
-                        }
-                        return
-                    }
-                    while lo < t.count {
-                        let b = bucketOf(lo)
-                        // Gallop to the end of the run, then bisect.
-                        var step = 1
-                        while lo + step < t.count && bucketOf(lo + step) == b { step *= 2 }
-                        var a = lo + step / 2
-                        var z = min(lo + step, t.count)
-                        while a + 1 < z {
-                            let mid = (a + z) / 2
-                            if bucketOf(mid) == b { a = mid } else { z = mid }
-                        }
-                        let hi = z
-                        key[bucketIndex] = b
-                        guard case .timestamp(let start) = b else { return }
-                        let g = try table.group(prefix: prefix, bucket: start, key: key, execution: execution)
-                        try table.addRun(
-                            g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, execution: execution)
-                        lo = hi
-                    }
+                    try foldRuns(
+                        t, v, first: first, key: &key, prefix: prefix, series: seriesNumber, row: row, table: &table,
+                        execution: execution)
                 }
             }
         }
+    }
+
+    /// Folds the samples `first...` of one series (ascending time) into their groups: one run
+    /// per bucket, each folded by `addRun`.
+    private func foldRuns(
+        _ t: UnsafeBufferPointer<Int64>, _ v: UnsafeBufferPointer<Double>, first: Int, key: inout [Value], prefix: Int32,
+        series seriesNumber: Int, row: Row, table: inout GroupTable, execution: Execution
+    ) throws(QueryError) {
+        guard let (bucketIndex, bucket) = bucketKey else {
+            let g = try table.group(for: key, execution: execution)
+            try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, execution: execution)
+            return
+        }
+        func bucketOf(_ i: Int) -> Value {
+            row.slots[0] = .timestamp(t[i])
+            return bucket(row)
+        }
+        var lo = first
+        if let (width, origin) = fixedWidth {
+            while lo < t.count {
+                let b = TimeBucket.start(t[lo], width: width, origin: origin)
+                let boundary = b &+ width
+                var hi = lo + 1
+                while hi < t.count && t[hi] < boundary { hi += 1 }
+                key[bucketIndex] = .timestamp(b)
+                let g = try table.group(prefix: prefix, bucket: b, key: key, execution: execution)
+                try table.addRun(
+                    g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, execution: execution)
+                lo = hi
+            }
+            return
+        }
+        while lo < t.count {
+            let b = bucketOf(lo)
+            // Gallop to the end of the run, then bisect.
+            var step = 1
+            while lo + step < t.count && bucketOf(lo + step) == b { step *= 2 }
+            var a = lo + step / 2
+            var z = min(lo + step, t.count)
+            while a + 1 < z {
+                let mid = (a + z) / 2
+                if bucketOf(mid) == b { a = mid } else { z = mid }
+            }
+            let hi = z
+            key[bucketIndex] = b
+            guard case .timestamp(let start) = b else { return }
+            let g = try table.group(prefix: prefix, bucket: start, key: key, execution: execution)
+            try table.addRun(
+                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, execution: execution)
+            lo = hi
+        }
+    }
+
+    /// Folds one series read through the store's segments: sealed chunks wholly in range are
+    /// folded from their rollup buckets at `level`, everything else from samples. Only for
+    /// rollup-able aggregates (no time_in_state or rate, so runs need no neighbours).
+    private func foldSegments(
+        _ id: SeriesID, level: RollupLevel, start: Int64, end: Int64, key: inout [Value], prefix: Int32, series seriesNumber: Int,
+        row: Row, table: inout GroupTable, execution: Execution
+    ) throws(QueryError) {
+        var samples = 0
+        var buckets = 0
+        var bucketSamples = 0
+        var kept: ([Int64], [Double]) = ([], [])
+        var failure: QueryError? = nil
+        let width = level.milliseconds
+        // Samples: staleness markers are not samples (as in `Execution.readSeries`).
+        func fold(_ t: ArraySlice<Int64>, _ v: ArraySlice<Double>) throws(QueryError) {
+            samples += t.count
+            if v.contains(where: { $0.bitPattern == Execution.staleNaN }) {
+                kept.0.removeAll(keepingCapacity: true)
+                kept.1.removeAll(keepingCapacity: true)
+                for k in t.indices where v[k].bitPattern != Execution.staleNaN {
+                    kept.0.append(t[k])
+                    kept.1.append(v[k])
+                }
+                if kept.0.isEmpty { return }
+                try kept.0.withUnsafeBufferPointer { tp throws(QueryError) in
+                    try kept.1.withUnsafeBufferPointer { vp throws(QueryError) in
+                        try foldRuns(
+                            tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, row: row, table: &table,
+                            execution: execution)
+                    }
+                }
+                return
+            }
+            try t.withUnsafeBufferPointer { tp throws(QueryError) in
+                try v.withUnsafeBufferPointer { vp throws(QueryError) in
+                    try foldRuns(
+                        tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, row: row, table: &table,
+                        execution: execution)
+                }
+            }
+        }
+        /// The group start of a rollup bucket, nil when its span crosses a group boundary.
+        func groupStart(_ b: RollupBucket) -> Int64? {
+            guard let (_, bucket) = bucketKey else { return 0 }
+            if let (w, origin) = fixedWidth { return TimeBucket.start(b.start, width: w, origin: origin) }
+            row.slots[0] = .timestamp(b.start)
+            let first = bucket(row)
+            row.slots[0] = .timestamp(b.start + width - 1)
+            guard case .timestamp(let s) = first, bucket(row) == first else { return nil }
+            return s
+        }
+        execution.store.withSegments(id, start: start, end: end, level: level) { chunk in
+            guard failure == nil, let rollup = chunk.rollup else { return }
+            do throws(QueryError) {
+                if fixedWidth == nil, bucketKey != nil {
+                    // date_trunc: every bucket must fall in one group, else the chunk's samples.
+                    var aligned = true
+                    rollup.forEachBucket(level) { b in if groupStart(b) == nil { aligned = false } }
+                    if !aligned {
+                        let (t, v) = chunk.columns
+                        try fold(t[...], v[...])
+                        return
+                    }
+                }
+                try rollup.forEachBucket(level) { (b: RollupBucket) throws(QueryError) in
+                    let g: Int
+                    if let (bucketIndex, _) = bucketKey {
+                        let s = groupStart(b)!
+                        key[bucketIndex] = .timestamp(s)
+                        g = try table.group(prefix: prefix, bucket: s, key: key, execution: execution)
+                    } else {
+                        g = try table.group(for: key, execution: execution)
+                    }
+                    table.addBucket(g, b, rollup: rollup)
+                    buckets += 1
+                    bucketSamples += Int(b.count)
+                }
+            } catch {
+                failure = error
+            }
+        } slice: { t, v in
+            guard failure == nil else { return }
+            do throws(QueryError) { try fold(t, v) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        try execution.countScanned(series: 1, samples: samples)
+        try execution.countRollups(buckets: buckets, samples: bucketSamples)
     }
 }

@@ -119,12 +119,12 @@ final class Scope {
 struct AggregateSpec {
     enum Function: String {
         case countStar, count, countDistinct, sum, avg, min, max, first, last, stddev, stddevPop, variance
-        case quantile, countIf, sumIf, rate, increase, timeInState
+        case quantile, approxQuantile, countIf, sumIf, rate, increase, timeInState
     }
 
     var function: Function
     var arguments: [Compiled]
-    /// For quantile: the constant q.
+    /// For quantile and approx_quantile: the constant q.
     var q: Double = 0
     var resultType: ValueType
     var timestampSlot: Int?

@@ -93,6 +93,7 @@ final class Execution {
     /// Adds a finished share's counters to this run and checks the limits on the totals.
     func absorb(_ child: Execution) throws(QueryError) {
         try countScanned(series: child.stats.seriesScanned, samples: child.stats.samplesScanned)
+        try countRollups(buckets: child.stats.rollupBucketsScanned, samples: child.stats.samplesFromRollups)
         try chargeGroupMemory(child.groupBytes)
     }
 
@@ -105,6 +106,18 @@ final class Execution {
                 "the query reads more than \(options.limits.maxSeries) series", hint: "filter on more labels or raise the series limit")
         }
         if stats.samplesScanned > options.limits.maxSamples {
+            throw limitError(
+                "the query reads more than \(options.limits.maxSamples) samples",
+                hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
+        }
+    }
+
+    /// Counts rollup buckets read (and the samples they stand for); a bucket counts as one
+    /// sample against the sample limit.
+    func countRollups(buckets: Int, samples: Int) throws(QueryError) {
+        stats.rollupBucketsScanned += buckets
+        stats.samplesFromRollups += samples
+        if stats.samplesScanned + stats.rollupBucketsScanned > options.limits.maxSamples {
             throw limitError(
                 "the query reads more than \(options.limits.maxSamples) samples",
                 hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")

@@ -4,7 +4,7 @@ import KPICore
 extension Compiler {
     static let aggregateNames: Set<String> = [
         "count", "sum", "avg", "min", "max", "first", "last", "stddev", "stddev_samp", "stddev_pop", "variance",
-        "quantile", "median", "count_if", "sum_if", "rate", "increase", "time_in_state",
+        "quantile", "median", "approx_quantile", "approx_median", "count_if", "sum_if", "rate", "increase", "time_in_state",
     ]
 
     static let scalarNames: [String] = [
@@ -362,6 +362,30 @@ extension Compiler {
             try expectType(a, [.integer, .double, .interval], "\(name)()", range)
             spec = AggregateSpec(
                 function: .quantile, arguments: [a], q: q, resultType: a.type == .interval ? .interval : .double, text: text)
+        case "approx_quantile", "approx_median":
+            // Both argument orders: (q, x) like quantile(), and (x, q) like DuckDB's.
+            let q: Double
+            let a: Compiled
+            if name == "approx_median" {
+                try arity(1)
+                q = 0.5
+                a = try argument(0)
+            } else {
+                try arity(2)
+                let first = try? inner.compile(args[0])
+                let qIndex = first?.constant?.number != nil ? 0 : 1
+                guard let qv = try inner.compile(args[qIndex]).constant?.number, qv >= 0, qv <= 1 else {
+                    throw Compiler.semantic(
+                        "approx_quantile() needs a constant q between 0 and 1, as approx_quantile(0.95, value) or "
+                            + "approx_quantile(value, 0.95)", args[qIndex].range)
+                }
+                q = qv
+                a = try argument(1 - qIndex)
+            }
+            try expectType(a, [.integer, .double, .interval], "\(name)()", range)
+            spec = AggregateSpec(
+                function: .approxQuantile, arguments: [a], q: q, resultType: a.type == .interval ? .interval : .double,
+                text: text)
         case "count_if":
             try arity(1)
             let c = try argument(0)
@@ -385,7 +409,8 @@ extension Compiler {
         default:
             throw Compiler.semantic("unknown aggregate \(name)()", range)
         }
-        let valueIndex = name == "quantile" ? 1 : 0
+        var valueIndex = name == "quantile" ? 1 : 0
+        if name == "approx_quantile", args.count == 2, (try? inner.compile(args[0]))?.constant?.number != nil { valueIndex = 1 }
         spec.valueArgument = args.count > valueIndex && isValueColumn(args[valueIndex])
         if spec.function == .countIf || spec.function == .sumIf || spec.function == .timeInState, let condition = args.last {
             spec.valuePredicate = try valuePredicate(condition)

@@ -1,3 +1,5 @@
+import KPICore
+
 /// Groups of an aggregated query: key values, and one state per aggregate per group, in flat
 /// arrays. Consecutive rows of one group (samples of one series in one bucket) reuse the last
 /// lookup, so the hash table is consulted once per group change, not per sample.
@@ -93,6 +95,13 @@ struct GroupTable {
             specs[j].accumulateRun(&states[base + j], ts: ts, vs: vs, lo, hi, series: series, next: next)
         }
         if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow * (hi - lo)) }
+    }
+
+    /// Folds one rollup bucket of one series into group `g` (columnar path over rollups).
+    @inline(__always)
+    mutating func addBucket(_ g: Int, _ b: RollupBucket, rollup: ChunkRollup) {
+        let base = g * specs.count
+        for j in specs.indices { specs[j].accumulateBucket(&states[base + j], b, rollup: rollup) }
     }
 
     /// Folds another table's groups into this one (parallel scans): its groups in their order,

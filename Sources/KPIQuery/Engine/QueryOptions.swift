@@ -41,6 +41,10 @@ public struct QueryOptions: Sendable {
     public var seriesScope: [LabelMatcher] = []
     /// Threads a large grouped scan may use; nil for one per core, 1 for a single thread.
     public var parallelism: Int? = nil
+    /// Whether grouped scans may read sealed chunks' rollups instead of their samples when the
+    /// buckets and aggregates allow (the answer is the same; false forces raw samples, for
+    /// comparisons and benchmarks).
+    public var useRollups = true
 
     public init(
         now: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),
@@ -58,6 +62,10 @@ public struct QueryOptions: Sendable {
 public struct QueryStats: Sendable, Equatable {
     public var seriesScanned = 0
     public var samplesScanned = 0
+    /// Rollup buckets read instead of samples (see `ChunkRollup`).
+    public var rollupBucketsScanned = 0
+    /// Samples those buckets stand for (not included in `samplesScanned`).
+    public var samplesFromRollups = 0
     public var elapsedMilliseconds = 0.0
 
     public init() {}

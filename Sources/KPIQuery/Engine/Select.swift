@@ -234,12 +234,13 @@ extension Execution {
             for key in layout.keys {
                 if case .function(let call, _) = key, let w = try bucketWidth(of: call) { fixedWidth = w }
             }
-            columnar = ColumnarAggregation(layout: layout, keys: keyEvals, fixedWidth: fixedWidth)
+            columnar = ColumnarAggregation(layout: layout, keys: keyEvals, fixedWidth: fixedWidth, useRollups: options.useRollups)
         }
         if let layout {
             note(
                 depth,
-                (columnar != nil ? "Aggregate (columnar)" : "Aggregate") + " keys=["
+                (columnar.map { c in c.rollupLevel.map { "Aggregate (columnar, rollups \($0))" } ?? "Aggregate (columnar)" }
+                    ?? "Aggregate") + " keys=["
                     + layout.keys.map { SQLPrinter.expression($0) }.joined(separator: ", ") + "] aggregates=["
                     + layout.aggregates.map(\.text).joined(separator: ", ") + "]")
         }
