@@ -161,28 +161,46 @@ public struct QuantileSketch: Sendable, Equatable {
 
     // MARK: Encoding
 
-    /// Appends the compact form: a flag byte, then only what is present. Stores are written as
-    /// zigzag(first bin), bin count, then per bin its count (0 for gaps) as varints.
+    /// Appends the compact form: a flag byte, then only what is present. A store is written
+    /// dense (zigzag(first bin), bin count, each bin's count, 0 for gaps) or, when fewer than
+    /// half its bins are used, sparse (zigzag(first bin), bin count, used bins, then per used
+    /// bin the index step from the previous one and its count); all varints.
     public func encode(into out: inout [UInt8]) {
+        /// First and last used bin, and how many are used.
+        func shape(_ bins: [UInt64]) -> (first: Int, last: Int, used: Int)? {
+            guard let first = bins.firstIndex(where: { $0 > 0 }), let last = bins.lastIndex(where: { $0 > 0 }) else { return nil }
+            var used = 0
+            for k in first...last where bins[k] > 0 { used += 1 }
+            return (first, last, used)
+        }
+        let positiveShape = shape(positive)
+        let negativeShape = shape(negative)
+        func sparse(_ s: (first: Int, last: Int, used: Int)?) -> Bool { s.map { 2 * $0.used < $0.last - $0.first + 1 } ?? false }
         var flags: UInt8 = 0
-        if !positive.isEmpty { flags |= 1 }
-        if !negative.isEmpty { flags |= 2 }
+        if positiveShape != nil { flags |= 1 }
+        if negativeShape != nil { flags |= 2 }
         if zeroCount > 0 { flags |= 4 }
         if nanCount > 0 || positiveInfinityCount > 0 || negativeInfinityCount > 0 { flags |= 8 }
+        if sparse(positiveShape) { flags |= 16 }
+        if sparse(negativeShape) { flags |= 32 }
         out.append(flags)
-        func store(_ bins: [UInt64], _ offset: Int32) {
-            // Trim zero ends so equal contents encode equally.
-            guard let first = bins.firstIndex(where: { $0 > 0 }), let last = bins.lastIndex(where: { $0 > 0 }) else {
-                ByteCoding.appendVarint(&out, 0)
-                ByteCoding.appendVarint(&out, 0)
-                return
+        func store(_ bins: [UInt64], _ offset: Int32, _ s: (first: Int, last: Int, used: Int), sparse: Bool) {
+            ByteCoding.appendVarint(&out, ByteCoding.zigzag(Int64(offset) + Int64(s.first)))
+            ByteCoding.appendVarint(&out, UInt64(s.last - s.first + 1))
+            if sparse {
+                ByteCoding.appendVarint(&out, UInt64(s.used))
+                var previous = s.first
+                for k in s.first...s.last where bins[k] > 0 {
+                    ByteCoding.appendVarint(&out, UInt64(k - previous))
+                    ByteCoding.appendVarint(&out, bins[k])
+                    previous = k
+                }
+            } else {
+                for k in s.first...s.last { ByteCoding.appendVarint(&out, bins[k]) }
             }
-            ByteCoding.appendVarint(&out, ByteCoding.zigzag(Int64(offset) + Int64(first)))
-            ByteCoding.appendVarint(&out, UInt64(last - first + 1))
-            for k in first...last { ByteCoding.appendVarint(&out, bins[k]) }
         }
-        if flags & 1 != 0 { store(positive, positiveOffset) }
-        if flags & 2 != 0 { store(negative, negativeOffset) }
+        if let s = positiveShape { store(positive, positiveOffset, s, sparse: flags & 16 != 0) }
+        if let s = negativeShape { store(negative, negativeOffset, s, sparse: flags & 32 != 0) }
         if flags & 4 != 0 { ByteCoding.appendVarint(&out, zeroCount) }
         if flags & 8 != 0 {
             ByteCoding.appendVarint(&out, nanCount)
@@ -195,12 +213,13 @@ public struct QuantileSketch: Sendable, Equatable {
     /// building a second sketch.
     public mutating func merge(encoded reader: inout VarintReader) throws(ChunkDecodingError) {
         let flags = try reader.byte()
-        guard flags & 0xF0 == 0 else { throw ChunkDecodingError("sketch flags \(flags) out of range") }
-        func store(_ bins: inout [UInt64], _ offset: inout Int32, _ reader: inout VarintReader) throws(ChunkDecodingError) {
+        guard flags & 0xC0 == 0 else { throw ChunkDecodingError("sketch flags \(flags) out of range") }
+        func store(_ bins: inout [UInt64], _ offset: inout Int32, _ reader: inout VarintReader, sparse: Bool)
+            throws(ChunkDecodingError)
+        {
             let first = ByteCoding.unzigzag(try reader.varint())
             let length = try reader.varint()
-            guard length > 0 else { return }
-            guard length <= 1 << 20, first >= Int64(Int32.min) / 2, first + Int64(length) <= Int64(Int32.max) / 2 else {
+            guard length > 0, length <= 1 << 20, first >= Int64(Int32.min) / 2, first + Int64(length) <= Int64(Int32.max) / 2 else {
                 throw ChunkDecodingError("sketch store of \(length) bins at \(first) out of range")
             }
             let start = Int32(first)
@@ -218,10 +237,21 @@ public struct QuantileSketch: Sendable, Equatable {
                 if needed > bins.count { bins.append(contentsOf: repeatElement(0, count: needed - bins.count)) }
             }
             let base = Int(start - offset)
-            for k in 0..<end { bins[base + k] &+= try reader.varint() }
+            if sparse {
+                let used = try reader.varint()
+                guard used <= length else { throw ChunkDecodingError("sketch store uses more bins than it spans") }
+                var k: UInt64 = 0
+                for _ in 0..<used {
+                    k &+= try reader.varint()
+                    guard k < length else { throw ChunkDecodingError("sketch bin outside its store") }
+                    bins[base + Int(k)] &+= try reader.varint()
+                }
+            } else {
+                for k in 0..<end { bins[base + k] &+= try reader.varint() }
+            }
         }
-        if flags & 1 != 0 { try store(&positive, &positiveOffset, &reader) }
-        if flags & 2 != 0 { try store(&negative, &negativeOffset, &reader) }
+        if flags & 1 != 0 { try store(&positive, &positiveOffset, &reader, sparse: flags & 16 != 0) }
+        if flags & 2 != 0 { try store(&negative, &negativeOffset, &reader, sparse: flags & 32 != 0) }
         if flags & 4 != 0 { zeroCount &+= try reader.varint() }
         if flags & 8 != 0 {
             nanCount &+= try reader.varint()

@@ -102,6 +102,32 @@ struct SplitMix {
         #expect(merged.quantile(0.95) == all.quantile(0.95))
     }
 
+    /// A store with few used bins over a wide span is written sparse: 60 values spread over
+    /// 1...730 use at most 60 of its ~330 bins, so it costs about 2 bytes per value, not 1 per
+    /// bin; and it decodes to the same sketch, also when merged into a non-empty one.
+    @Test func spreadValuesEncodeSparse() throws {
+        var r = SplitMix(state: 5)
+        var sketch = QuantileSketch()
+        for _ in 0..<60 { sketch.add((r.unit() * 729).rounded() + 1) }
+        var bytes: [UInt8] = []
+        sketch.encode(into: &bytes)
+        #expect(bytes[0] & 16 != 0)
+        #expect(bytes.count <= 2 * 60 + 8)
+        #expect(try QuantileSketch(encoded: bytes) == sketch)
+        var base = QuantileSketch()
+        base.add(3)
+        base.add(-2)
+        var viaBytes = base
+        var failed = false
+        bytes.withUnsafeBytes { raw in
+            var reader = VarintReader(raw)
+            do { try viaBytes.merge(encoded: &reader) } catch { failed = true }
+        }
+        #expect(!failed)
+        base.merge(sketch)
+        #expect(viaBytes == base)
+    }
+
     /// Encoding round-trips, merging encoded bytes equals merging the sketch, and every
     /// truncation throws instead of trapping.
     @Test func encodingRoundTripsAndRejectsTruncation() throws {
