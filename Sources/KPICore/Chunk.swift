@@ -29,30 +29,35 @@ public struct Chunk: Sendable, Equatable {
         maxTime = timestamps.last ?? .min
     }
 
-    /// A sealed chunk: encodes the columns and computes their rollups.
-    public static func sealed(timestamps: [Int64], values: [Double]) -> Chunk {
+    /// A sealed chunk: encodes the columns and computes their rollups (with quantile sketches
+    /// unless `sketches` is false).
+    public static func sealed(timestamps: [Int64], values: [Double], sketches: Bool = true) -> Chunk {
         var chunk = Chunk(timestamps: timestamps, values: values)
-        chunk.rollup = ChunkRollup.compute(timestamps: timestamps, values: values)
+        chunk.rollup = ChunkRollup.compute(timestamps: timestamps, values: values, sketches: sketches)
         return chunk
     }
 
     /// Adopts encoded bytes (e.g. read from disk) after decoding them once to check them:
     /// throws for corrupt bytes, so a `Chunk` never holds bytes that fail to decode.
     ///
-    /// For a sealed chunk (`sealed`), its stored `rollup` is adopted when it checks out and
-    /// covers exactly these samples' buckets, else recomputed from the decoded columns (a file
-    /// from before rollups, or a damaged rollup).
-    public init(encoded: [UInt8], sealed: Bool = false, rollup stored: [UInt8]? = nil) throws(ChunkDecodingError) {
+    /// For a sealed chunk (`sealed`), its stored `rollup` is adopted when it checks out, lies
+    /// within these samples and has sketches as `sketches` asks, else recomputed from the
+    /// decoded columns (a file from before rollups, a damaged rollup, a changed setting).
+    public init(
+        encoded: [UInt8], sealed: Bool = false, rollup stored: [UInt8]? = nil, sketches: Bool = true
+    ) throws(ChunkDecodingError) {
         let columns = try ChunkEncoding.decode(encoded)
         self.encoded = encoded
         count = columns.timestamps.count
         minTime = columns.timestamps.first ?? .max
         maxTime = columns.timestamps.last ?? .min
         guard sealed else { return }
-        if let stored, let adopted = try? ChunkRollup(encoded: stored), adopted.covers(minTime: minTime, maxTime: maxTime) {
+        if let stored, let adopted = try? ChunkRollup(encoded: stored), adopted.hasSketches == sketches,
+            adopted.covers(minTime: minTime, maxTime: maxTime)
+        {
             rollup = adopted
         } else {
-            rollup = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values)
+            rollup = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values, sketches: sketches)
         }
     }
 

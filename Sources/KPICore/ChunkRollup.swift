@@ -50,7 +50,7 @@ public struct RollupBucket: Sendable, Equatable {
 /// Encoding (varints LEB128, zigzag for signed):
 ///
 ///     byte     version (1)
-///     byte     levels present (bit k = `RollupLevel(rawValue: k)`)
+///     byte     levels present (bit k = `RollupLevel(rawValue: k)`); bit 7 set: no sketches
 ///     per level, ascending:
 ///       varint   bucket count, varint byte length of the buckets that follow
 ///       per bucket:
@@ -58,7 +58,7 @@ public struct RollupBucket: Sendable, Equatable {
 ///         varint count, varint first − start, varint last − start
 ///         byte   0: sum, min, max, first, last as 5 little-endian doubles
 ///                1: the same 5 as zigzag varints (all integers of magnitude below 2^53)
-///         varint sketch length, then the sketch (`QuantileSketch.encode`)
+///         varint sketch length, then the sketch (`QuantileSketch.encode`); length 0 without sketches
 ///     4 bytes  FNV-1a of everything before, little-endian
 public struct ChunkRollup: Sendable, Equatable {
     /// The encoded rollups (see the type's documentation).
@@ -78,7 +78,7 @@ public struct ChunkRollup: Sendable, Equatable {
         for k in 0..<4 { stored |= UInt32(encoded[body + k]) << UInt32(8 * k) }
         guard stored == Self.checksum(encoded[..<body]) else { throw ChunkDecodingError("rollup checksum mismatch") }
         guard encoded[0] == Self.version else { throw ChunkDecodingError("rollup version \(encoded[0]) unknown") }
-        guard encoded[1] & ~UInt8((1 << RollupLevel.allCases.count) - 1) == 0 else {
+        guard encoded[1] & ~(UInt8((1 << RollupLevel.allCases.count) - 1) | Self.noSketches) == 0 else {
             throw ChunkDecodingError("rollup levels \(encoded[1]) out of range")
         }
         self.encoded = encoded
@@ -101,6 +101,12 @@ public struct ChunkRollup: Sendable, Equatable {
         return ok
     }
 
+    /// Header bit: the buckets carry no sketches.
+    static let noSketches: UInt8 = 0x80
+
+    /// Whether the buckets carry quantile sketches (`mergeSketch(of:into:)`).
+    public var hasSketches: Bool { encoded[1] & Self.noSketches == 0 }
+
     /// The levels kept.
     public var levels: [RollupLevel] { RollupLevel.allCases.filter(hasLevel) }
 
@@ -109,7 +115,10 @@ public struct ChunkRollup: Sendable, Equatable {
 
     /// Computes the rollups of a chunk's columns (sorted, strictly increasing timestamps); nil
     /// when no level would hold `RollupLevel.minimumSamplesPerBucket` samples per bucket.
-    public static func compute(timestamps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>) -> ChunkRollup? {
+    /// Without `sketches` the buckets carry no quantile sketch (a fraction of the bytes).
+    public static func compute(
+        timestamps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, sketches: Bool = true
+    ) -> ChunkRollup? {
         let n = timestamps.count
         guard n > 0 else { return nil }
         var out: [UInt8] = [version, 0]
@@ -164,7 +173,7 @@ public struct ChunkRollup: Sendable, Equatable {
                         if compareDoubles(v, hi) > 0 { hi = v }
                         last = v
                         lastTime = timestamps[k]
-                        sketch.add(v)
+                        if sketches { sketch.add(v) }
                     }
                     k += 1
                 }
@@ -182,7 +191,7 @@ public struct ChunkRollup: Sendable, Equatable {
                     for x in five { ByteCoding.appendDouble(&section, x) }
                 }
                 sketchBytes.removeAll(keepingCapacity: true)
-                sketch.encode(into: &sketchBytes)
+                if sketches { sketch.encode(into: &sketchBytes) }
                 ByteCoding.appendVarint(&section, UInt64(sketchBytes.count))
                 section.append(contentsOf: sketchBytes)
             }
@@ -191,15 +200,17 @@ public struct ChunkRollup: Sendable, Equatable {
             out.append(contentsOf: section)
         }
         guard levelMask != 0 else { return nil }
-        out[1] = levelMask
+        out[1] = levelMask | (sketches ? 0 : noSketches)
         let sum = checksum(out[...])
         for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: sum >> UInt32(8 * k))) }
         return ChunkRollup(checked: out)
     }
 
     /// Computes the rollups of arrays (see `compute(timestamps:values:)` on buffers).
-    public static func compute(timestamps: [Int64], values: [Double]) -> ChunkRollup? {
-        timestamps.withUnsafeBufferPointer { t in values.withUnsafeBufferPointer { v in compute(timestamps: t, values: v) } }
+    public static func compute(timestamps: [Int64], values: [Double], sketches: Bool = true) -> ChunkRollup? {
+        timestamps.withUnsafeBufferPointer { t in
+            values.withUnsafeBufferPointer { v in compute(timestamps: t, values: v, sketches: sketches) }
+        }
     }
 
     /// Calls `body` with every bucket of `level`, oldest first (nothing when the level is not
@@ -229,8 +240,10 @@ public struct ChunkRollup: Sendable, Equatable {
         if let failure { throw failure }
     }
 
-    /// Adds the sketch of `bucket` (from `forEachBucket` on this rollup) to `sketch`.
+    /// Adds the sketch of `bucket` (from `forEachBucket` on this rollup, which `hasSketches`)
+    /// to `sketch`.
     public func mergeSketch(of bucket: RollupBucket, into sketch: inout QuantileSketch) {
+        precondition(hasSketches, "rollup kept without sketches")
         encoded.withUnsafeBytes { raw in
             var reader = VarintReader(raw, at: bucket.sketchOffset)
             do throws(ChunkDecodingError) {
@@ -320,6 +333,12 @@ public struct ChunkRollup: Sendable, Equatable {
                     let bucket = try Self.decodeBucket(&reader, level, &index)
                     guard bucket.start >= previousEnd else { throw ChunkDecodingError("rollup buckets out of order") }
                     previousEnd = bucket.start &+ level.milliseconds
+                    if !hasSketches {
+                        guard bucket.sketchOffset == reader.position else {
+                            throw ChunkDecodingError("sketch in a rollup without sketches")
+                        }
+                        continue
+                    }
                     var probe = VarintReader(raw, at: bucket.sketchOffset)
                     var sketch = QuantileSketch()
                     try sketch.merge(encoded: &probe)

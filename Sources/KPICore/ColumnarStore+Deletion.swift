@@ -73,7 +73,8 @@ extension ColumnarStore {
                     // The kept samples on each side of the range stay one chunk: ordering with
                     // the neighbours is unchanged, since they come from this chunk's span.
                     if !keptT.isEmpty {
-                        rewrite.addedChunks.append(Chunk.sealed(timestamps: keptT, values: keptV))
+                        rewrite.addedChunks.append(
+                            Chunk.sealed(timestamps: keptT, values: keptV, sketches: configuration.rollupSketches))
                         keptChunks += 1
                     }
                 }

@@ -5,11 +5,16 @@ public struct StoreConfiguration: Sendable {
     public var outOfOrderWindowMs: Int64 = 3_600_000
     /// Samples per sealed chunk.
     public var chunkSize: Int = 512
+    /// Whether sealed chunks' rollups carry quantile sketches (for `approx_quantile` from
+    /// rollups); without, rollups cost a fraction of the memory and `approx_quantile` reads
+    /// samples.
+    public var rollupSketches = true
 
-    public init(outOfOrderWindowMs: Int64 = 3_600_000, chunkSize: Int = 512) {
+    public init(outOfOrderWindowMs: Int64 = 3_600_000, chunkSize: Int = 512, rollupSketches: Bool = true) {
         precondition(outOfOrderWindowMs >= 0 && chunkSize > 0)
         self.outOfOrderWindowMs = outOfOrderWindowMs
         self.chunkSize = chunkSize
+        self.rollupSketches = rollupSketches
     }
 }
 
@@ -136,17 +141,17 @@ public final class ColumnarStore: @unchecked Sendable {
     }
 
     /// Calls `rollup` with each sealed chunk of the series wholly inside `[start, end]` that
-    /// keeps rollups at `level` (its `rollup` is set), and `slice` with the column slices of the other samples in the
+    /// keeps rollups at `level` (with sketches when `sketches`; its `rollup` is set), and `slice` with the column slices of the other samples in the
     /// range, oldest first, under the read lock. Neither may call the store's writer API.
     public func withSegments(
-        _ id: SeriesID, start: Int64, end: Int64, level: RollupLevel,
+        _ id: SeriesID, start: Int64, end: Int64, level: RollupLevel, sketches: Bool = false,
         rollup: (Chunk) throws -> Void,
         slice: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Void
     ) rethrows {
         try lock.withReadLock {
             let i = Int(id.rawValue)
             guard i < columns.count else { return }
-            try columns[i].forEachSegment(start: start, end: end, level: level, rollup: rollup) { t, v in
+            try columns[i].forEachSegment(start: start, end: end, level: level, sketches: sketches, rollup: rollup) { t, v in
                 try slice(t, v)
                 return true
             }
@@ -185,7 +190,8 @@ public final class ColumnarStore: @unchecked Sendable {
                 precondition(i < columns.count && index.labels(of: series[k]) != nil, "unknown series \(series[k])")
                 columns[i].insert(
                     timestamps: timestamps[k], values: values[k],
-                    window: configuration.outOfOrderWindowMs, chunkSize: configuration.chunkSize)
+                    window: configuration.outOfOrderWindowMs, chunkSize: configuration.chunkSize,
+                    sketches: configuration.rollupSketches)
             }
         }
     }

@@ -28,7 +28,7 @@ struct SeriesColumns: Sendable {
 
     /// Merges samples in (any order; on equal timestamps the later one wins, including over a
     /// stored sample), then seals what fell out of the out-of-order window.
-    mutating func insert(timestamps: [Int64], values: [Double], window: Int64, chunkSize: Int) {
+    mutating func insert(timestamps: [Int64], values: [Double], window: Int64, chunkSize: Int, sketches: Bool = true) {
         guard !timestamps.isEmpty else { return }
         headDirty = true
         if let batchMax = timestamps.max(), batchMax > maxTime { maxTime = batchMax }
@@ -45,19 +45,19 @@ struct SeriesColumns: Sendable {
             let headStart = headTimestamps.first ?? ((chunks.last?.maxTime ?? .min) &+ 1)
             let split = SeriesColumns.lowerBound(ts, headStart)
             if split > 0 {
-                mergeIntoChunks(Array(ts[..<split]), Array(vs[..<split]))
+                mergeIntoChunks(Array(ts[..<split]), Array(vs[..<split]), sketches: sketches)
             }
             if split < ts.count {
                 (headTimestamps, headValues) = SeriesColumns.merge(
                     headTimestamps, headValues, Array(ts[split...]), Array(vs[split...]))
             }
         }
-        seal(window: window, chunkSize: chunkSize)
+        seal(window: window, chunkSize: chunkSize, sketches: sketches)
     }
 
     /// Seals full chunks out of head samples older than the out-of-order window: those can no
     /// longer change, so they are safe to encode and persist.
-    mutating func seal(window: Int64, chunkSize: Int) {
+    mutating func seal(window: Int64, chunkSize: Int, sketches: Bool = true) {
         let cutoff = maxTime &- window
         let old = SeriesColumns.lowerBound(headTimestamps, cutoff)
         var sealable = (old / chunkSize) * chunkSize
@@ -72,7 +72,7 @@ struct SeriesColumns: Sendable {
         while start < sealable {
             let chunk = Chunk.sealed(
                 timestamps: Array(headTimestamps[start..<start + chunkSize]),
-                values: Array(headValues[start..<start + chunkSize]))
+                values: Array(headValues[start..<start + chunkSize]), sketches: sketches)
             chunks.append(chunk)
             unpersistedChunks.append(chunk)
             start += chunkSize
@@ -84,9 +84,9 @@ struct SeriesColumns: Sendable {
 
     /// Merges sorted samples (all before the head) into the sealed chunks they fall into; a
     /// sample in a gap goes into the chunk before it (or the first chunk).
-    private mutating func mergeIntoChunks(_ ts: [Int64], _ vs: [Double]) {
+    private mutating func mergeIntoChunks(_ ts: [Int64], _ vs: [Double], sketches: Bool) {
         if chunks.isEmpty {
-            let chunk = Chunk.sealed(timestamps: ts, values: vs)
+            let chunk = Chunk.sealed(timestamps: ts, values: vs, sketches: sketches)
             chunks.append(chunk)
             unpersistedChunks.append(chunk)
             return
@@ -106,7 +106,7 @@ struct SeriesColumns: Sendable {
             while j < ts.count && ts[j] < limit { j += 1 }
             let old = chunks[target].columns
             let merged = SeriesColumns.merge(old.timestamps, old.values, Array(ts[i..<j]), Array(vs[i..<j]))
-            let chunk = Chunk.sealed(timestamps: merged.0, values: merged.1)
+            let chunk = Chunk.sealed(timestamps: merged.0, values: merged.1, sketches: sketches)
             chunks[target] = chunk
             unpersistedChunks.append(chunk)
             i = j
@@ -179,7 +179,7 @@ struct SeriesColumns: Sendable {
     /// decoded (its `rollup` is set). Oldest first; `rollup` and `slice` calls interleave in
     /// time order. `slice` returns false to stop early. A nil `level` reads samples only.
     func forEachSegment(
-        start: Int64, end: Int64, level: RollupLevel?,
+        start: Int64, end: Int64, level: RollupLevel?, sketches: Bool = false,
         rollup: (Chunk) throws -> Void,
         slice: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Bool
     ) rethrows {
@@ -188,7 +188,9 @@ struct SeriesColumns: Sendable {
         var ts: [Int64] = []
         var vs: [Double] = []
         for chunk in chunks where chunk.maxTime >= start && chunk.minTime <= end {
-            if let level, chunk.minTime >= start && chunk.maxTime <= end, let r = chunk.rollup, r.hasLevel(level) {
+            if let level, chunk.minTime >= start && chunk.maxTime <= end, let r = chunk.rollup, r.hasLevel(level),
+                !sketches || r.hasSketches
+            {
                 try rollup(chunk)
                 continue
             }

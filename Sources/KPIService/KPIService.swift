@@ -55,7 +55,8 @@ public final class KPIService: Sendable {
             ? RateLimiter(rate: configuration.rateLimit, burst: Double(configuration.rateLimitBurst)) : nil
         self.store = ColumnarStore(
             configuration: StoreConfiguration(
-                outOfOrderWindowMs: configuration.outOfOrderWindowMs, chunkSize: configuration.chunkSize))
+                outOfOrderWindowMs: configuration.outOfOrderWindowMs, chunkSize: configuration.chunkSize,
+                rollupSketches: configuration.rollupSketches))
     }
 
     /// The port actually bound (differs from the configured one when that was 0).

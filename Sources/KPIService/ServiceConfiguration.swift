@@ -28,6 +28,9 @@ public struct ServiceConfiguration: Sendable {
     public var maxSeries = 5_000_000
     public var outOfOrderWindowMs: Int64 = 3_600_000
     public var chunkSize = 512
+    /// Whether sealed chunks' rollups carry quantile sketches (`rollup-sketches`): they make
+    /// `approx_quantile` read buckets, and cost about as much memory as the samples themselves.
+    public var rollupSketches = true
     public var checkpointIntervalSeconds = 30.0
     /// PromQL: how far back an instant vector selector looks for a sample.
     public var queryLookbackDeltaMs: Int64 = 300_000
@@ -127,7 +130,7 @@ public struct ServiceConfiguration: Sendable {
     public static let settingNames = [
         "bind", "port", "data", "durability", "http-threads", "max-body-bytes", "max-connections",
         "connection-timeout", "max-labels-per-series", "max-label-name-length", "max-label-value-length",
-        "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "checkpoint-interval",
+        "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "rollup-sketches", "checkpoint-interval",
         "log-level", "query-lookback-delta", "query-timeout", "query-max-samples",
         "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
         "templates-dir", "sites-file",
@@ -200,6 +203,11 @@ public struct ServiceConfiguration: Sendable {
             }
             outOfOrderWindowMs = ms
         case "chunk-size": chunkSize = try int(16...65_536)
+        case "rollup-sketches":
+            guard value == "true" || value == "false" else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not true or false")
+            }
+            rollupSketches = value == "true"
         case "checkpoint-interval":
             guard let ms = DurationParser.milliseconds(value), ms > 0 else {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a positive duration like 30s")

@@ -53,15 +53,15 @@ public enum ChunkCodec {
     /// `sealed` chunks get rollups: the stored `rollup` bytes when they check out, else
     /// computed from the samples (see `Chunk.init(encoded:sealed:rollup:)`).
     public static func decode(
-        encoding: Int, bytes: UnsafeRawBufferPointer, sealed: Bool = false, rollup: [UInt8]? = nil
+        encoding: Int, bytes: UnsafeRawBufferPointer, sealed: Bool = false, rollup: [UInt8]? = nil, sketches: Bool = true
     ) throws(StorageError) -> Chunk {
         switch encoding {
         case rawEncoding:
             let chunk = try decodeRaw(bytes)
-            return sealed ? Chunk.sealed(timestamps: chunk.timestamps, values: chunk.values) : chunk
+            return sealed ? Chunk.sealed(timestamps: chunk.timestamps, values: chunk.values, sketches: sketches) : chunk
         case compressedEncoding:
             do throws(ChunkDecodingError) {
-                return try Chunk(encoded: [UInt8](bytes), sealed: sealed, rollup: rollup)
+                return try Chunk(encoded: [UInt8](bytes), sealed: sealed, rollup: rollup, sketches: sketches)
             } catch {
                 throw StorageError(.corrupt, "compressed chunk: \(error)")
             }
@@ -73,7 +73,7 @@ public enum ChunkCodec {
             guard stored == computed else {
                 throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
             }
-            return try decode(encoding: compressedEncoding, bytes: body, sealed: sealed, rollup: rollup)
+            return try decode(encoding: compressedEncoding, bytes: body, sealed: sealed, rollup: rollup, sketches: sketches)
         default:
             throw StorageError(.corrupt, "unknown chunk encoding \(encoding)")
         }

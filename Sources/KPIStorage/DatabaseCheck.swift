@@ -86,9 +86,11 @@ extension KPIDatabase {
                 // A stored rollup must be exactly what the samples give (a NULL one, from
                 // before schema v4, is recomputed on load and is fine).
                 if !chunks.isNull(at: 6) {
+                    let stored = chunks.blob(at: 6)
                     let columns = chunk.columns
-                    let expected = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values)
-                    if expected?.encoded != chunks.blob(at: 6) {
+                    let sketches = stored.count < 2 || stored[1] & 0x80 == 0
+                    let expected = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values, sketches: sketches)
+                    if expected?.encoded != stored {
                         finding("chunks", key, "stored rollup differs from the rollup of the chunk's samples")
                     }
                 }

@@ -251,8 +251,9 @@ public final class KPIDatabase {
     /// Every sealed chunk, ordered by series id then start time. A row that does not decode or
     /// disagrees with its min_ts/max_ts/sample_count columns throws `.corrupt` naming it, or,
     /// with `skipCorrupt`, is passed to it and left out (the row stays for `kpid check`).
+    /// Rollups come with quantile sketches unless `sketches` is false (`StoreConfiguration`).
     public func forEachChunk(
-        skipCorrupt: ((StorageError) -> Void)? = nil, _ body: (SeriesID, Chunk) throws -> Void
+        skipCorrupt: ((StorageError) -> Void)? = nil, sketches: Bool = true, _ body: (SeriesID, Chunk) throws -> Void
     ) throws {
         let statement = try connection.cachedStatement(
             """
@@ -266,7 +267,8 @@ public final class KPIDatabase {
             let id = try Self.seriesID(raw, table: "chunks", key: key)
             let chunk: Chunk
             do throws(StorageError) {
-                chunk = try Self.decodeChunk(statement, encodingColumn: 4, rollupColumn: 6, table: "chunks", key: key)
+                chunk = try Self.decodeChunk(
+                    statement, encodingColumn: 4, rollupColumn: 6, sketches: sketches, table: "chunks", key: key)
                 guard chunk.minTime == minTs, chunk.maxTime == statement.int64(at: 2),
                     Int64(chunk.count) == statement.int64(at: 3)
                 else {
@@ -429,7 +431,8 @@ public final class KPIDatabase {
     /// (data); with `rollupColumn`, a sealed chunk whose stored rollup (NULL before schema v4)
     /// is adopted or recomputed.
     static func decodeChunk(
-        _ statement: SQLiteStatement, encodingColumn: Int, rollupColumn: Int? = nil, table: String, key: String
+        _ statement: SQLiteStatement, encodingColumn: Int, rollupColumn: Int? = nil, sketches: Bool = true, table: String,
+        key: String
     ) throws(StorageError) -> Chunk {
         let encoding = statement.int64(at: encodingColumn)
         guard let encodingValue = Int(exactly: encoding) else {
@@ -439,7 +442,7 @@ public final class KPIDatabase {
             return try statement.withBlob(at: encodingColumn + 1) { (bytes) throws(StorageError) in
                 try ChunkCodec.decode(
                     encoding: encodingValue, bytes: bytes, sealed: rollupColumn != nil,
-                    rollup: rollupColumn.flatMap { statement.isNull(at: $0) ? nil : statement.blob(at: $0) })
+                    rollup: rollupColumn.flatMap { statement.isNull(at: $0) ? nil : statement.blob(at: $0) }, sketches: sketches)
             }
         } catch {
             throw error.located(table: table, key: key)

@@ -33,7 +33,7 @@ public enum StoreRecovery {
                 metadata: ["table": "\(error.table ?? "?")", "row": "\(error.key ?? "?")", "reason": "\(error.message)"])
             found.rows.append(error)
         }
-        try database.forEachChunk(skipCorrupt: isolate) { id, chunk in
+        try database.forEachChunk(skipCorrupt: isolate, sketches: store.configuration.rollupSketches) { id, chunk in
             store.restore(id, chunk: chunk, isHead: false)
             chunks += 1
         }

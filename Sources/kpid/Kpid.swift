@@ -46,6 +46,10 @@ struct ServeOptions: ParsableArguments {
     var outOfOrderWindow: String?
     @Option(name: .customLong("chunk-size"), help: "Samples per sealed chunk (default 512).") var chunkSize: String?
     @Option(
+        name: .customLong("rollup-sketches"),
+        help: "true or false: quantile sketches in the chunks' rollups, for approx_quantile from buckets (default true).")
+    var rollupSketches: String?
+    @Option(
         name: .customLong("checkpoint-interval"),
         help: "How often sealed chunks are written and the write-ahead table trimmed (default 30s).") var checkpointInterval: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel:
@@ -110,7 +114,7 @@ struct ServeOptions: ParsableArguments {
             "max-body-bytes": maxBodyBytes, "max-connections": maxConnections, "connection-timeout": connectionTimeout,
             "max-labels-per-series": maxLabelsPerSeries, "max-label-name-length": maxLabelNameLength,
             "max-label-value-length": maxLabelValueLength, "max-new-series-per-request": maxNewSeriesPerRequest,
-            "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize,
+            "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize, "rollup-sketches": rollupSketches,
             "checkpoint-interval": checkpointInterval, "log-level": logLevel, "auth": auth, "tls-cert": tlsCert,
             "tls-key": tlsKey, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,
             "query-timeout": queryTimeout, "query-max-samples": queryMaxSamples, "query-max-series": queryMaxSeries,

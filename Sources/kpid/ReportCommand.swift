@@ -130,7 +130,8 @@ struct Report: ParsableCommand {
         var logger = Logger(label: "kpid")
         logger.logLevel = .error
         let store = ColumnarStore(
-            configuration: StoreConfiguration(outOfOrderWindowMs: config.outOfOrderWindowMs, chunkSize: config.chunkSize))
+            configuration: StoreConfiguration(
+                outOfOrderWindowMs: config.outOfOrderWindowMs, chunkSize: config.chunkSize, rollupSketches: config.rollupSketches))
         let database = try KPIDatabase(
             path: path, durability: config.durability, logger: logger, softwareVersion: ServiceMetrics.version)
         _ = try StoreRecovery.load(database, into: store, logger: logger)

@@ -241,6 +241,29 @@ struct SplitMix {
         #expect(try Chunk(encoded: sealed.encoded, sealed: true, rollup: other.encoded).rollup == rollup)
     }
 
+    /// Without sketches the buckets hold the same aggregates in far fewer bytes; a stored
+    /// rollup whose sketches do not match the setting is recomputed.
+    @Test func rollupsWithoutSketches() throws {
+        var r = SplitMix(state: 9)
+        let ts = (0..<512).map { Int64($0) * 60_000 }
+        let vs = ts.map { _ in (r.unit() * 7300).rounded() / 10 }
+        let with = try #require(ChunkRollup.compute(timestamps: ts, values: vs))
+        let without = try #require(ChunkRollup.compute(timestamps: ts, values: vs, sketches: false))
+        #expect(with.hasSketches && !without.hasSketches)
+        #expect(
+            without.buckets(.hour)
+                == with.buckets(.hour).enumerated().map { k, b in
+                    var copy = b
+                    copy.sketchOffset = without.buckets(.hour)[k].sketchOffset
+                    return copy
+                })
+        #expect(without.memoryBytes * 2 < with.memoryBytes)
+        #expect(try ChunkRollup(encoded: without.encoded) == without)
+        let chunk = Chunk.sealed(timestamps: ts, values: vs)
+        #expect(try Chunk(encoded: chunk.encoded, sealed: true, rollup: with.encoded, sketches: false).rollup == without)
+        #expect(try Chunk(encoded: chunk.encoded, sealed: true, rollup: without.encoded, sketches: true).rollup == with)
+    }
+
     /// Buckets of consecutive chunks of one series combine into the buckets of all samples:
     /// the store seals 64-sample chunks of 10 s data, and merging their partial buckets gives
     /// what one pass over every sample gives.

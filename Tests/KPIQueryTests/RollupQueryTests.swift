@@ -200,6 +200,26 @@ import Testing
         #expect(minutePlan.contains { $0[0].description.contains("rollups 1m") }, "\(minutePlan)")
     }
 
+    /// With `rollupSketches` off, avg still reads buckets but approx_quantile reads samples,
+    /// with the same answer as with sketches.
+    @Test func withoutSketchesApproxQuantileReadsSamples() throws {
+        let ts = (0..<5_000).map { Self.t0 + Int64($0) * 10_000 }
+        let vs = ts.indices.map { Double(($0 * 37) % 101) }
+        func run(_ sketches: Bool, _ sql: String) throws -> QueryResult {
+            let store = ColumnarStore(configuration: StoreConfiguration(chunkSize: 256, rollupSketches: sketches))
+            store.apply(newSeries: [(SeriesID(0), Labels(metric: "m", [:]))], series: [SeriesID(0)], timestamps: [ts], values: [vs])
+            return try QueryEngine(store: store).execute(sql)
+        }
+        let quantiles = "SELECT time_bucket('1h', ts) AS h, approx_quantile(0.9, value) AS q FROM m GROUP BY h ORDER BY h"
+        let withSketches = try run(true, quantiles)
+        let withoutSketches = try run(false, quantiles)
+        #expect(withSketches.stats.rollupBucketsScanned > 0)
+        #expect(withoutSketches.stats.rollupBucketsScanned == 0)
+        #expect(withSketches.rows == withoutSketches.rows)
+        let averages = "SELECT time_bucket('1h', ts) AS h, avg(value) AS a FROM m GROUP BY h ORDER BY h"
+        #expect(try run(false, averages).stats.rollupBucketsScanned > 0)
+    }
+
     /// A rollup bucket counts as one sample against the sample limit.
     @Test func bucketsCountAgainstTheSampleLimit() throws {
         let engine = QueryEngine(store: Self.store)

@@ -65,6 +65,31 @@ import Testing
         }
     }
 
+    /// Loading with sketches off (the `rollup-sketches` setting changed) recomputes the rollups
+    /// without them, and `kpid check` accepts rows of either kind.
+    @Test func loadingWithoutSketchesRecomputes() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/kpid.sqlite"
+            let a = Self.sealedChunk(start: 1_794_787_200_000)
+            try Self.write(
+                path,
+                [
+                    a,
+                    Chunk.sealed(
+                        timestamps: [1_794_800_000_000] + (1...9).map { 1_794_800_000_000 + $0 * 1_000 },
+                        values: Array(repeating: 1, count: 10), sketches: false),
+                ])
+            #expect(try KPIDatabase.check(path: path).isClean)
+            let db = try KPIDatabase(path: path, durability: .process, logger: testLogger, softwareVersion: "test")
+            defer { db.close() }
+            var loaded: [Chunk] = []
+            try db.forEachChunk(sketches: false) { _, chunk in loaded.append(chunk) }
+            let (ts, vs) = a.columns
+            #expect(loaded[0].rollup == ChunkRollup.compute(timestamps: ts, values: vs, sketches: false))
+            #expect(loaded.allSatisfy { $0.rollup?.hasSketches == false })
+        }
+    }
+
     /// `kpid check` recomputes every stored rollup: one of another chunk's samples (valid bytes,
     /// wrong content) is reported; a NULL one is fine.
     @Test func checkReportsARollupThatDisagreesWithItsSamples() throws {

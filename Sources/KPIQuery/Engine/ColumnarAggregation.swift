@@ -18,6 +18,8 @@ struct ColumnarAggregation {
     /// (time_bucket widths and origins that are whole multiples of it; date_trunc, checked per
     /// bucket; no time key at all); nil to read samples only.
     let rollupLevel: RollupLevel?
+    /// Whether the rollups read must carry sketches (approx_quantile).
+    private let needsSketches: Bool
 
     init?(layout: GroupLayout, keys: [Compiled], fixedWidth: (width: Int64, origin: Int64)?, useRollups: Bool = true) {
         guard layout.aggregates.allSatisfy(\.isColumnar) else { return nil }
@@ -53,6 +55,7 @@ struct ColumnarAggregation {
             }
         }
         self.rollupLevel = level
+        self.needsSketches = layout.aggregates.contains { $0.function == .approxQuantile }
     }
 
     /// `ts`, `time_bucket(width, ts[, origin])` or `date_trunc(unit, ts[, zone])`: never
@@ -258,7 +261,7 @@ struct ColumnarAggregation {
             guard case .timestamp(let s) = first, bucket(row) == first else { return nil }
             return s
         }
-        execution.store.withSegments(id, start: start, end: end, level: level) { chunk in
+        execution.store.withSegments(id, start: start, end: end, level: level, sketches: needsSketches) { chunk in
             guard failure == nil, let rollup = chunk.rollup else { return }
             do throws(QueryError) {
                 if fixedWidth == nil, bucketKey != nil {
