@@ -27,11 +27,20 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Prints ingest throughput and bytes per sample, then query latency kpid vs SQLite vs DuckDB (release build).
+# Prints ingest throughput and bytes per sample (per format, beside SQLite, Prometheus and DuckDB
+# loading the same samples), query latency kpid vs SQLite vs DuckDB, restart time at 100 M samples
+# and /metrics scrape time with ~10,000 KPI series (release build).
 bench: deps
 	@./scripts/install-bench-deps.sh
-	$(SWIFT) run -c release kpid-bench ingest
+	$(SWIFT) run -c release kpid-bench ingest --peers sqlite,duckdb
+	$(SWIFT) run -c release kpid-bench ingest --durability power --peers sqlite
+	$(SWIFT) run -c release kpid-bench ingest --format csv
+	$(SWIFT) run -c release kpid-bench ingest --format protobuf
+	$(SWIFT) run -c release kpid-bench ingest --format remote_write --peers sqlite,prometheus,duckdb
 	$(SWIFT) run -c release kpid-bench query
+	$(SWIFT) run -c release kpid-bench promql
+	$(SWIFT) run -c release kpid-bench restart --samples 100000000
+	$(SWIFT) run -c release kpid-bench scrape
 
 # libFuzzer on every decoder and parser, FUZZ_SECONDS (default 60) each; crashes in Fuzz/artifacts.
 fuzz: deps

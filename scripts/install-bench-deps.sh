@@ -4,6 +4,11 @@
 # Never fatal: without Python or pip the benchmark still runs and prints DuckDB as skipped.
 PYTHON="${PYTHON:-python3}"
 
+# The Prometheus peer of `kpid-bench ingest --peers prometheus` is Debian's package (not installed here: apt needs root).
+if ! command -v prometheus >/dev/null 2>&1; then
+    echo "install-bench-deps: prometheus not found; the Prometheus ingest peer will fail (apt-get install prometheus)" >&2
+fi
+
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
     echo "install-bench-deps: $PYTHON not found; the DuckDB column will be skipped (install Python 3, then pip install duckdb)" >&2
     exit 0

@@ -14,130 +14,168 @@ import Logging
 struct KpidBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kpid-bench", abstract: "kpid benchmarks: print figures, time nothing in unit tests.",
-        subcommands: [IngestBench.self, QueryBench.self, PromQLBench.self])
+        subcommands: [IngestBench.self, QueryBench.self, PromQLBench.self, RestartBench.self, ScrapeBench.self])
 }
 
-/// Ingest over real HTTP into a durable kpid, then bytes per sample in memory and on disk.
+/// Ingest over real HTTP into a durable kpid, then bytes per sample in memory and on disk;
+/// with `--peers`, the same samples into SQLite, Prometheus and DuckDB in the same run.
 struct IngestBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest")
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Ingest samples/s over HTTP into a durable kpid (and the same data into peers), bytes per sample.")
 
     @Option(help: "Samples to ingest in total.") var samples = 10_000_000
     @Option(help: "Series (10 sites x metrics x zones).") var series = 1_000
-    @Option(help: "Samples per HTTP request.") var batch = 10_000
+    @Option(help: "Samples per HTTP request (and per SQLite transaction).") var batch = 10_000
     @Option(help: "Concurrent client connections.") var connections = 4
     @Option(help: "process or power.") var durability = "process"
-    @Option(help: "ndjson, csv or protobuf (kpid.v1.Batch).") var format = "ndjson"
+    @Option(help: "ndjson, csv, protobuf (kpid.v1.Batch) or remote_write (Prometheus remote write 1.0).")
+    var format = "ndjson"
+    @Option(
+        help: ArgumentHelp(
+            "remote_write request layout: sample (one TimeSeries per sample, as Prometheus 2.x sends) or series (one per series).")
+    )
+    var remoteWriteLayout = "sample"
+    @Option(help: "Comma-separated peers loaded with the same samples: sqlite, prometheus (remote_write only), duckdb.")
+    var peers = ""
+    @Option(help: "The Prometheus binary for the prometheus peer.") var prometheus = "/usr/bin/prometheus"
+    @Option(help: "Python 3 interpreter with the duckdb module.") var python = "python3"
+    @Option(help: "Path of duckdb_ingest.py (default: Benchmarks/peers/ beside this source tree).") var duckdbScript: String?
     @Option(help: "Keep the data directory here instead of a temporary one.") var data: String?
 
-    func run() throws {
-        let perSeries = samples / series
-        let total = perSeries * series
-        let dir = data ?? (NSTemporaryDirectory() + "kpid-bench-" + UUID().uuidString)
-        defer { if data == nil { try? FileManager.default.removeItem(atPath: dir) } }
+    func validate() throws {
+        guard ["ndjson", "csv", "protobuf", "remote_write"].contains(format) else {
+            throw ValidationError("--format must be ndjson, csv, protobuf or remote_write")
+        }
+        guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be process or power") }
+        guard ["sample", "series"].contains(remoteWriteLayout) else {
+            throw ValidationError("--remote-write-layout must be sample or series")
+        }
+        guard samples >= series, series > 0, batch > 0, connections > 0 else {
+            throw ValidationError("--samples must be at least --series; --series, --batch and --connections positive")
+        }
+        for peer in peerList where !["sqlite", "prometheus", "duckdb"].contains(peer) {
+            throw ValidationError("unknown peer \"\(peer)\" in --peers (sqlite, prometheus, duckdb)")
+        }
+        if peerList.contains("prometheus") && format != "remote_write" {
+            throw ValidationError("the prometheus peer takes remote write only: use --format remote_write")
+        }
+    }
 
-        // Data shaped like the fixtures: 60 s gauges, integer occupancy, 3-decimal waits, 0/1 states.
-        let metrics = ["occupancy_people", "queue_wait_seconds", "device_up", "queue_length_people"]
-        var labels: [(metric: String, site: String, zone: String)] = []
-        for i in 0..<series {
-            // (metric, site) repeats every 20 series (lcm of 4 and 10), so zone = i / 20 makes
-            // every label set distinct.
-            labels.append((metrics[i % metrics.count], "site\(i % 10)", "zone\(i / 20)"))
+    var peerList: [String] { peers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
+
+    func run() throws {
+        let set = IngestData(samples: samples, series: series)
+        try set.checkValues()
+        let total = set.total
+        let perSeries = set.perSeries
+        let dir = data ?? (NSTemporaryDirectory() + "kpid-bench-" + UUID().uuidString)
+        let scratch = NSTemporaryDirectory() + "kpid-bench-peers-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer {
+            if data == nil { try? FileManager.default.removeItem(atPath: dir) }
+            try? FileManager.default.removeItem(atPath: scratch)
         }
-        func value(_ s: Int, _ k: Int) -> String {
-            let x = (s &* 7919 &+ k &* 104_729) % 1000
-            switch labels[s].metric {
-            case "occupancy_people": return String(x % 250)
-            case "queue_wait_seconds": return String(format: "%.3f", Double(x) * 0.731)
-            case "device_up": return x < 995 ? "1" : "0"
-            default: return String(x % 40)
-            }
-        }
-        let start: Int64 = 1_760_000_000_000
-        print("generating \(total) samples over \(series) series (\(perSeries) per series, 60 s apart)...")
-        var bodies: [Data] = []
-        var current = ""
-        var inBody = 0
+
+        print(
+            "generating \(total) samples over \(series) series (\(perSeries) per series, 60 s apart, ending "
+                + "\(Date(timeIntervalSince1970: Double(set.timestamps.last!) / 1000)))...")
         let csv = format == "csv"
         let protobuf = format == "protobuf"
-        var pendingBatch = SampleBatch()
-        let seriesLabels = labels.map { Labels(metric: $0.metric, ["site": $0.site, "zone": $0.zone]) }
-        func flush() {
-            if inBody > 0 {
-                if protobuf {
-                    bodies.append(Data(ProtobufBatchEncoder.encode(pendingBatch)))
-                    pendingBatch = SampleBatch()
-                } else {
-                    bodies.append(Data(((csv ? "metric,ts,value,site,zone\n" : "") + current).utf8))
-                    current = ""
-                }
-                inBody = 0
+        let remoteWrite = format == "remote_write"
+        let needValues = protobuf || remoteWrite || peerList.contains("sqlite")
+        let values = needValues ? set.valueColumns() : []
+        let plan: HTTPSender.Plan
+        var lag = 0
+        if remoteWrite {
+            // As Prometheus' sender: each connection (shard) owns a set of series and sends
+            // them in time order. The shards move together within ~50 minutes of data, inside
+            // the hour Prometheus' head accepts behind its newest sample.
+            let span = set.requestSpanMs(batch: batch, shards: connections)
+            lag = max(0, Int(50 * 60_000 / span) - 1)
+            if span > 50 * 60_000 && peerList.contains("prometheus") {
+                print("warning: one request covers \(span / 60_000) min of a shard's series; Prometheus may refuse samples out of bounds")
             }
-        }
-        current.reserveCapacity(batch * 110)
-        for k in 0..<perSeries {
-            let ts = start + Int64(k) * 60_000
-            for s in 0..<series {
-                let l = labels[s]
-                if protobuf {
-                    pendingBatch.append(seriesLabels[s], timestamp: ts, value: Double(value(s, k))!)
-                } else if csv {
-                    current += "\(l.metric),\(ts),\(value(s, k)),\(l.site),\(l.zone)\n"
-                } else {
-                    current +=
-                        #"{"metric":"\#(l.metric)","labels":{"site":"\#(l.site)","zone":"\#(l.zone)"},"ts":\#(ts),"value":\#(value(s, k))}"#
-                        + "\n"
+            plan = .sharded(
+                set.remoteWriteBodies(values: values, batch: batch, shards: connections, seriesPerSample: remoteWriteLayout == "sample"),
+                lag: lag)
+        } else {
+            var bodies: [Data] = []
+            var current = ""
+            var inBody = 0
+            var pendingBatch = SampleBatch()
+            func flush() {
+                if inBody > 0 {
+                    if protobuf {
+                        bodies.append(Data(ProtobufBatchEncoder.encode(pendingBatch)))
+                        pendingBatch = SampleBatch()
+                    } else {
+                        bodies.append(Data(((csv ? "metric,ts,value,site,zone\n" : "") + current).utf8))
+                        current = ""
+                    }
+                    inBody = 0
                 }
-                inBody += 1
-                if inBody == batch { flush() }
             }
+            current.reserveCapacity(batch * 110)
+            for k in 0..<perSeries {
+                let ts = set.timestamps[k]
+                for s in 0..<series {
+                    let l = set.labels[s]
+                    if protobuf {
+                        pendingBatch.append(set.seriesLabels[s], timestamp: ts, value: values[s][k])
+                    } else if csv {
+                        current += "\(l.metric),\(ts),\(set.text(s, k)),\(l.site),\(l.zone)\n"
+                    } else {
+                        current +=
+                            #"{"metric":"\#(l.metric)","labels":{"site":"\#(l.site)","zone":"\#(l.zone)"},"ts":\#(ts),"value":\#(set.text(s, k))}"#
+                            + "\n"
+                    }
+                    inBody += 1
+                    if inBody == batch { flush() }
+                }
+            }
+            flush()
+            plan = .shared(bodies, connections: connections)
         }
-        flush()
-        let requests = bodies
-        let bodyBytes = bodies.reduce(0) { $0 + $1.count }
+        let requestCount: Int
+        let bodyBytes: Int
+        switch plan {
+        case .shared(let bodies, _):
+            requestCount = bodies.count
+            bodyBytes = bodies.reduce(0) { $0 + $1.count }
+        case .sharded(let shards, _):
+            requestCount = shards.reduce(0) { $0 + $1.count }
+            bodyBytes = shards.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
+        }
 
         var config = ServiceConfiguration()
         config.dataDirectory = dir
         config.port = 0
         config.durability = Durability(rawValue: durability) ?? .process
+        // Ingest only: no rolling KPI rounds or sites file competing for the cores.
+        config.kpiIntervalSeconds = 0
+        config.sitesFile = ""
         var logger = Logger(label: "kpid-bench")
         logger.logLevel = .warning
         let service = KPIService(configuration: config, logger: logger)
         try service.start()
-        let url = URL(string: "http://127.0.0.1:\(service.boundPort!)/api/v1/ingest")!
+        let path = remoteWrite ? "/api/v1/write" : "/api/v1/ingest"
+        let url = URL(string: "http://127.0.0.1:\(service.boundPort!)\(path)")!
+        let headers =
+            remoteWrite
+            ? [
+                "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+                "X-Prometheus-Remote-Write-Version": "0.1.0",
+            ]
+            : ["Content-Type": protobuf ? "application/x-protobuf" : csv ? "text/csv" : "application/x-ndjson"]
 
-        print("sending \(bodies.count) requests (\(bodyBytes / 1_000_000) MB) over \(connections) connections...")
-        let next = NSLock()
-        nonisolated(unsafe) var cursor = 0
-        nonisolated(unsafe) var failures = 0
-        let began = Date()
-        DispatchQueue.concurrentPerform(iterations: connections) { _ in
-            let session = URLSession(configuration: .ephemeral)
-            while true {
-                next.lock()
-                let i = cursor
-                cursor += 1
-                next.unlock()
-                if i >= requests.count { break }
-                var request = URLRequest(url: url)
-                request.httpMethod = "POST"
-                request.setValue(
-                    protobuf ? "application/x-protobuf" : csv ? "text/csv" : "application/x-ndjson", forHTTPHeaderField: "Content-Type")
-                request.httpBody = requests[i]
-                let done = DispatchSemaphore(value: 0)
-                nonisolated(unsafe) var ok = false
-                session.dataTask(with: request) { _, response, _ in
-                    ok = (response as? HTTPURLResponse)?.statusCode == 200
-                    done.signal()
-                }.resume()
-                done.wait()
-                if !ok {
-                    next.lock()
-                    failures += 1
-                    next.unlock()
-                }
-            }
-        }
-        let seconds = Date().timeIntervalSince(began)
+        print(
+            "kpid: sending \(requestCount) requests (\(bodyBytes / 1_000_000) MB) over \(connections) connections"
+                + (remoteWrite ? " (one shard of series each, lag \(lag))" : "") + "...")
+        let outcome = HTTPSender(url: url, headers: headers).send(plan)
+        let seconds = outcome.seconds
+        let failures = outcome.failures
+        if let error = outcome.firstError { print("kpid refused a request: \(error)") }
         let stats = service.store.stats
         service.stop()  // final checkpoint: the file then holds chunks and heads, no write-ahead rows
         var fileBytes: Int64 = 0
@@ -148,15 +186,16 @@ struct IngestBench: ParsableCommand {
 
         func row(_ name: String, _ value: String) { print(name.padding(toLength: 44, withPad: " ", startingAt: 0) + value) }
         print("")
-        row("format", format)
+        row("format", format + (remoteWrite ? " (\(remoteWriteLayout) layout)" : ""))
         row("durability", config.durability.rawValue)
         row("samples", "\(total)")
         row("series", "\(series)")
-        row("requests (samples each)", "\(bodies.count) (\(batch))")
+        row("requests (samples each)", "\(requestCount) (\(batch))")
         row("failed requests", "\(failures)")
         row("ingest over HTTP, durable", String(format: "%.0f samples/s (%.1f s)", Double(total) / seconds, seconds))
         row("request body throughput", String(format: "%.1f MB/s", Double(bodyBytes) / seconds / 1e6))
         row("bytes per sample in memory (columns)", String(format: "%.2f", Double(stats.memoryBytes) / Double(max(stats.sampleCount, 1))))
+        row("bytes per sample in memory (rollups)", String(format: "%.2f", Double(stats.rollupBytes) / Double(max(stats.sampleCount, 1))))
         row("bytes per sample on disk (SQLite file)", String(format: "%.2f", Double(fileBytes) / Double(max(stats.sampleCount, 1))))
         if let db = try? SQLiteConnection(path: config.databasePath, readOnly: true),
             let pages = try? db.pragma("page_count").flatMap(Double.init),
@@ -166,6 +205,71 @@ struct IngestBench: ParsableCommand {
             row("bytes per sample on disk (live pages)", String(format: "%.2f", (pages - free) * size / Double(max(stats.sampleCount, 1))))
         }
         row("samples in store", "\(stats.sampleCount)")
-        if failures > 0 || stats.sampleCount != total { throw ExitCode(1) }
+        let kpidChecked = failures == 0 && stats.sampleCount == total
+        if !kpidChecked {
+            print("FAILED: kpid holds \(stats.sampleCount) of \(total) samples, \(failures) requests refused")
+            throw ExitCode(1)
+        }
+        if peerList.isEmpty { return }
+
+        // The peers, one at a time, with the same samples.
+        var results: [PeerIngestResult] = []
+        var problems: [String] = []
+        for peer in peerList {
+            print("\n\(peer): loading the same \(total) samples...")
+            let before = results.count
+            do {
+                switch peer {
+                case "sqlite":
+                    results.append(
+                        try SQLiteIngestPeer.run(set, values: values, batch: batch, power: config.durability == .power, directory: scratch))
+                case "prometheus":
+                    guard case .sharded(let shards, let lag) = plan else { continue }
+                    results.append(
+                        try PrometheusPeer.ingest(
+                            binary: prometheus, data: set, bodies: shards, lag: lag, directory: scratch + "/prometheus"))
+                default:
+                    // Like `kpid-bench query`: without the duckdb module the column is skipped, not failed.
+                    guard DuckDBIngestPeer.available(python: python) else {
+                        print("DuckDB skipped: \(python) cannot import duckdb (scripts/install-bench-deps.sh installs it)")
+                        continue
+                    }
+                    results += try DuckDBIngestPeer.run(
+                        set, batch: batch, python: python, script: duckdbScript ?? DuckDBIngestPeer.defaultScript(),
+                        directory: scratch)
+                }
+                for r in results[before...] {
+                    print(
+                        "\(r.name): \(BenchFormat.rate(r.samplesPerSecond)) samples/s"
+                            + String(format: " (%.1f s), %d stored of %d, %d refused requests", r.seconds, r.stored, r.sent, r.failures))
+                    if let note = r.note { print(note) }
+                    if !r.checked { problems.append("\(r.name) holds \(r.stored) of \(r.sent) samples (\(r.failures) refused requests)") }
+                }
+            } catch {
+                problems.append("\(peer): \(error)")
+                print("\(peer) FAILED: \(error)")
+            }
+        }
+
+        let kpidRate = Double(total) / seconds
+        let formatName = remoteWrite ? "remote_write" : protobuf ? "protobuf (`kpid.v1.Batch`)" : format == "csv" ? "CSV" : "ndjson"
+        print("\nEvery count checked: kpid \(stats.sampleCount) of \(total)" + results.map { ", \($0.name) \($0.stored)" }.joined())
+        print("")
+        print("| format | durability | samples | kpid samples/s | peer | peer durability | peer samples/s | kpid / peer |")
+        print("|---|---|---:|---:|---|---|---:|---:|")
+        for r in results where r.checked {
+            let kpidCell = BenchFormat.rate(kpidRate) + String(format: " (%.1f s)", seconds)
+            let peerCell = BenchFormat.rate(r.samplesPerSecond) + String(format: " (%.1f s)", r.seconds)
+            let ratio = BenchFormat.ratio(kpidRate, r.samplesPerSecond)
+            let head = "| \(formatName) | \(config.durability.rawValue) | \(BenchFormat.grouped(total)) | "
+            print(head + "\(kpidCell) | \(r.name) | \(r.durability) | \(peerCell) | \(ratio) |")
+        }
+        print("")
+        print("kpid: over HTTP, \(connections) connections, \(BenchFormat.grouped(batch)) samples a request, client in the same process.")
+        for r in results { print("\(r.name): \(r.method).") }
+        if !problems.isEmpty {
+            for p in problems { print("FAILED: \(p)") }
+            throw ExitCode(1)
+        }
     }
 }

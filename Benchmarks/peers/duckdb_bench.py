@@ -6,11 +6,11 @@ Usage:
   duckdb_bench.py SPEC.json     run the benchmark described by SPEC.json
 
 SPEC.json (written by QueryBench.swift):
-  {"series_csv": path, "samples_csv": path, "runs": N,
+  {"series_csv": path, "samples_csv": path, "runs": N, "warmup": W,
    "queries": [{"name": str, "sql": str}, ...]}
 
-Loads both CSV files into an in-memory DuckDB database (timed), runs each query N times
-(execute + fetchall) and prints one JSON object on stdout:
+Loads both CSV files into an in-memory DuckDB database (timed), runs each query W times
+untimed (warm-up), then N times (execute + fetchall) and prints one JSON object on stdout:
   {"version": str, "threads": int, "load_ms": float, "samples": int,
    "queries": [{"name": str, "rows": int, "last_column_sum": float, "times_ms": [float, ...]}, ...]}
 last_column_sum adds up the last column of the rows (timestamps and intervals in milliseconds,
@@ -87,6 +87,8 @@ def main(argv):
     for q in spec["queries"]:
         times = []
         rows = []
+        for _ in range(spec.get("warmup", 0)):
+            con.execute(q["sql"]).fetchall()
         for _ in range(spec["runs"]):
             t = time.perf_counter()
             rows = con.execute(q["sql"]).fetchall()

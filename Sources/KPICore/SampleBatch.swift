@@ -45,6 +45,14 @@ public struct SampleBatch: Sendable {
         append(seriesIndex: seriesIndex(for: labels), timestamp: timestamp, value: value)
     }
 
+    /// Appends samples to the series at `index` (from `seriesIndex(for:)`).
+    public mutating func append(seriesIndex index: Int, timestamps ts: [Int64], values vs: [Double]) {
+        precondition(ts.count == vs.count, "timestamps and values must have the same length")
+        timestamps[index].append(contentsOf: ts)
+        values[index].append(contentsOf: vs)
+        sampleCount += ts.count
+    }
+
     /// Appends all samples of a series at once.
     public mutating func append(_ labels: Labels, timestamps ts: [Int64], values vs: [Double]) {
         precondition(ts.count == vs.count, "timestamps and values must have the same length")

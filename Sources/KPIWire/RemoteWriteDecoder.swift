@@ -1,4 +1,5 @@
 import CSnappy
+import Foundation
 import KPICore
 import KPIProtos
 
@@ -96,9 +97,48 @@ public enum RemoteWriteDecoder {
         var pairs: [Label] = []
         var timestamps: [Int64] = []
         var values: [Double] = []
+        // Prometheus sends each sample as its own entry, repeating the series' labels: entries
+        // whose label bytes were seen before reuse that series (same bytes, same labels, same
+        // verdict) without building strings, sorting or validating again.
+        var seen: [[UInt8]: Int] = [:]
+        var key: [UInt8] = []
+        /// Appends a label string's length and bytes to `key` (0xFF for a missing one).
+        func appendKey(_ text: UnsafeMutablePointer<CChar>?) {
+            guard let text else {
+                key.append(0xFF)
+                return
+            }
+            let length = strlen(text)
+            ByteCoding.appendVarint(&key, UInt64(length))
+            text.withMemoryRebound(to: UInt8.self, capacity: length) {
+                key.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+            }
+        }
+        func collectSamples(_ series: Prometheus__TimeSeries) {
+            timestamps.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
+            for k in 0..<series.n_samples {
+                guard let sample = series.samples[k]?.pointee else { continue }
+                timestamps.append(sample.timestamp)
+                // A plain load: no arithmetic touches the value, so NaN payloads stay intact.
+                values.append(sample.value)
+            }
+        }
         for i in 0..<request.n_timeseries where !issues.isFull {
             guard let series = request.timeseries[i]?.pointee else { continue }
-            let field = "timeseries[\(i)]"
+            var field: String { "timeseries[\(i)]" }
+            key.removeAll(keepingCapacity: true)
+            for j in 0..<series.n_labels {
+                guard let label = series.labels[j]?.pointee else { continue }
+                appendKey(label.name)
+                appendKey(label.value)
+            }
+            if series.n_histograms == 0, let known = seen[key] {
+                guard series.n_samples > 0, issues.error == nil else { continue }
+                collectSamples(series)
+                batch.append(seriesIndex: known, timestamps: timestamps, values: values)
+                continue
+            }
             pairs.removeAll(keepingCapacity: true)
             var badUTF8: String?
             for j in 0..<series.n_labels {
@@ -132,15 +172,10 @@ public enum RemoteWriteDecoder {
                 continue
             }
             guard series.n_samples > 0, issues.error == nil else { continue }
-            timestamps.removeAll(keepingCapacity: true)
-            values.removeAll(keepingCapacity: true)
-            for k in 0..<series.n_samples {
-                guard let sample = series.samples[k]?.pointee else { continue }
-                timestamps.append(sample.timestamp)
-                // A plain load: no arithmetic touches the value, so NaN payloads stay intact.
-                values.append(sample.value)
-            }
-            batch.append(labels, timestamps: timestamps, values: values)
+            let index = batch.seriesIndex(for: labels)
+            seen[key] = index
+            collectSamples(series)
+            batch.append(seriesIndex: index, timestamps: timestamps, values: values)
         }
         if let error = issues.error { throw error }
         return batch

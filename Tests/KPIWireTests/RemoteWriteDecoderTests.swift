@@ -169,6 +169,44 @@ func snappyCompress(_ raw: [UInt8]) -> [UInt8] {
         #expect(batch.sampleCount == 4)
     }
 
+    /// Prometheus' sender puts each sample in its own entry, repeating the labels: entries
+    /// with the same label bytes land in one series (the decoder's fast path), exactly as
+    /// grouping by labels by hand gives; a series first seen without samples is not stored
+    /// until an entry brings some; a repeated bad or histogram entry is refused every time.
+    @Test func repeatedEntriesOfOneSeriesMerge() throws {
+        let names = [("A", "T1"), ("B", "T2"), ("A", "T3")]
+        var entries: [WireSeries] = [WireSeries([("__name__", "late"), ("site", "X")], [])]
+        var expected: [(Labels, [Int64], [Double])] = []
+        for k in 0..<5 {
+            for (n, (site, zone)) in names.enumerated() {
+                let t = Int64(1_762_070_400_000 + k * 60_000)
+                let v = Double(k * 10 + n)
+                entries.append(WireSeries([("__name__", "q"), ("site", site), ("zone", zone)], [(t, v)]))
+                if k == 0 { expected.append((Labels(metric: "q", ["site": site, "zone": zone]), [], [])) }
+                expected[n].1.append(t)
+                expected[n].2.append(v)
+            }
+        }
+        entries.append(WireSeries([("__name__", "late"), ("site", "X")], [(5, 0.5)]))
+        expected.append((Labels(metric: "late", ["site": "X"]), [5], [0.5]))
+        let batch = try Self.decode(entries)
+        #expect(batch.series == expected.map(\.0))
+        #expect(batch.timestamps == expected.map(\.1))
+        #expect(batch.values == expected.map(\.2))
+        #expect(batch.sampleCount == 16)
+
+        let bad = snappyCompress(
+            packWriteRequest([
+                WireSeries([("__name__", "q"), ("site", "A")], [(1, 1)]),
+                WireSeries([("__name__", "q"), ("site", "A")], [], histograms: 1),
+                WireSeries([("__name__", "bad metric")], [(1, 1)]),
+                WireSeries([("__name__", "bad metric")], [(2, 1)]),
+            ]))
+        guard let error = Self.refusal(bad) else { return }
+        #expect(
+            error.details.map(\.field) == ["timeseries[1].histograms", "timeseries[2].labels.__name__", "timeseries[3].labels.__name__"])
+    }
+
     @Test func keepsValueBitsExactly() throws {
         let bits: [UInt64] = [
             0x7ff0_0000_0000_0002,  // Prometheus stale marker (a signalling NaN)
