@@ -42,6 +42,7 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Python 3 interpreter with the duckdb module.") var python = "python3"
     @Option(help: "Path of duckdb_ingest.py (default: Benchmarks/peers/ beside this source tree).") var duckdbScript: String?
     @Option(help: "Keep the data directory here instead of a temporary one.") var data: String?
+    @Option(help: "Quantile sketches in the rollups (kpid's rollup-sketches setting).") var rollupSketches = true
 
     func validate() throws {
         guard ["ndjson", "csv", "protobuf", "remote_write"].contains(format) else {
@@ -152,6 +153,7 @@ struct IngestBench: ParsableCommand {
         config.dataDirectory = dir
         config.port = 0
         config.durability = Durability(rawValue: durability) ?? .process
+        config.rollupSketches = rollupSketches
         // Ingest only: no rolling KPI rounds or sites file competing for the cores.
         config.kpiIntervalSeconds = 0
         config.sitesFile = ""
