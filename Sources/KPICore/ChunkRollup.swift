@@ -63,6 +63,9 @@ public struct RollupBucket: Sendable, Equatable {
 public struct ChunkRollup: Sendable, Equatable {
     /// The encoded rollups (see the type's documentation).
     public let encoded: [UInt8]
+    /// Timestamps of the first and last sample the buckets hold.
+    private(set) var firstTime: Int64 = .min
+    private(set) var lastTime: Int64 = .min
 
     static let version: UInt8 = 1
 
@@ -82,23 +85,19 @@ public struct ChunkRollup: Sendable, Equatable {
             throw ChunkDecodingError("rollup levels \(encoded[1]) out of range")
         }
         self.encoded = encoded
-        try validate()
+        (firstTime, lastTime) = try validate()
     }
 
-    private init(checked bytes: [UInt8]) {
+    private init(checked bytes: [UInt8], firstTime: Int64, lastTime: Int64) {
         encoded = bytes
+        self.firstTime = firstTime
+        self.lastTime = lastTime
     }
 
     /// Whether every bucket lies within `[minTime, maxTime]` (a cheap check that a stored
     /// rollup belongs to the chunk it was stored with).
     public func covers(minTime: Int64, maxTime: Int64) -> Bool {
-        var ok = true
-        for level in levels {
-            forEachBucket(level) { b in
-                if b.firstTime < minTime || b.lastTime > maxTime { ok = false }
-            }
-        }
-        return ok
+        firstTime >= minTime && lastTime <= maxTime
     }
 
     /// Header bit: the buckets carry no sketches.
@@ -123,30 +122,16 @@ public struct ChunkRollup: Sendable, Equatable {
         guard n > 0 else { return nil }
         var out: [UInt8] = [version, 0]
         var levelMask: UInt8 = 0
+        var section: [UInt8] = []
+        var sketchBytes: [UInt8] = []
         for level in RollupLevel.allCases {
+            // One pass builds the level; it is kept when its buckets average enough samples.
             let width = level.milliseconds
-            // Cheap upper bound on the bucket count first: most chunks of slow series skip here.
-            let span = Self.bucketIndex(timestamps[n - 1], width) - Self.bucketIndex(timestamps[0], width) + 1
-            if n < RollupLevel.minimumSamplesPerBucket { continue }
+            section.removeAll(keepingCapacity: true)
             var buckets = 0
             var samples = 0
-            var previous = Int64.min
-            for k in 0..<n where values[k].bitPattern != staleNaN {
-                samples += 1
-                let b = Self.bucketIndex(timestamps[k], width)
-                if b != previous {
-                    buckets += 1
-                    previous = b
-                }
-            }
-            guard buckets > 0, span > 0, samples >= buckets * RollupLevel.minimumSamplesPerBucket else { continue }
-            levelMask |= 1 << level.rawValue
-            var section: [UInt8] = []
-            section.reserveCapacity(buckets * 24)
             var previousIndex: Int64 = 0
             var k = 0
-            var sketch = QuantileSketch()
-            var sketchBytes: [UInt8] = []
             while k < n {
                 if values[k].bitPattern == staleNaN {
                     k += 1
@@ -163,7 +148,7 @@ public struct ChunkRollup: Sendable, Equatable {
                 let firstTime = timestamps[k]
                 var last = first
                 var lastTime = firstTime
-                sketch = QuantileSketch()
+                var sketch = QuantileSketch()
                 while k < n && timestamps[k] < end {
                     let v = values[k]
                     if v.bitPattern != staleNaN {
@@ -177,24 +162,27 @@ public struct ChunkRollup: Sendable, Equatable {
                     }
                     k += 1
                 }
+                buckets += 1
+                samples += Int(count)
                 ByteCoding.appendVarint(&section, ByteCoding.zigzag(index &- previousIndex))
                 previousIndex = index
                 ByteCoding.appendVarint(&section, UInt64(count))
                 ByteCoding.appendVarint(&section, UInt64(firstTime - start))
                 ByteCoding.appendVarint(&section, UInt64(lastTime - start))
-                let five = [sum, lo, hi, first, last]
-                if five.allSatisfy(Self.isSmallInteger) {
+                if isSmallInteger(sum) && isSmallInteger(lo) && isSmallInteger(hi) && isSmallInteger(first) && isSmallInteger(last) {
                     section.append(1)
-                    for x in five { ByteCoding.appendVarint(&section, ByteCoding.zigzag(Int64(x))) }
+                    for x in [sum, lo, hi, first, last] { ByteCoding.appendVarint(&section, ByteCoding.zigzag(Int64(x))) }
                 } else {
                     section.append(0)
-                    for x in five { ByteCoding.appendDouble(&section, x) }
+                    for x in [sum, lo, hi, first, last] { ByteCoding.appendDouble(&section, x) }
                 }
                 sketchBytes.removeAll(keepingCapacity: true)
                 if sketches { sketch.encode(into: &sketchBytes) }
                 ByteCoding.appendVarint(&section, UInt64(sketchBytes.count))
                 section.append(contentsOf: sketchBytes)
             }
+            guard buckets > 0, samples >= buckets * RollupLevel.minimumSamplesPerBucket else { continue }
+            levelMask |= 1 << level.rawValue
             ByteCoding.appendVarint(&out, UInt64(buckets))
             ByteCoding.appendVarint(&out, UInt64(section.count))
             out.append(contentsOf: section)
@@ -203,7 +191,10 @@ public struct ChunkRollup: Sendable, Equatable {
         out[1] = levelMask | (sketches ? 0 : noSketches)
         let sum = checksum(out[...])
         for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: sum >> UInt32(8 * k))) }
-        return ChunkRollup(checked: out)
+        // The first and last samples that are not staleness markers (some exist: a level was kept).
+        let firstKept = (0..<n).first { values[$0].bitPattern != staleNaN }!
+        let lastKept = (0..<n).last { values[$0].bitPattern != staleNaN }!
+        return ChunkRollup(checked: out, firstTime: timestamps[firstKept], lastTime: timestamps[lastKept])
     }
 
     /// Computes the rollups of arrays (see `compute(timestamps:values:)` on buffers).
@@ -310,16 +301,20 @@ public struct ChunkRollup: Sendable, Equatable {
             sum: five.0, min: five.1, max: five.2, first: five.3, last: five.4, sketchOffset: sketchOffset)
     }
 
-    /// Decodes every level, sketches included, checking lengths and counts.
-    private func validate() throws(ChunkDecodingError) {
+    /// Decodes every level, sketches included, checking lengths and counts; returns the first
+    /// and last sample time of the buckets.
+    private func validate() throws(ChunkDecodingError) -> (Int64, Int64) {
         var failure: ChunkDecodingError? = nil
+        var range: (Int64, Int64) = (.max, .min)
         encoded.withUnsafeBytes { raw in
-            do throws(ChunkDecodingError) { try validate(raw) } catch { failure = error }
+            do throws(ChunkDecodingError) { range = try validate(raw) } catch { failure = error }
         }
         if let failure { throw failure }
+        return range
     }
 
-    private func validate(_ raw: UnsafeRawBufferPointer) throws(ChunkDecodingError) {
+    private func validate(_ raw: UnsafeRawBufferPointer) throws(ChunkDecodingError) -> (Int64, Int64) {
+        var range: (Int64, Int64) = (.max, .min)
         do {
             var reader = VarintReader(UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 4)]), at: 2)
             for level in RollupLevel.allCases where self.hasLevel(level) {
@@ -332,6 +327,7 @@ public struct ChunkRollup: Sendable, Equatable {
                 for _ in 0..<count {
                     let bucket = try Self.decodeBucket(&reader, level, &index)
                     guard bucket.start >= previousEnd else { throw ChunkDecodingError("rollup buckets out of order") }
+                    range = (min(range.0, bucket.firstTime), max(range.1, bucket.lastTime))
                     previousEnd = bucket.start &+ level.milliseconds
                     if !hasSketches {
                         guard bucket.sketchOffset == reader.position else {
@@ -350,6 +346,7 @@ public struct ChunkRollup: Sendable, Equatable {
             }
             guard reader.isAtEnd else { throw ChunkDecodingError("trailing bytes after the rollup levels") }
         }
+        return range
     }
 
     @inline(__always)

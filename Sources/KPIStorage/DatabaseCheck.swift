@@ -88,7 +88,7 @@ extension KPIDatabase {
                 if !chunks.isNull(at: 6) {
                     let stored = chunks.blob(at: 6)
                     let columns = chunk.columns
-                    let sketches = stored.count < 2 || stored[1] & 0x80 == 0
+                    let sketches = (try? ChunkRollup(encoded: stored))?.hasSketches ?? true
                     let expected = ChunkRollup.compute(timestamps: columns.timestamps, values: columns.values, sketches: sketches)
                     if expected?.encoded != stored {
                         finding("chunks", key, "stored rollup differs from the rollup of the chunk's samples")
