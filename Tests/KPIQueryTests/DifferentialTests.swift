@@ -21,7 +21,9 @@ final class DifferentialFixture: @unchecked Sendable {
     let path: String
 
     private init() {
-        path = NSTemporaryDirectory() + "kpid-differential-\(UUID().uuidString).sqlite"
+        // In memory: the fixture is a static that lives until the process exits, so a file
+        // would be left behind in the temporary directory by every run.
+        path = ":memory:"
         sqlite = try! SQLiteConnection(path: path)
         try! sqlite.execute(
             "CREATE TABLE samples (metric TEXT, site TEXT, zone TEXT, device TEXT, sid INTEGER, ts INTEGER, value REAL)")
@@ -87,7 +89,6 @@ final class DifferentialFixture: @unchecked Sendable {
 
     deinit {
         sqlite.close()
-        try? FileManager.default.removeItem(atPath: path)
     }
 }
 
