@@ -220,6 +220,21 @@ import Testing
         #expect(try run(false, averages).stats.rollupBucketsScanned > 0)
     }
 
+    /// q must be a constant in [0, 1] in either argument order.
+    @Test func approxQuantileNeedsAConstantQ() {
+        let engine = QueryEngine(store: Self.store)
+        for sql in [
+            "SELECT approx_quantile(value, value) FROM wait", "SELECT approx_quantile(1.5, value) FROM wait",
+            "SELECT approx_quantile(value, -0.1) FROM wait",
+        ] {
+            #expect {
+                try engine.execute(sql)
+            } throws: { error in
+                (error as? QueryError)?.message.contains("approx_quantile() needs a constant q between 0 and 1") == true
+            }
+        }
+    }
+
     /// A rollup bucket counts as one sample against the sample limit.
     @Test func bucketsCountAgainstTheSampleLimit() throws {
         let engine = QueryEngine(store: Self.store)

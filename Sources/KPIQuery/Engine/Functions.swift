@@ -344,48 +344,32 @@ extension Compiler {
             let function: AggregateSpec.Function =
                 name == "min" ? .min : name == "max" ? .max : name == "first" ? .first : .last
             spec = AggregateSpec(function: function, arguments: [a], resultType: a.type, timestampSlot: ts, text: text)
-        case "quantile", "median":
+        case "quantile", "median", "approx_quantile", "approx_median":
+            let approximate = name.hasPrefix("approx_")
             let q: Double
             let a: Compiled
-            if name == "median" {
+            if name.hasSuffix("median") {
                 try arity(1)
                 q = 0.5
                 a = try argument(0)
             } else {
                 try arity(2)
-                guard let qv = try inner.compile(args[0]).constant?.number, qv >= 0, qv <= 1 else {
-                    throw Compiler.semantic("the first argument of quantile() must be a constant between 0 and 1", args[0].range)
-                }
-                q = qv
-                a = try argument(1)
-            }
-            try expectType(a, [.integer, .double, .interval], "\(name)()", range)
-            spec = AggregateSpec(
-                function: .quantile, arguments: [a], q: q, resultType: a.type == .interval ? .interval : .double, text: text)
-        case "approx_quantile", "approx_median":
-            // Both argument orders: (q, x) like quantile(), and (x, q) like DuckDB's.
-            let q: Double
-            let a: Compiled
-            if name == "approx_median" {
-                try arity(1)
-                q = 0.5
-                a = try argument(0)
-            } else {
-                try arity(2)
-                let first = try? inner.compile(args[0])
-                let qIndex = first?.constant?.number != nil ? 0 : 1
+                // q first, as in quantile(0.95, x); approx_quantile also takes DuckDB's (x, q).
+                let qIndex = approximate && (try? inner.compile(args[0]))?.constant?.number == nil ? 1 : 0
                 guard let qv = try inner.compile(args[qIndex]).constant?.number, qv >= 0, qv <= 1 else {
                     throw Compiler.semantic(
-                        "approx_quantile() needs a constant q between 0 and 1, as approx_quantile(0.95, value) or "
-                            + "approx_quantile(value, 0.95)", args[qIndex].range)
+                        approximate
+                            ? "approx_quantile() needs a constant q between 0 and 1, as approx_quantile(0.95, value) or "
+                                + "approx_quantile(value, 0.95)"
+                            : "the first argument of quantile() must be a constant between 0 and 1", args[qIndex].range)
                 }
                 q = qv
                 a = try argument(1 - qIndex)
             }
             try expectType(a, [.integer, .double, .interval], "\(name)()", range)
             spec = AggregateSpec(
-                function: .approxQuantile, arguments: [a], q: q, resultType: a.type == .interval ? .interval : .double,
-                text: text)
+                function: approximate ? .approxQuantile : .quantile, arguments: [a], q: q,
+                resultType: a.type == .interval ? .interval : .double, text: text)
         case "count_if":
             try arity(1)
             let c = try argument(0)
