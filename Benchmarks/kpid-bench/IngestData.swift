@@ -1,6 +1,8 @@
 import Foundation
 import KPICore
+import KPIService
 import KPIWire
+import Logging
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -322,4 +324,13 @@ func httpRequest(
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Starts an in-process kpid on `config` (port 0 picks a free one); returns it and its base URL.
+func startBenchService(_ config: ServiceConfiguration, logLevel: Logger.Level = .warning) throws -> (KPIService, URL) {
+    var logger = Logger(label: "kpid-bench")
+    logger.logLevel = logLevel
+    let service = KPIService(configuration: config, logger: logger)
+    try service.start()
+    return (service, URL(string: "http://127.0.0.1:\(service.boundPort!)")!)
 }

@@ -157,12 +157,8 @@ struct IngestBench: ParsableCommand {
         // Ingest only: no rolling KPI rounds or sites file competing for the cores.
         config.kpiIntervalSeconds = 0
         config.sitesFile = ""
-        var logger = Logger(label: "kpid-bench")
-        logger.logLevel = .warning
-        let service = KPIService(configuration: config, logger: logger)
-        try service.start()
-        let path = remoteWrite ? "/api/v1/write" : "/api/v1/ingest"
-        let url = URL(string: "http://127.0.0.1:\(service.boundPort!)\(path)")!
+        let (service, base) = try startBenchService(config)
+        let url = URL(string: base.absoluteString + (remoteWrite ? "/api/v1/write" : "/api/v1/ingest"))!
         let headers =
             remoteWrite
             ? [

@@ -118,12 +118,8 @@ struct PromQLBench: ParsableCommand {
         config.port = 0
         config.queryMaxSamples = Int.max / 2
         config.queryTimeoutMs = 600_000
-        var logger = Logger(label: "kpid-bench")
-        logger.logLevel = .warning
-        let service = KPIService(configuration: config, logger: logger)
-        try service.start()
+        let (service, kpidBase) = try startBenchService(config)
         defer { service.stop() }
-        let kpidBase = URL(string: "http://127.0.0.1:\(service.boundPort!)")!
         let ingestStarted = Date()
         var k = 0
         while k < series {

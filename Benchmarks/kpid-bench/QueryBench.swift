@@ -744,12 +744,8 @@ struct QueryBench: ParsableCommand {
         config.queriesDirectory = root + "/Queries"
         config.templatesDirectory = root + "/Queries/templates"
         config.sitesFile = root + "/Queries/sites.json"
-        var logger = Logger(label: "kpid-bench")
-        logger.logLevel = .error
-        let service = KPIService(configuration: config, logger: logger)
-        try service.start()
+        let (service, base) = try startBenchService(config, logLevel: .error)
         defer { service.stop() }
-        let base = URL(string: "http://127.0.0.1:\(service.boundPort!)")!
         let began = Date()
         var lines = 0
         for file in files {

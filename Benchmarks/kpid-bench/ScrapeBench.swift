@@ -47,12 +47,8 @@ struct ScrapeBench: ParsableCommand {
         config.templatesDirectory = repo + "/Queries/templates"
         config.sitesFile = repo + "/Queries/sites.json"
         config.queriesDirectory = repo + "/Queries"
-        var logger = Logger(label: "kpid-bench")
-        logger.logLevel = .warning
-        let service = KPIService(configuration: config, logger: logger)
-        try service.start()
+        let (service, base) = try startBenchService(config)
         defer { service.stop() }
-        let base = URL(string: "http://127.0.0.1:\(service.boundPort!)")!
         let session = URLSession(configuration: .ephemeral)
 
         // The sites of the sites file, as kpid lists them (templates, time zone, overrides).
