@@ -4,7 +4,7 @@ DATA ?= ./data
 PORT ?= 9464
 BIND ?= 127.0.0.1
 
-.PHONY: deps build run test bench lint clean fuzz soak
+.PHONY: deps build run test test-shifted bench lint clean fuzz soak
 
 deps:
 	@./scripts/install-deps.sh
@@ -12,20 +12,27 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product kpid
 
-# Starts kpid on the embedded default: SQLite under ./data, the sample fixtures (Fixtures/*/*.ndjson.gz, 8 weeks) loaded on first run.
+DEMO ?= true
+# Starts kpid on the embedded default: SQLite under ./data and the live demo (8 generated weeks
+# of the Fixtures/sites.json sites ending now, then fed as time passes). `make run DEMO=false`
+# starts without it; `make run DATA=./other` on another data directory.
 run: build
 	@mkdir -p $(DATA)
-	@if [ ! -f $(DATA)/kpid.sqlite ] && ls Fixtures/*/*.ndjson.gz >/dev/null 2>&1; then \
-		echo "Loading the sample fixtures into $(DATA) ..."; \
-		.build/release/kpid ingest --quiet --data $(DATA) Fixtures/*/*.ndjson.gz; \
-	fi
-	@echo "kpid on http://$(BIND):$(PORT)/  weekly reviews: http://$(BIND):$(PORT)/reports  (e.g. /reports/weekly?site=JFK&week=2026-W47)"
-	.build/release/kpid serve --data $(DATA) --bind $(BIND) --port $(PORT)
+	@echo "kpid on http://$(BIND):$(PORT)/  weekly reviews: http://$(BIND):$(PORT)/reports  (e.g. http://$(BIND):$(PORT)/reports/weekly?site=JFK, the last complete week)"
+	.build/release/kpid serve --data $(DATA) --bind $(BIND) --port $(PORT) --demo $(DEMO)
 
 # Builds everything (the tests start the real kpid binary) and runs every test.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The whole suite again with kpid and the tests shifted in time by libfaketime (FAKETIME_OFFSET,
+# default +400d; the monotonic clock stays real, so timeouts hold). Peers (Prometheus, chromium,
+# curl) run on the real clock: the tests start them without the preload. `.ci/run` runs it after `make test`.
+FAKETIME_OFFSET ?= +400d
+test-shifted: deps
+	$(SWIFT) build --build-tests
+	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FAKETIME_OFFSET)' $(SWIFT) test --skip-build
 
 # Prints ingest throughput and bytes per sample (per format, beside SQLite, Prometheus and DuckDB
 # loading the same samples), query latency kpid vs SQLite vs DuckDB, restart time at 100 M samples

@@ -72,7 +72,7 @@ let package = Package(
             name: "KPIService",
             dependencies: [
                 "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIReport",
-                .product(name: "Logging", package: "swift-log"),
+                "KPIFixtures", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(

@@ -21,8 +21,8 @@ extension Context {
             var list: [(Int64, Int64, Double)] = []
             var monday = firstMonday
             while monday <= lastDay {
-                // Attendance fades slowly over the term (about 1.5 % a week).
-                let fade = 1.0 - 0.015 * Double(max(0, isoWeek2026(monday) - 40))
+                // Attendance fades slowly over the term (about 1.5 % a week), to 85 % at most.
+                let fade = max(0.85, 1.0 - 0.015 * Double(max(0, isoWeek2026(monday) - 40)))
                 for d in 0..<5 {
                     let day = monday + Int64(d)
                     if noClasses.contains(day) { continue }
@@ -172,6 +172,10 @@ extension Context {
         for w in [40, 41, 43, 44, 45, 46] {
             let day = monday2026(w) + Int64(rng.below(5))
             lockdowns.append((rng.choice(["SCI", "ENG", "LIB"]), clock.ms(day, rng.int(8, 21), 5 * rng.below(12)), rng.uniform(90, 240)))
+        }
+        for (w, var r) in unscriptedWeeks() {
+            let day = monday2026(w) + Int64(r.below(5))
+            lockdowns.append((r.choice(["SCI", "ENG", "LIB"]), clock.ms(day, r.int(8, 21), 5 * r.below(12)), r.uniform(90, 240)))
         }
         for (building, a, value) in lockdowns {
             let id = out.series("lockdown_secured_seconds", ["building": building])

@@ -37,6 +37,11 @@ public enum FixtureGenerator {
     /// The ndjson lines (`{"metric":...,"labels":{...},"ts":<ms>,"value":<number>}`) of the site,
     /// sorted by time.
     public static func generate(_ options: FixtureOptions) throws(FixtureError) -> [UInt8] {
+        try samples(options).ndjson()
+    }
+
+    /// The same samples as ``generate(_:)``, in time order with their series.
+    public static func samples(_ options: FixtureOptions) throws(FixtureError) -> FixtureSamples {
         guard options.days >= 1 && options.days <= 3660 else { throw FixtureError(description: "days: must be 1 to 3660") }
         guard options.stepMinutes >= 1 && options.stepMinutes <= 60 && 60 % options.stepMinutes == 0 else {
             throw FixtureError(description: "step-minutes: must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)")
@@ -57,7 +62,7 @@ public enum FixtureGenerator {
             throw FixtureError(
                 description: "template: unknown \"\(options.site.template)\"; one of \(FixtureSite.templates.joined(separator: ", "))")
         }
-        return c.out.ndjson()
+        return c.out.fixtureSamples()
     }
 }
 
@@ -66,6 +71,7 @@ struct Context {
     var out: SampleWriter
     var rng: FixtureRandom
     let clock: Clock
+    let seed: UInt64
     let site: FixtureSite
     let start: Int64
     let end: Int64
@@ -78,6 +84,7 @@ struct Context {
 
     init(options: FixtureOptions, zone: TimeZone) {
         site = options.site
+        seed = options.seed
         end = options.end
         start = options.end - Int64(options.days) * dayMs
         stepMs = Int64(options.stepMinutes) * minuteMs
@@ -104,6 +111,22 @@ struct Context {
     }
 
     func capacity(_ name: String, _ fallback: Double) -> Double { site.capacities[name] ?? fallback }
+
+    /// The weeks of the range outside the scripted 2026-W40 .. W47 (numbered on from 2026's, as
+    /// `isoWeek2026`), each with a generator of its own: ordinary weeks for ranges such as the
+    /// live demo's, drawn without touching the main sequence (so the committed weeks keep their
+    /// bytes).
+    func unscriptedWeeks() -> [(week: Int, rng: FixtureRandom)] {
+        var out: [(week: Int, rng: FixtureRandom)] = []
+        var w = isoWeek2026(firstDay)
+        while monday2026(w) <= lastDay {
+            if w < 40 || w > 47 {
+                out.append((w, FixtureRandom(seed: seed ^ (UInt64(bitPattern: Int64(w)) &* 0x9E37_79B9_7F4A_7C15), site: site.site)))
+            }
+            w += 1
+        }
+        return out
+    }
 }
 
 /// ISO week number in 2026 of a local epoch day (W1 starts Monday 2025-12-29), for the scripted weeks.

@@ -68,6 +68,14 @@ extension Context {
                 breakdowns.append((l2 ? "L2" : "L1", machine, clock.ms(day, rng.int(7, 20), 5 * rng.below(12)), rng.int(10, 90)))
             }
         }
+        for (w, var r) in unscriptedWeeks() {
+            for _ in 0..<r.int(3, 5) {
+                let l2 = r.random() < 0.4
+                let machine = r.choice(l2 ? ["mold", "trim", "pack"] : ["press", "weld", "assembly"])
+                let day = monday2026(w) + Int64(r.below(5))
+                breakdowns.append((l2 ? "L2" : "L1", machine, clock.ms(day, r.int(7, 20), 5 * r.below(12)), r.int(10, 90)))
+            }
+        }
         var down: [String: [(Int64, Int64)]] = [:]
         for (line, machine, a, minutes) in breakdowns { down[line + "/" + machine, default: []].append((a, a + Int64(minutes) * minuteMs)) }
         // Yield dips: W47 a bad resin lot on L2 (Thursday 13:00-15:00); W45 a bad steel coil on L1 (Wednesday).

@@ -16,6 +16,8 @@ struct SampleWriter {
     private(set) var samples: [Sample] = []
     /// Per series: metric and the labels JSON object.
     private(set) var keys: [(metric: String, labels: String)] = []
+    /// Per series: its labels, `site` first.
+    private var pairs: [[FixtureSamples.Label]] = []
     private var index: [String: Int32] = [:]
 
     init(site: String, start: Int64, end: Int64) {
@@ -38,6 +40,7 @@ struct SampleWriter {
         if let id = index[key] { return id }
         let id = Int32(keys.count)
         keys.append((metric, json))
+        pairs.append([FixtureSamples.Label(name: "site", value: site)] + labels.map { FixtureSamples.Label(name: $0.0, value: $0.1) })
         index[key] = id
         return id
     }
@@ -54,9 +57,9 @@ struct SampleWriter {
         samples.append(Sample(ts: ts, series: series, milli: value * 1000))
     }
 
-    /// The ndjson bytes: samples sorted by (time, metric, labels, value); two samples of one
-    /// series in the same millisecond are kept 1 ms apart.
-    func ndjson() -> [UInt8] {
+    /// The samples sorted by (time, metric, labels, value); two samples of one series in the
+    /// same millisecond are kept 1 ms apart.
+    func sortedSamples() -> [Sample] {
         // Rank of every series by (metric, labels) in byte order.
         let order = keys.indices.sorted { a, b in
             let ka = keys[a]
@@ -83,16 +86,61 @@ struct SampleWriter {
             last[s] = sorted[k].ts
         }
         if bumped { sorted.sort(by: less) }
+        return sorted
+    }
 
-        let prefixes: [[UInt8]] = keys.map { Array("{\"metric\":\"\($0.metric)\",\"labels\":\($0.labels),\"ts\":".utf8) }
+    /// The samples, sorted, with their series.
+    func fixtureSamples() -> FixtureSamples {
+        FixtureSamples(
+            series: keys.indices.map { FixtureSamples.Series(metric: keys[$0].metric, labelsJSON: keys[$0].labels, labels: pairs[$0]) },
+            samples: sortedSamples().map { FixtureSamples.Sample(ts: $0.ts, series: $0.series, milli: $0.milli) })
+    }
+
+}
+
+/// One site's generated samples in time order, with their series: what
+/// `FixtureGenerator.generate` writes as ndjson, for callers that pick ranges of it (the demo
+/// feed of `kpid serve --demo`).
+public struct FixtureSamples: Sendable {
+    /// A series: metric name and labels (`site` first).
+    public struct Series: Sendable {
+        public var metric: String
+        /// The labels as a JSON object, as written in the ndjson lines.
+        public var labelsJSON: String
+        public var labels: [Label]
+    }
+
+    /// A label of a generated series.
+    public struct Label: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    /// A sample: time (Unix ms), index into `series`, value in thousandths (values carry at most
+    /// three decimals).
+    public struct Sample: Sendable, Equatable {
+        public var ts: Int64
+        public var series: Int32
+        public var milli: Int64
+    }
+
+    public var series: [Series]
+    /// Sorted by time, then series (metric, labels), then value.
+    public var samples: [Sample]
+
+    /// The ndjson lines of `samples[range]` (all by default), each value raised by
+    /// `offsets[series]` thousandths where given.
+    public func ndjson(_ range: Range<Int>? = nil, offsets: [Int32: Int64] = [:]) -> [UInt8] {
+        let range = range ?? samples.indices
+        let prefixes: [[UInt8]] = series.map { Array("{\"metric\":\"\($0.metric)\",\"labels\":\($0.labelsJSON),\"ts\":".utf8) }
         var out: [UInt8] = []
-        out.reserveCapacity(sorted.count * 110)
+        out.reserveCapacity(range.count * 110)
         let valueKey = Array(",\"value\":".utf8)
-        for s in sorted {
+        for s in samples[range] {
             out.append(contentsOf: prefixes[Int(s.series)])
             appendInt(&out, s.ts)
             out.append(contentsOf: valueKey)
-            appendMilli(&out, s.milli)
+            appendMilli(&out, s.milli &+ (offsets[s.series] ?? 0))
             out.append(UInt8(ascii: "}"))
             out.append(10)
         }

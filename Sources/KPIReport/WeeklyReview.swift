@@ -120,7 +120,7 @@ public struct WeeklyReview: Sendable {
     public static func build(
         engine: QueryEngine, templates: [KPITemplate], site: SiteDefinition, week: ISOWeek,
         options: QueryOptions, only: [String]? = nil, worst: Int = 3,
-        generatedAt: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        generatedAt: Int64
     ) throws(TemplateEvaluationError) -> WeeklyReview {
         let started = DispatchTime.now().uptimeNanoseconds
         let zone = TimeZone(identifier: site.timeZone) ?? TimeZone(identifier: "UTC")!

@@ -69,7 +69,7 @@ extension KPIService {
     ) {
         guard let auditLog else { return }
         let elapsedMs = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        let nowMs = configuration.clock.nowMilliseconds()
         let noted: (rows: Int?, detail: String?) = note?.value ?? (nil, nil)
         let detail =
             noted.detail
@@ -87,7 +87,7 @@ extension KPIService {
     /// 100000.
     func auditQuery(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         guard let auditLog else { throw APIError(status: 503, message: "the audit log is not open") }
-        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        let nowMs = configuration.clock.nowMilliseconds()
         let from = try timeParameter(request, "from", default: nowMs - 86_400_000)
         let to = try timeParameter(request, "to", default: .max)
         guard from <= to else { throw APIError.badParameter("to", "to is before from") }

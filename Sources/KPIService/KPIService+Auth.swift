@@ -123,12 +123,12 @@ public enum APIToken {
 
     /// Creates a token in `store` and returns it (shown once) with its record.
     public static func create(
-        in store: TokenStore, role: Principal.Role, sites: [String], name: String
+        in store: TokenStore, role: Principal.Role, sites: [String], name: String, clock: WallClock = .system
     ) throws -> (token: String, record: TokenRecord) {
         let token = generate()
         let record = try store.insert(
             name: name, role: role.rawValue, sites: sites, digest: digest(token),
-            nowMs: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            nowMs: clock.nowMilliseconds())
         return (token, record)
     }
 

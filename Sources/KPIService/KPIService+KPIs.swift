@@ -103,7 +103,7 @@ extension KPIService {
             }
             names = [only]
         }
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = configuration.clock.nowMilliseconds()
         if let windowName = request.queryValue("window") {
             return try rollingKPIs(
                 site: site, templates: templates.filter { names.contains($0.name) }, window: windowName, now: now, request,

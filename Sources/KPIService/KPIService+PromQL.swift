@@ -25,7 +25,7 @@ extension KPIService {
     /// `GET|POST /api/v1/query?query=&time=&timeout=`.
     func promQLQuery(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let query = try queryParameter(request)
-        let time = try promQLTime(request, "time", default: KPIService.nowMilliseconds())
+        let time = try promQLTime(request, "time", default: configuration.clock.nowMilliseconds())
         let deadline = try queryDeadline(request)
         let engine = promQLEngine
         let result: QueryValue
@@ -124,8 +124,6 @@ extension KPIService {
         }
         return DurationParser.milliseconds(text)
     }
-
-    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static func seriesCount(_ value: QueryValue) -> Int {
         switch value {

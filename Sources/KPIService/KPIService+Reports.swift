@@ -49,7 +49,7 @@ extension KPIService {
         let allowed = match.principal.allowedSites
         let sites = try loadSites(try loadTemplates()).filter { allowed?.contains($0.site) ?? true }
         audit(match, rows: sites.count)
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = configuration.clock.nowMilliseconds()
         let entries = sites.map { s in
             ReportIndex.Site(
                 site: s.site, displayName: s.displayName, timeZone: s.timeZone, templates: s.templates,
@@ -103,7 +103,7 @@ extension KPIService {
             only = [name]
         }
         let zone = TimeZone(identifier: site.timeZone) ?? .gmt
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = configuration.clock.nowMilliseconds()
         let week: ISOWeek
         if let text = request.queryValue("week"), !text.isEmpty {
             do {

@@ -90,12 +90,14 @@ final class RetentionScheduler: Sendable {
     private let interval: TimeInterval
     private let metrics: RetentionMetrics
     private let logger: Logger
+    private let clock: WallClock
     private let thread = BackgroundThread()
 
     init(
         writer: GroupCommitWriter, policy: RetentionPolicy, interval: TimeInterval, metrics: RetentionMetrics,
-        logger: Logger
+        logger: Logger, clock: WallClock
     ) {
+        self.clock = clock
         self.writer = writer
         self.policy = policy
         self.interval = interval
@@ -107,7 +109,7 @@ final class RetentionScheduler: Sendable {
     @discardableResult
     func runOnce() -> Result<DeletionSummary, WriteError> {
         let started = DispatchTime.now()
-        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let nowMs = clock.nowMilliseconds()
         let result = writer.enforceRetention(policy, nowMs: nowMs)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         metrics.retentionRan(result, seconds: seconds)
@@ -156,7 +158,7 @@ extension KPIService {
         let policy = effectiveRetention()
         let scheduler = RetentionScheduler(
             writer: writer, policy: policy, interval: configuration.retentionIntervalSeconds, metrics: retentionMetrics,
-            logger: logger)
+            logger: logger, clock: configuration.clock)
         let summary: DeletionSummary
         switch scheduler.runOnce() {
         case .success(let s): summary = s
@@ -196,7 +198,7 @@ extension KPIService {
         guard policy.isEnabled else { return }
         let scheduler = RetentionScheduler(
             writer: writer, policy: policy, interval: configuration.retentionIntervalSeconds, metrics: retentionMetrics,
-            logger: logger)
+            logger: logger, clock: configuration.clock)
         scheduler.runOnce()
         scheduler.start()
         state.withLock { $0.retentionScheduler = scheduler }

@@ -223,7 +223,7 @@ extension KPIService {
     @discardableResult
     func runRollingRound(force: Bool = false) -> Int {
         let started = DispatchTime.now().uptimeNanoseconds
-        let now = KPIService.nowMilliseconds()
+        let now = configuration.clock.nowMilliseconds()
         let rolling = rollingKPIs
         let templates: [KPITemplate]
         let sites: [SiteDefinition]

@@ -78,7 +78,7 @@ extension KPIService {
         }
         var arguments: [String: String] = [:]
         for (key, value) in request.query where arguments[key] == nil { arguments[key] = value }
-        let nowMs = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let nowMs = configuration.clock.nowMilliseconds()
         let parameters: [String: Value]
         do {
             parameters = try query.bind(arguments, now: nowMs) { TimestampParser.parseAPITime($0) }

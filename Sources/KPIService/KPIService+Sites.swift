@@ -179,7 +179,7 @@ extension KPIService {
         }
         let previous: SiteRecord?
         do {
-            previous = try requireSiteStore().put(site: site.site, definition: definition, nowMs: KPIService.nowMs())
+            previous = try requireSiteStore().put(site: site.site, definition: definition, nowMs: configuration.clock.nowMilliseconds())
         } catch let error as APIError {
             throw error
         } catch {
@@ -292,7 +292,6 @@ extension KPIService {
             details: [IngestIssue(line: 0, field: "site", reason: "no site \"\(id)\"; see /api/v1/sites")])
     }
 
-    static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     /// One site as JSON: `{"site", "display_name", "time_zone", "templates", "overrides",
     /// "source"}`, plus `"replaces_file_site": true` for a stored site that replaces a file site.

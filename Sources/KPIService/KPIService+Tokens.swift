@@ -49,7 +49,8 @@ extension KPIService {
         }
         let created: (token: String, record: TokenRecord)
         do {
-            created = try APIToken.create(in: authenticator.store, role: role, sites: sites, name: tokenName)
+            created = try APIToken.create(
+                in: authenticator.store, role: role, sites: sites, name: tokenName, clock: configuration.clock)
         } catch {
             throw APIError(status: 503, message: "the token could not be stored: \(error)")
         }
@@ -91,7 +92,7 @@ extension KPIService {
         guard let id = Int64(text), id > 0 else { throw APIError.badParameter("id", "\"\(text)\" is not a token id") }
         let revoked: Bool
         do {
-            revoked = try authenticator.store.revoke(id: id, nowMs: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            revoked = try authenticator.store.revoke(id: id, nowMs: configuration.clock.nowMilliseconds())
         } catch {
             throw APIError(status: 503, message: "the token could not be revoked: \(error)")
         }

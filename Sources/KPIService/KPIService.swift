@@ -45,6 +45,8 @@ public final class KPIService: Sendable {
         var forwarder: Forwarder?
         /// What loading the store found (time, corrupt rows left out).
         var recovery: StoreRecovery.Summary?
+        /// The live demo (`demo`); nil when off.
+        var demo: DemoFeed?
     }
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
@@ -67,6 +69,16 @@ public final class KPIService: Sendable {
     /// Opens the data directory, starts HTTP, recovers the store, opens the API. Returns once
     /// ready; throws if the database cannot be opened or the port cannot be bound.
     public func start() throws {
+        do {
+            try startUp()
+        } catch {
+            // Whatever was opened before the failure (listener, writer, lock) is closed again.
+            stop()
+            throw error
+        }
+    }
+
+    private func startUp() throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let path = configuration.databasePath
@@ -111,11 +123,14 @@ public final class KPIService: Sendable {
             logger: logger, checkpointInterval: configuration.checkpointIntervalSeconds, observer: metrics,
             forwardProgress: forwarding)
         writer.start()
+        state.withLock { $0.writer = writer }
         startRetention(writer)
-        state.withLock {
-            $0.writer = writer
-            $0.ready = true
+        if configuration.demo {
+            let demo = try DemoFeed.start(
+                configuration: configuration, store: store, writer: writer, metrics: metrics, logger: logger)
+            state.withLock { $0.demo = demo }
         }
+        state.withLock { $0.ready = true }
         startRollingKPIs()
         startForwarding(forwarding, databasePath: path)
         logger.info("ready", metadata: ["series": "\(store.seriesCount)", "data": "\(path)"])
@@ -133,6 +148,10 @@ public final class KPIService: Sendable {
         server?.stopAccepting()
         server?.stop()
         stopRetention()
+        state.withLock { s -> DemoFeed? in
+            defer { s.demo = nil }
+            return s.demo
+        }?.stop()
         stopRollingKPIs()
         stopForwarding()
         writer?.shutdown()

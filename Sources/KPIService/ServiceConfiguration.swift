@@ -84,6 +84,18 @@ public struct ServiceConfiguration: Sendable {
     /// Size the database file may grow to with samples (`max-database-size`, bytes); 0 = no limit.
     /// Past it ingest answers 507 and stores nothing, as on a full disk.
     public var maxDatabaseBytes: Int64 = 0
+    /// Where "now" comes from (`now`): the system clock, or an instant pinned for the life of
+    /// the process (RFC 3339 or Unix seconds), for tests and for evaluating KPIs "as of" a past
+    /// instant. Everything that reads the calendar reads this clock.
+    public var clock = WallClock.system
+    /// Whether the live demo runs (`demo`): on the first start it loads 8 weeks of generated
+    /// data for the demo sites ending now, then keeps feeding them (see `DemoFeed`).
+    public var demo = false
+    /// Whether the demo may write into a data directory that holds series it did not write
+    /// (`demo-force`).
+    public var demoForce = false
+    /// The demo's sites, in the shape of `Fixtures/sites.json` (`demo-sites`).
+    public var demoSitesFile = "Fixtures/sites.json"
 
     /// When requests must carry an API token.
     public enum AuthMode: String, Sendable, CaseIterable {
@@ -122,7 +134,7 @@ public struct ServiceConfiguration: Sendable {
             validator: LabelValidator(
                 maxLabelsPerSeries: maxLabelsPerSeries, maxLabelNameLength: maxLabelNameLength,
                 maxLabelValueLength: maxLabelValueLength),
-            now: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), openMetrics: openMetrics)
+            now: clock.nowMilliseconds(), openMetrics: openMetrics)
     }
 
     /// Names of the settings, as flags (`--max-body-bytes`), environment variables
@@ -137,7 +149,7 @@ public struct ServiceConfiguration: Sendable {
         "auth", "tls-cert", "tls-key", "audit-retention", "retention", "retention-rules", "retention-interval",
         "kpi-interval", "kpi-windows", "forward-url", "forward-bearer-token", "forward-batch-samples",
         "forward-queue-max-samples", "rate-limit", "rate-limit-burst",
-        "max-database-size", "max-header-bytes", "request-timeout",
+        "max-database-size", "max-header-bytes", "request-timeout", "now", "demo", "demo-force", "demo-sites",
     ]
 
     /// A setting that could not be used; names the setting and where it came from.
@@ -331,6 +343,19 @@ public struct ServiceConfiguration: Sendable {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number from 1 to 1000000")
             }
             rateLimitBurst = n
+        case "now":
+            guard let ms = TimestampParser.parseAPITime(value.trimmingCharacters(in: .whitespaces)) else {
+                throw Invalid(
+                    setting: name, source: source,
+                    reason: "\"\(value)\" is not an instant like 2026-11-23T05:00:00Z or Unix seconds")
+            }
+            clock = .pinned(at: ms)
+        case "demo-sites": demoSitesFile = value
+        case "demo", "demo-force":
+            guard value == "true" || value == "false" else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not true or false")
+            }
+            if name == "demo" { demo = value == "true" } else { demoForce = value == "true" }
         case "kpi-windows":
             guard let windows = RollingWindow.parseList(value) else {
                 throw Invalid(

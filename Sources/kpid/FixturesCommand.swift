@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KPIFixtures
+import KPIWire
 
 /// `kpid fixtures ...`: the deterministic sample data behind `Fixtures/`.
 struct Fixtures: ParsableCommand {
@@ -83,26 +84,15 @@ struct FixturesGenerate: ParsableCommand {
         }
     }
 
-    /// Compresses with `gzip -9n` (no name or time stamp in the header: the same bytes every run).
+    /// Compresses at level 9 in process (no name or time stamp in the header: the same bytes every run).
     func gzip(_ bytes: [UInt8], to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw ValidationError("--out \(path): cannot create the file")
+        guard let compressed = GzipEncoder.deflate(bytes, level: 9) else {
+            throw ValidationError("--out \(path): compression failed")
         }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gzip", "-9n"]
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        // gzip writes to the file, never to us, so it keeps draining the pipe while we fill it.
-        input.fileHandleForWriting.write(Data(bytes))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("--out \(path): gzip failed with status \(process.terminationStatus)")
+        do {
+            try Data(compressed).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("--out \(path): cannot write the file: \(error.localizedDescription)")
         }
     }
 }

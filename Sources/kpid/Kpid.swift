@@ -107,6 +107,22 @@ struct ServeOptions: ParsableArguments {
         name: .customLong("request-timeout"),
         help: "Longest a client may take to send a request body, like 5m; slower ones are cut off (default 5m; 0 = none).")
     var requestTimeout: String?
+    @Option(
+        help:
+            "Pin kpid's clock to this instant (RFC 3339 or Unix seconds) for the life of the process: a testing and backfill aid, to evaluate KPIs and reviews as of a past instant (default: the system clock)."
+    )
+    var now: String?
+    @Option(
+        help:
+            "true: the live demo (8 generated weeks of the Fixtures/sites.json sites ending now on the first start, then fed as time passes); default false."
+    )
+    var demo: String?
+    @Option(
+        name: .customLong("demo-force"),
+        help: "true: let --demo write into a data directory that holds series it did not write (default false).")
+    var demoForce: String?
+    @Option(name: .customLong("demo-sites"), help: "The demo's sites, shaped like Fixtures/sites.json (default Fixtures/sites.json).")
+    var demoSites: String?
 
     func resolve() throws -> ServiceConfiguration {
         let flags: [String: String?] = [
@@ -125,6 +141,7 @@ struct ServeOptions: ParsableArguments {
             "forward-bearer-token": forwardBearerToken, "forward-batch-samples": forwardBatchSamples,
             "forward-queue-max-samples": forwardQueueMaxSamples, "rate-limit": rateLimit, "rate-limit-burst": rateLimitBurst,
             "max-database-size": maxDatabaseSize, "max-header-bytes": maxHeaderBytes, "request-timeout": requestTimeout,
+            "now": now, "demo": demo, "demo-force": demoForce, "demo-sites": demoSites,
         ]
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["KPID_CONFIG"]
@@ -210,27 +227,10 @@ func readIngestFile(_ path: String) throws -> (bytes: [UInt8], compressed: [UInt
     }
 }
 
-/// A piece compressed by the system's `gzip -1n`, or nil when gzip cannot run (the piece then
+/// A piece gzip-compressed at level 1 in process, or nil when zlib fails (the piece then
 /// travels uncompressed).
 func gzipPiece(_ piece: [UInt8]) -> [UInt8]? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["gzip", "-1n"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    guard (try? process.run()) != nil else { return nil }
-    let writer = input.fileHandleForWriting
-    let data = Data(piece)
-    // Feed gzip from another thread so neither side blocks on a full pipe.
-    Thread.detachNewThread {
-        writer.write(data)
-        try? writer.close()
-    }
-    let compressed = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return process.terminationStatus == 0 ? [UInt8](compressed) : nil
+    GzipEncoder.deflate(piece, level: 1)
 }
 
 /// Splits a file's bytes into pieces of about `size` bytes at line boundaries; for CSV each

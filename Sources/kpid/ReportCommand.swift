@@ -39,6 +39,7 @@ struct Report: ParsableCommand {
     @Option(help: "Sites file (default Queries/sites.json).") var sites: String?
     @Option(help: "Fetch the review from this running kpid instead, e.g. http://127.0.0.1:9464.") var url: String?
     @Option(help: "API token for --url (default: $KPID_TOKEN).") var token: String?
+    @Option(help: "Offline: evaluate as of this instant (RFC 3339 or Unix seconds; default now, or $KPID_NOW).") var now: String?
 
     func validate() throws {
         guard ReportFormat(name: format) != nil else { throw ValidationError("--format must be html, json, csv or md") }
@@ -49,8 +50,8 @@ struct Report: ParsableCommand {
                 throw ValidationError("--week: \(error)")
             }
         }
-        if url != nil && (data != nil || templates != nil || sites != nil) {
-            throw ValidationError("--url asks a running kpid; --data, --templates and --sites are for offline reports")
+        if url != nil && (data != nil || templates != nil || sites != nil || now != nil) {
+            throw ValidationError("--url asks a running kpid; --data, --templates, --sites and --now are for offline reports")
         }
     }
 
@@ -85,6 +86,7 @@ struct Report: ParsableCommand {
         if let data { flags["data"] = data }
         if let templates { flags["templates-dir"] = templates }
         if let sites { flags["sites-file"] = sites }
+        if let now { flags["now"] = now }
         let config: ServiceConfiguration
         do {
             config = try ServiceConfiguration.resolve(
@@ -148,7 +150,7 @@ struct Report: ParsableCommand {
             throw ExitCode(1)
         }
         let zone = TimeZone(identifier: site.timeZone) ?? .gmt
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = config.clock.nowMilliseconds()
         let isoWeek = try week.map { try ISOWeek.parse($0) } ?? ISOWeek.lastComplete(at: now, in: zone)
         var options = QueryOptions(now: now, timeZone: zone)
         options.limits = QueryLimits(

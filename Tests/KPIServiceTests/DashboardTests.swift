@@ -209,9 +209,11 @@ import Testing
     // MARK: Against a running kpid
 
     /// A kpid with the fixture of each template's first site loaded and a KPI round evaluated
-    /// after the load (rounds every 2 s here).
+    /// after the load (rounds every 2 s here), its clock pinned to the fixtures' end so that
+    /// every rolling window ends inside them whatever today's date.
     static func servedWithFixtures(_ dir: TempDir) throws -> RunningService {
         let kpid = try RunningService(data: dir.path) {
+            $0.clock = .pinned(at: fixturesEndMs)
             $0.templatesDirectory = templates
             $0.sitesFile = sites
             $0.maxBodyBytes = 256 << 20
@@ -236,19 +238,10 @@ import Testing
             }
         }
         guard loaded >= 6 else { throw TestFailure("only \(loaded) fixture files found under \(fixtures)") }
-        // Wait for a KPI round that started after the load to finish.
-        let loadedAt = Date().timeIntervalSince1970
-        let deadline = Date().addingTimeInterval(300)
-        while Date() < deadline {
-            let text = try http("GET", kpid.base + "/metrics").text
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("kpid_kpi_last_evaluation_timestamp_seconds ") }),
-                let value = Double(line.split(separator: " ")[1]), value > loadedAt + 0.5
-            {
-                return kpid
-            }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        throw TestFailure("no KPI round finished after the fixtures were loaded (kpid_kpi_last_evaluation_timestamp_seconds)")
+        // One KPI round over the loaded fixtures, as of their end (the clock is pinned there).
+        let round = try http("POST", kpid.base + "/api/v1/admin/kpis/evaluate")
+        guard round.status == 200 else { throw TestFailure("KPI round: \(round.status) \(round.text)") }
+        return kpid
     }
 
     /// Names on a /metrics page: every sample's, and every family's from its TYPE line (with a

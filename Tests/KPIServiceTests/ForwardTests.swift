@@ -102,7 +102,7 @@ import Testing
         let prometheus = try Self.receiver(dir)
         defer { prometheus.stop() }
         let kpid = try Self.start(dir.path + "/data", url: prometheus.base + "/api/v1/write") { $0.forwardBatchSamples = 70 }
-        let now = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
+        let now = try peerClockMilliseconds() / 1000 * 1000
         // Three requests; the last one's samples arrive out of time order.
         for (metric, zones, shuffled) in [
             ("queue_length_people", ["T1", "T4-east"], false), ("queue_wait_seconds", ["T1"], false),
@@ -129,7 +129,7 @@ import Testing
     @Test func theQueueSurvivesARestart() throws {
         let dir = TempDir()
         let data = dir.path + "/data"
-        let now = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
+        let now = try peerClockMilliseconds() / 1000 * 1000
         // First run: nothing listens at the URL; the samples wait in the queue.
         let closed = try freeLoopbackPort()
         var kpid = try Self.start(data, url: "http://127.0.0.1:\(closed)/api/v1/write")
@@ -161,7 +161,7 @@ import Testing
         let prometheus = try Self.receiver(dir)
         defer { prometheus.stop() }
         let kpid = try Self.start(dir.path + "/data", url: prometheus.base + "/api/v1/write")
-        let now = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
+        let now = try peerClockMilliseconds() / 1000 * 1000
         let line = { (ts: Int64, v: Int) in #"{"metric":"entries","labels":{"site":"JFK"},"ts":\#(ts),"value":\#(v)}"# }
         #expect(try kpid.ingest(line(now, 5), contentType: "application/x-ndjson").status == 200)
         #expect(try Self.eventually { try Self.metric(kpid, "kpid_forward_samples_sent_total") == 1 })
@@ -182,7 +182,7 @@ import Testing
         let kpid = try Self.start(dir.path + "/data", url: "http://127.0.0.1:\(closed)/api/v1/write") {
             $0.forwardQueueMaxSamples = 1000
         }
-        let now = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
+        let now = try peerClockMilliseconds() / 1000 * 1000
         for k in 0..<3 {
             // 1000 samples per request: 10 series x 100 minutes.
             let body = Self.ndjson("m\(k)", series: (0..<10).map { "z\($0)" }, minutes: 100, now: now)
@@ -199,7 +199,7 @@ import Testing
         let dir = TempDir()
         let closed = try freeLoopbackPort()
         let kpid = try Self.start(dir.path + "/data", url: "http://127.0.0.1:\(closed)/api/v1/write")
-        let now = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
+        let now = try peerClockMilliseconds() / 1000 * 1000
         #expect(
             try kpid.ingest(Self.ndjson("gone", series: ["a"], minutes: 10, now: now), contentType: "application/x-ndjson").status == 200)
         #expect(

@@ -234,8 +234,8 @@ func freeLoopbackPort() throws -> UInt16 {
         let up = try kpid.exportedSamples("up")
         #expect(!up.isEmpty && up.allSatisfy { $0.2 == 1 }, "\(up)")
         #expect(buildInfoSamples.allSatisfy { $0.2 == 1 && $0.0.contains("instance=127.0.0.1:\(port)") }, "\(buildInfoSamples)")
-        // Timestamps are the scrape times, in milliseconds: within the last minute.
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Timestamps are the scrape times on Prometheus' clock, in milliseconds: within the last minute.
+        let now = try peerClockMilliseconds()
         #expect(up.allSatisfy { now - 60_000 < $0.1 && $0.1 <= now + 1000 }, "\(up)")
         // Every request Prometheus sent was accepted: kpid's own series (histograms with `le`,
         // counters, `up`, `scrape_*`) all pass validation.

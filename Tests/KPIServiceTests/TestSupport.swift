@@ -117,6 +117,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 /// The debug kpid binary `make test` builds before running the tests; `KPID_BINARY` overrides
 /// it (for a second build folder).
+/// 2026-11-23T00:00:00Z: the committed fixtures (`Fixtures/`, ISO weeks 2026-W40 .. W47) end
+/// here; tests that evaluate rolling windows over them pin kpid's clock to it.
+let fixturesEndMs: Int64 = 1_795_392_000_000
+
 var kpidBinary: String {
     ProcessInfo.processInfo.environment["KPID_BINARY"] ?? packageRoot.appendingPathComponent(".build/debug/kpid").path
 }
@@ -142,10 +146,32 @@ func runKpidCommand(_ arguments: [String]) throws -> (status: Int32, stdout: Str
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), errorText)
 }
 
+/// The environment for peers and tools (Prometheus, chromium, curl, openssl): this process's
+/// without libfaketime's preload and settings. `.ci/run` runs the suite a second time under
+/// `faketime` so that kpid and the tests see a shifted date; the peers keep the real time (Go
+/// programs ignore faketime anyway, and chromium hangs under it), and kpid's own `now` setting
+/// pins the instant where a peer must agree on it.
+func peerEnvironment() -> [String: String] {
+    ProcessInfo.processInfo.environment.filter { key, _ in
+        key != "LD_PRELOAD" && !key.hasPrefix("FAKETIME") && key != "DONT_FAKE_MONOTONIC"
+    }
+}
+
+/// The peers' time in Unix ms (the real clock, read by `date` outside faketime): for data a
+/// peer such as Prometheus must accept as recent, whatever date this process is shown.
+func peerClockMilliseconds() throws -> Int64 {
+    let r = try runTool("/bin/date", ["+%s%3N"])
+    guard r.status == 0, let ms = Int64(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        throw TestFailure("date failed: \(r.output)")
+    }
+    return ms
+}
+
 /// Runs a program (curl, openssl, sha256sum) and returns its status and output.
 func runTool(_ path: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
+    process.environment = peerEnvironment()
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -183,6 +209,7 @@ final class PrometheusServer {
         let port = try freeLoopbackPort()
         base = "http://127.0.0.1:\(port)"
         process.executableURL = URL(fileURLWithPath: prometheus)
+        process.environment = peerEnvironment()
         process.arguments =
             [
                 "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(tsdb)", "--storage.tsdb.retention.time=100y",

@@ -262,6 +262,7 @@ import Testing
     static func chromiumRun(_ arguments: [String], url: String, in dir: String) throws -> (status: Int32, stdout: String, log: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chromium)
+        process.environment = peerEnvironment()
         process.currentDirectoryURL = URL(fileURLWithPath: dir)
         let profile = dir + "/profile-" + UUID().uuidString
         process.arguments =

@@ -47,7 +47,7 @@ public struct QueryOptions: Sendable {
     public var useRollups = true
 
     public init(
-        now: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)),
+        now: Int64 = WallClock.system.nowMilliseconds(),
         timeZone: TimeZone = TimeZone(identifier: "UTC")!, parameters: [String: Value] = [:],
         limits: QueryLimits = QueryLimits()
     ) {
