@@ -115,11 +115,13 @@ public struct ChunkRollup: Sendable, Equatable {
     /// Computes the rollups of a chunk's columns (sorted, strictly increasing timestamps); nil
     /// when no level would hold `RollupLevel.minimumSamplesPerBucket` samples per bucket.
     /// Without `sketches` the buckets carry no quantile sketch (a fraction of the bytes).
+    /// A chunk with a timestamp outside `SampleTime` (never accepted, but possibly stored by an
+    /// older kpid) gets none: its bucket arithmetic is only defined inside the contract.
     public static func compute(
         timestamps: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Double>, sketches: Bool = true
     ) -> ChunkRollup? {
         let n = timestamps.count
-        guard n > 0 else { return nil }
+        guard n > 0, SampleTime.contains(timestamps[0]), SampleTime.contains(timestamps[n - 1]) else { return nil }
         var out: [UInt8] = [version, 0]
         var levelMask: UInt8 = 0
         var section: [UInt8] = []

@@ -111,8 +111,14 @@ public struct LabelValidator: Sendable {
     public var maxLabelsPerSeries: Int
     public var maxLabelNameLength: Int
     public var maxLabelValueLength: Int
+    /// Bytes of a metric name; a longer one is refused (every answer listing names would carry it).
+    public var maxMetricNameLength: Int
 
-    public init(maxLabelsPerSeries: Int = 30, maxLabelNameLength: Int = 128, maxLabelValueLength: Int = 1024) {
+    public init(
+        maxLabelsPerSeries: Int = 30, maxLabelNameLength: Int = 128, maxLabelValueLength: Int = 1024,
+        maxMetricNameLength: Int = 256
+    ) {
+        self.maxMetricNameLength = maxMetricNameLength
         self.maxLabelsPerSeries = maxLabelsPerSeries
         self.maxLabelNameLength = maxLabelNameLength
         self.maxLabelValueLength = maxLabelValueLength
@@ -153,6 +159,9 @@ public struct LabelValidator: Sendable {
     public func problem(with labels: Labels) -> (field: String, reason: String)? {
         guard let metric = labels.metricName else {
             return ("metric", "missing metric name")
+        }
+        if metric.utf8.count > maxMetricNameLength {
+            return ("metric", "metric name of \(metric.utf8.count) bytes exceeds the limit of \(maxMetricNameLength)")
         }
         if !LabelValidator.isValidMetricName(metric) {
             return ("metric", "invalid metric name \"\(metric)\": must match [a-zA-Z_:][a-zA-Z0-9_:]*")

@@ -19,6 +19,11 @@ struct Parser {
     let tokens: [Token]
     let query: String
     var k = 0
+    /// Levels of the tree on the current path: one per nested expression (parentheses, function
+    /// arguments, unary signs, subqueries) and one per chained binary operator. Bounded so that
+    /// neither the parser nor the evaluator (both recursive) can overflow a thread's stack.
+    var depth = 0
+    static let maximumDepth = 256
 
     init(tokens: [Token], query: String) {
         self.tokens = tokens
@@ -65,10 +70,23 @@ struct Parser {
         return false
     }
 
+    /// One more level on the current path, or the error naming the limit.
+    mutating func deepen(at position: Int) throws(PromQLParseError) {
+        guard depth < Parser.maximumDepth else {
+            throw error("expression nests too deeply (more than \(Parser.maximumDepth) levels)", at: position)
+        }
+        depth += 1
+    }
+
     mutating func parseExpression(minPrecedence: Int) throws(PromQLParseError) -> Expr {
+        try deepen(at: peek.position)
+        var levels = 1
+        defer { depth -= levels }
         var lhs = try parseUnary()
         while let op = binaryOperator(), op.precedence >= minPrecedence {
             let opToken = advance()
+            try deepen(at: opToken.position)
+            levels += 1
             var returnBool = false
             if isKeyword("bool") {
                 guard op.isComparison else { throw error("bool modifier can only be used on comparison operators", at: peek.position) }

@@ -43,6 +43,10 @@ struct Parser {
     /// cannot overflow the stack of the parser (or of the recursive printer and planner).
     private var depth = 0
     static let maximumDepth = 100
+    /// Binary operators chained on the current path (`a + b + c ...`, `x OR y OR ...`): each
+    /// nests the tree one level although no parenthesis does, so flat chains are bounded too.
+    private var chain = 0
+    static let maximumChain = 500
 
     init(tokens: [Token]) {
         self.tokens = tokens
@@ -399,10 +403,24 @@ struct Parser {
         return try body(&self)
     }
 
+    /// Counts one more chained operator on the current path (undone by the caller's `defer`).
+    private mutating func chained(_ count: inout Int) throws(QueryError) {
+        guard chain < Parser.maximumChain else {
+            throw error(
+                "expression chains too many operators (more than \(Parser.maximumChain) on one path)",
+                hint: "use IN (...) for many alternatives, or split the expression")
+        }
+        chain += 1
+        count += 1
+    }
+
     private mutating func parseOr() throws(QueryError) -> Expression {
         var lhs = try parseAnd()
+        var links = 0
+        defer { chain -= links }
         while accept(.or) != nil {
             let rhs = try parseAnd()
+            try chained(&links)
             lhs = .binary(.or, lhs, rhs, range: lhs.range.union(rhs.range))
         }
         return lhs
@@ -410,8 +428,11 @@ struct Parser {
 
     private mutating func parseAnd() throws(QueryError) -> Expression {
         var lhs = try parseNot()
+        var links = 0
+        defer { chain -= links }
         while accept(.and) != nil {
             let rhs = try parseNot()
+            try chained(&links)
             lhs = .binary(.and, lhs, rhs, range: lhs.range.union(rhs.range))
         }
         return lhs
@@ -432,9 +453,12 @@ struct Parser {
 
     private mutating func parseComparison() throws(QueryError) -> Expression {
         var lhs = try parseAdditive()
+        var links = 0
+        defer { chain -= links }
         while true {
             if case .symbol(let symbol) = current.kind, let op = Parser.comparisonOperators[symbol] {
                 advance()
+                try chained(&links)
                 let rhs = try parseValue()
                 lhs = .binary(op, lhs, rhs, range: lhs.range.union(rhs.range))
                 continue
@@ -490,6 +514,8 @@ struct Parser {
 
     private mutating func parseAdditive() throws(QueryError) -> Expression {
         var lhs = try parseMultiplicative()
+        var links = 0
+        defer { chain -= links }
         while true {
             let op: BinaryOperator
             if accept(.plus) != nil {
@@ -499,6 +525,7 @@ struct Parser {
             } else {
                 return lhs
             }
+            try chained(&links)
             let rhs = try parseMultiplicative()
             lhs = .binary(op, lhs, rhs, range: lhs.range.union(rhs.range))
         }
@@ -506,6 +533,8 @@ struct Parser {
 
     private mutating func parseMultiplicative() throws(QueryError) -> Expression {
         var lhs = try parseUnary()
+        var links = 0
+        defer { chain -= links }
         while true {
             let op: BinaryOperator
             if accept(.star) != nil {
@@ -517,6 +546,7 @@ struct Parser {
             } else {
                 return lhs
             }
+            try chained(&links)
             let rhs = try parseUnary()
             lhs = .binary(op, lhs, rhs, range: lhs.range.union(rhs.range))
         }

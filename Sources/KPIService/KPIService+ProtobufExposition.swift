@@ -31,8 +31,8 @@ extension KPIService {
     }
 
     /// The metrics of `render` as delimited MetricFamily messages.
-    func protobufMetricsResponse() -> HTTPResponse {
-        let text = exposition(openMetrics: false)
+    func protobufMetricsResponse(sites: [String] = []) -> HTTPResponse {
+        let text = exposition(openMetrics: false, sites: sites)
         let body = ProtobufExposition.encode(ProtobufExposition.families(text))
         return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: KPIService.protobufExpositionType)], body: .bytes(body))
     }

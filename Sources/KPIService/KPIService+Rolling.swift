@@ -87,9 +87,15 @@ final class RollingKPIState: Sendable {
     }
 
     /// Appends the `kpid_kpi_*` families in the text format (OpenMetrics names for counters when
-    /// asked), keeping a trailing `# EOF` last.
-    func append(to body: inout [UInt8], openMetrics: Bool) {
-        let c = counts.withLock { $0 }
+    /// asked), keeping a trailing `# EOF` last. With `sites` (a site-scoped reader), only those
+    /// sites' KPI series, and none of the evaluation's own families.
+    func append(to body: inout [UInt8], openMetrics: Bool, sites: [String] = []) {
+        var c = counts.withLock { $0 }
+        let scoped = !sites.isEmpty
+        if scoped {
+            c.values = c.values.filter { key, _ in sites.contains { key.hasPrefix($0 + "\u{0}") } }
+            c.lastSuccess = c.lastSuccess.filter { key, _ in sites.contains { key.hasPrefix($0 + "\u{0}") } }
+        }
         let all = c.values.sorted { $0.key < $1.key }.flatMap(\.value)
         ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
             func labels(_ v: RollingValue) -> [(String, String)] {
@@ -125,6 +131,7 @@ final class RollingKPIState: Sendable {
                         ("direction", k.direction.rawValue), ("breakdown", k.breakdown ?? ""),
                     ], 1)
             }
+            guard !scoped else { return }
             out.family(
                 "kpid_kpi_evaluation_duration_seconds", "histogram",
                 "Duration of a scheduled round evaluating every KPI of every site over every window.")

@@ -31,7 +31,9 @@ extension KPIService {
                 service.isReady ? .text(200, "ready\n") : .text(503, "starting: store is being loaded\n")
             }),
         Route("/", ["GET", "HEAD"], .open, .now { _, _, _ in .text(200, KPIService.indexText) }),
-        Route("/metrics", ["GET", "HEAD"], .read, .now { s, r, _ in s.metricsResponse(accept: r.header("accept")) }),
+        Route(
+            "/metrics", ["GET", "HEAD"], .read,
+            .now { s, r, m in s.metricsResponse(accept: r.header("accept"), sites: m.principal.sites) }),
         Route(
             "/api/v1/ingest", ["POST"], .ingest,
             .later { s, r, m, respond throws(APIError) in try s.ingest(r, principal: m.principal, respond: respond) }),
@@ -155,16 +157,24 @@ extension KPIService {
     /// Text format 0.0.4 by default; OpenMetrics 1.0 when the Accept header prefers it (as
     /// Prometheus' scraper does by default); delimited MetricFamily protobuf when that is
     /// preferred (Prometheus with native histograms enabled).
-    func metricsResponse(accept: String?) -> HTTPResponse {
-        if KPIService.prefersProtobuf(accept) { return protobufMetricsResponse() }
+    /// A site-scoped reader (`sites` not empty) sees only its sites' KPI series: kpid's own
+    /// health, retention, forwarding and evaluation families describe every site, so they are
+    /// for unscoped readers only.
+    func metricsResponse(accept: String?, sites: [String] = []) -> HTTPResponse {
+        if KPIService.prefersProtobuf(accept) { return protobufMetricsResponse(sites: sites) }
         let openMetrics = KPIService.prefersOpenMetrics(accept)
-        let body = exposition(openMetrics: openMetrics)
+        let body = exposition(openMetrics: openMetrics, sites: sites)
         let type = openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"
         return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: type)], body: .bytes(body))
     }
 
     /// Every metric on /metrics in the text format: kpid's health, retention, the rolling KPIs.
-    func exposition(openMetrics: Bool) -> [UInt8] {
+    func exposition(openMetrics: Bool, sites: [String] = []) -> [UInt8] {
+        if !sites.isEmpty {
+            var body: [UInt8] = openMetrics ? Array("# EOF\n".utf8) : []
+            rollingKPIs.append(to: &body, openMetrics: openMetrics, sites: sites)
+            return body
+        }
         var body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
         retentionMetrics.append(to: &body, openMetrics: openMetrics)
         rollingKPIs.append(to: &body, openMetrics: openMetrics)

@@ -13,6 +13,7 @@ extension KPIService {
     /// The engine's limits and time zone from the configuration.
     func queryOptions(parameters: [String: Value], principal: Principal, timeZone: TimeZone? = nil) -> QueryOptions {
         var options = QueryOptions(
+            now: configuration.clock.nowMilliseconds(),
             timeZone: timeZone ?? TimeZone(identifier: configuration.queryTimeZone) ?? TimeZone(identifier: "UTC")!,
             parameters: parameters,
             limits: QueryLimits(

@@ -24,6 +24,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxLabelsPerSeries = 30
     public var maxLabelNameLength = 128
     public var maxLabelValueLength = 1024
+    /// Bytes per metric name (`max-metric-name-length`); a longer one is refused with 400.
+    public var maxMetricNameLength = 256
     public var maxNewSeriesPerRequest = 100_000
     public var maxSeries = 5_000_000
     public var outOfOrderWindowMs: Int64 = 3_600_000
@@ -133,7 +135,7 @@ public struct ServiceConfiguration: Sendable {
         DecodeOptions(
             validator: LabelValidator(
                 maxLabelsPerSeries: maxLabelsPerSeries, maxLabelNameLength: maxLabelNameLength,
-                maxLabelValueLength: maxLabelValueLength),
+                maxLabelValueLength: maxLabelValueLength, maxMetricNameLength: maxMetricNameLength),
             now: clock.nowMilliseconds(), openMetrics: openMetrics)
     }
 
@@ -141,7 +143,7 @@ public struct ServiceConfiguration: Sendable {
     /// (`KPID_MAX_BODY_BYTES`) and config-file keys (`max-body-bytes` or `max_body_bytes`).
     public static let settingNames = [
         "bind", "port", "data", "durability", "http-threads", "max-body-bytes", "max-connections",
-        "connection-timeout", "max-labels-per-series", "max-label-name-length", "max-label-value-length",
+        "connection-timeout", "max-labels-per-series", "max-label-name-length", "max-label-value-length", "max-metric-name-length",
         "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "rollup-sketches", "checkpoint-interval",
         "log-level", "query-lookback-delta", "query-timeout", "query-max-samples",
         "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
@@ -207,6 +209,7 @@ public struct ServiceConfiguration: Sendable {
         case "max-labels-per-series": maxLabelsPerSeries = try int(1...1000)
         case "max-label-name-length": maxLabelNameLength = try int(1...65_536)
         case "max-label-value-length": maxLabelValueLength = try int(1...1 << 20)
+        case "max-metric-name-length": maxMetricNameLength = try int(1...65_536)
         case "max-new-series-per-request": maxNewSeriesPerRequest = try int(0...100_000_000)
         case "max-series": maxSeries = try int(1...1_000_000_000)
         case "out-of-order-window":

@@ -55,6 +55,20 @@ public enum ChunkCodec {
     public static func decode(
         encoding: Int, bytes: UnsafeRawBufferPointer, sealed: Bool = false, rollup: [UInt8]? = nil, sketches: Bool = true
     ) throws(StorageError) -> Chunk {
+        let chunk = try decodeUnchecked(encoding: encoding, bytes: bytes, sealed: sealed, rollup: rollup, sketches: sketches)
+        // Samples outside the time contract (stored by an older kpid) are refused like a bad
+        // checksum: recovery isolates the row, `kpid check` reports it.
+        guard chunk.count == 0 || (SampleTime.contains(chunk.minTime) && SampleTime.contains(chunk.maxTime)) else {
+            throw StorageError(
+                .corrupt,
+                "chunk spans [\(chunk.minTime), \(chunk.maxTime)] ms, outside \(SampleTime.minimum) .. \(SampleTime.maximum)")
+        }
+        return chunk
+    }
+
+    static func decodeUnchecked(
+        encoding: Int, bytes: UnsafeRawBufferPointer, sealed: Bool, rollup: [UInt8]?, sketches: Bool
+    ) throws(StorageError) -> Chunk {
         switch encoding {
         case rawEncoding:
             let chunk = try decodeRaw(bytes)
@@ -73,7 +87,7 @@ public enum ChunkCodec {
             guard stored == computed else {
                 throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
             }
-            return try decode(encoding: compressedEncoding, bytes: body, sealed: sealed, rollup: rollup, sketches: sketches)
+            return try decodeUnchecked(encoding: compressedEncoding, bytes: body, sealed: sealed, rollup: rollup, sketches: sketches)
         default:
             throw StorageError(.corrupt, "unknown chunk encoding \(encoding)")
         }

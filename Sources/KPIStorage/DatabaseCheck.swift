@@ -130,6 +130,8 @@ extension KPIDatabase {
                 let record = try wal.withBlob(at: 2) { (bytes) throws(StorageError) in try WALRecord(decoding: bytes) }
                 if Int64(record.sampleCount) != wal.int64(at: 1) {
                     finding("wal", key, "payload holds \(record.sampleCount) samples, row says \(wal.int64(at: 1))")
+                } else if let outside = record.timestamps.lazy.flatMap({ $0 }).first(where: { !SampleTime.contains($0) }) {
+                    finding("wal", key, SampleTime.problem(outside)! + "; recovery leaves this record out")
                 }
             } catch {
                 finding("wal", key, error.message)

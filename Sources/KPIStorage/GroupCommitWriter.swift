@@ -241,6 +241,14 @@ public final class GroupCommitWriter: @unchecked Sendable {
         var record: WALRecord
     }
 
+    /// The first (series index, timestamp) of `batch` outside `SampleTime`, or nil.
+    static func firstOutsideTimeContract(_ batch: SampleBatch) -> (Int, Int64)? {
+        for (k, column) in batch.timestamps.enumerated() {
+            for t in column where !SampleTime.contains(t) { return (k, t) }
+        }
+        return nil
+    }
+
     private func commit(_ group: [Pending]) {
         let started = DispatchTime.now()
         let window = store.configuration.outOfOrderWindowMs
@@ -252,6 +260,15 @@ public final class GroupCommitWriter: @unchecked Sendable {
 
         for pending in group {
             let batch = pending.batch
+            // The time contract, for every caller (the decoders check it per line already).
+            if let (k, t) = Self.firstOutsideTimeContract(batch) {
+                pending.result = .failure(
+                    .rejected(
+                        IngestError(
+                            kind: .invalidInput, message: "a timestamp is outside the time contract",
+                            details: [IngestIssue(line: 0, field: "ts", reason: "\(batch.series[k]): " + SampleTime.problem(t)!)])))
+                continue
+            }
             // Resolve series; new ones get ids only if the request is accepted.
             var ids: [SeriesID?] = []
             ids.reserveCapacity(batch.series.count)

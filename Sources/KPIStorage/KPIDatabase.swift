@@ -328,8 +328,11 @@ public final class KPIDatabase {
     }
 
     /// Every write-ahead record with `seq > sequence`, ascending. A payload that fails its
-    /// checks throws `.corrupt` naming the table and seq.
-    public func forEachWALRecord(after sequence: Int64, _ body: (Int64, WALRecord) throws -> Void) throws {
+    /// checks (or holds a timestamp outside `SampleTime`) throws `.corrupt` naming the table and
+    /// seq, or, with `skipCorrupt`, is passed to it and left out (the row stays for `kpid check`).
+    public func forEachWALRecord(
+        after sequence: Int64, skipCorrupt: ((StorageError) -> Void)? = nil, _ body: (Int64, WALRecord) throws -> Void
+    ) throws {
         let statement = try connection.cachedStatement(
             "SELECT seq, sample_count, payload FROM wal WHERE seq > ?1 ORDER BY seq")
         defer { statement.reset() }
@@ -338,14 +341,25 @@ public final class KPIDatabase {
             let seq = statement.int64(at: 0)
             let record: WALRecord
             do throws(StorageError) {
-                record = try statement.withBlob(at: 2) { (bytes) throws(StorageError) in try WALRecord(decoding: bytes) }
+                do throws(StorageError) {
+                    record = try statement.withBlob(at: 2) { (bytes) throws(StorageError) in try WALRecord(decoding: bytes) }
+                } catch {
+                    throw error.located(table: "wal", key: "seq=\(seq)")
+                }
+                let stated = statement.int64(at: 1)
+                guard Int64(record.sampleCount) == stated else {
+                    throw StorageError(
+                        .corrupt, "payload holds \(record.sampleCount) samples, row says \(stated)", table: "wal", key: "seq=\(seq)")
+                }
+                for column in record.timestamps {
+                    for t in column where !SampleTime.contains(t) {
+                        throw StorageError(.corrupt, SampleTime.problem(t)!, table: "wal", key: "seq=\(seq)")
+                    }
+                }
             } catch {
-                throw error.located(table: "wal", key: "seq=\(seq)")
-            }
-            let stated = statement.int64(at: 1)
-            guard Int64(record.sampleCount) == stated else {
-                throw StorageError(
-                    .corrupt, "payload holds \(record.sampleCount) samples, row says \(stated)", table: "wal", key: "seq=\(seq)")
+                guard error.kind == .corrupt, let skipCorrupt else { throw error }
+                skipCorrupt(error)
+                continue
             }
             try body(seq, record)
         }

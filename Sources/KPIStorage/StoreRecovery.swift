@@ -43,7 +43,7 @@ public enum StoreRecovery {
             heads += 1
         }
         var replayed = 0
-        try database.forEachWALRecord(after: try database.checkpointSequence) { _, record in
+        try database.forEachWALRecord(after: try database.checkpointSequence, skipCorrupt: isolate) { _, record in
             store.apply(newSeries: [], series: record.series, timestamps: record.timestamps, values: record.values)
             replayed += 1
         }

@@ -268,6 +268,7 @@ private struct CSVState {
         } else {
             throw LineProblem(field: "ts", reason: "invalid timestamp \"\(excerpt(tsField))\": expected integer milliseconds or RFC 3339")
         }
+        if let problem = SampleTime.problem(timestamp) { throw LineProblem(field: "ts", reason: problem) }
         let valueField = fields[valueColumn]
         guard !valueField.isEmpty else { throw LineProblem(field: "value", reason: "missing value") }
         guard !valueField.hasDoubledQuotes, let value = FloatParser.parse(bytes, valueField.start, valueField.end) else {

@@ -194,6 +194,7 @@ private struct NDJSONState {
         } else {
             timestamp = options.now
         }
+        if let problem = SampleTime.problem(timestamp) { throw LineProblem(field: "ts", reason: problem) }
 
         // Value.
         let value: Double

@@ -169,6 +169,7 @@ private struct PromState {
             timestamp = parsed
             while i < end && isBlank(bytes[i]) { i += 1 }
         }
+        if let problem = SampleTime.problem(timestamp) { throw LineProblem(field: "ts", reason: problem) }
         if i < end && !(openMetrics && bytes[i] == UInt8(ascii: "#")) {
             throw LineProblem(field: nil, reason: "unexpected text \"\(DecodeSupport.excerpt(bytes, i, end))\" after the sample")
         }

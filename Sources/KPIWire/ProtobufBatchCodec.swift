@@ -70,9 +70,15 @@ public enum ProtobufBatchDecoder {
             // Deltas are modulo 2^64 (the encoder subtracts with wrapping), so any Int64
             // sequence round-trips, extremes included.
             var t: Int64 = 0
+            var outside: (Int, String)? = nil
             for k in 0..<series.n_timestamp_deltas {
                 t = t &+ series.timestamp_deltas[k]
+                if outside == nil, let problem = SampleTime.problem(t) { outside = (k, problem) }
                 timestamps.append(t)
+            }
+            if let (k, problem) = outside {
+                issues.report(line: 0, field: "\(field).timestamp_deltas[\(k)]", reason: problem)
+                continue
             }
             let values = Array(UnsafeBufferPointer(start: series.values, count: series.n_values))
             batch.append(labels, timestamps: timestamps, values: values)

@@ -114,15 +114,21 @@ public enum RemoteWriteDecoder {
                 key.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
             }
         }
-        func collectSamples(_ series: Prometheus__TimeSeries) {
+        /// Collects the series' samples; false (reported) when a timestamp is outside the contract.
+        func collectSamples(_ series: Prometheus__TimeSeries, _ field: String) -> Bool {
             timestamps.removeAll(keepingCapacity: true)
             values.removeAll(keepingCapacity: true)
             for k in 0..<series.n_samples {
                 guard let sample = series.samples[k]?.pointee else { continue }
+                if let problem = SampleTime.problem(sample.timestamp) {
+                    issues.report(line: 0, field: "\(field).samples[\(k)].timestamp", reason: problem)
+                    return false
+                }
                 timestamps.append(sample.timestamp)
                 // A plain load: no arithmetic touches the value, so NaN payloads stay intact.
                 values.append(sample.value)
             }
+            return true
         }
         for i in 0..<request.n_timeseries where !issues.isFull {
             guard let series = request.timeseries[i]?.pointee else { continue }
@@ -135,7 +141,7 @@ public enum RemoteWriteDecoder {
             }
             if series.n_histograms == 0, let known = seen[key] {
                 guard series.n_samples > 0, issues.error == nil else { continue }
-                collectSamples(series)
+                guard collectSamples(series, field) else { continue }
                 batch.append(seriesIndex: known, timestamps: timestamps, values: values)
                 continue
             }
@@ -172,9 +178,9 @@ public enum RemoteWriteDecoder {
                 continue
             }
             guard series.n_samples > 0, issues.error == nil else { continue }
+            guard collectSamples(series, field) else { continue }
             let index = batch.seriesIndex(for: labels)
             seen[key] = index
-            collectSamples(series)
             batch.append(seriesIndex: index, timestamps: timestamps, values: values)
         }
         if let error = issues.error { throw error }

@@ -39,6 +39,8 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-labels-per-series"), help: "Labels per series (default 30).") var maxLabelsPerSeries: String?
     @Option(name: .customLong("max-label-name-length"), help: "Bytes per label name (default 128).") var maxLabelNameLength: String?
     @Option(name: .customLong("max-label-value-length"), help: "Bytes per label value (default 1024).") var maxLabelValueLength: String?
+    @Option(name: .customLong("max-metric-name-length"), help: "Bytes per metric name (default 256).")
+    var maxMetricNameLength: String?
     @Option(name: .customLong("max-new-series-per-request"), help: "New series one request may create (default 100000).")
     var maxNewSeriesPerRequest: String?
     @Option(name: .customLong("max-series"), help: "Series in total (default 5000000).") var maxSeries: String?
@@ -129,7 +131,7 @@ struct ServeOptions: ParsableArguments {
             "bind": bind, "port": port, "data": data, "durability": durability, "http-threads": httpThreads,
             "max-body-bytes": maxBodyBytes, "max-connections": maxConnections, "connection-timeout": connectionTimeout,
             "max-labels-per-series": maxLabelsPerSeries, "max-label-name-length": maxLabelNameLength,
-            "max-label-value-length": maxLabelValueLength, "max-new-series-per-request": maxNewSeriesPerRequest,
+            "max-label-value-length": maxLabelValueLength, "max-metric-name-length": maxMetricNameLength, "max-new-series-per-request": maxNewSeriesPerRequest,
             "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize, "rollup-sketches": rollupSketches,
             "checkpoint-interval": checkpointInterval, "log-level": logLevel, "auth": auth, "tls-cert": tlsCert,
             "tls-key": tlsKey, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,

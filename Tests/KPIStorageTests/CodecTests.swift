@@ -87,11 +87,21 @@ import Testing
     }
 
     @Test func emptyAndExtremeChunksRoundTrip() throws {
-        for chunk in [Chunk(timestamps: [], values: []), Chunk(timestamps: [Int64.min + 1, 0, Int64.max], values: [1, 2, 3])] {
+        for chunk in [Chunk(timestamps: [], values: []), Chunk(timestamps: [SampleTime.minimum, 0, SampleTime.maximum], values: [1, 2, 3])] {
             let (encoding, bytes) = ChunkCodec.encode(chunk)
             #expect(try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0) } == chunk)
             let raw = ChunkCodec.encodeRaw(chunk)
             #expect(try withBytes(raw) { try ChunkCodec.decode(encoding: ChunkCodec.rawEncoding, bytes: $0) } == chunk)
+        }
+    }
+
+    /// A chunk stored outside the time contract (by an older kpid) decodes as corrupt, so
+    /// recovery isolates it instead of computing rollups on it.
+    @Test func chunksOutsideTheTimeContractAreCorrupt() throws {
+        for ts: [Int64] in [[Int64.min + 1, 0], [0, Int64.max], [SampleTime.maximum + 1]] {
+            let chunk = Chunk(timestamps: ts, values: ts.map { _ in 1 })
+            let (encoding, bytes) = ChunkCodec.encode(chunk)
+            #expect(throws: StorageError.self) { try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0, sealed: true) } }
         }
     }
 

@@ -48,10 +48,21 @@ private enum Wire {
         #expect(batch.sampleCount == 5)
     }
 
-    @Test func deltasWrapModulo64Bits() throws {
-        let body = Wire.series("m", [], deltas: [Int64.max, 2, Int64.min], values: [1, 2, 3])
+    @Test func deltasSpanTheTimeContractAndNoMore() throws {
+        // From the last to the first instant of the contract and back: the widest deltas.
+        let span = SampleTime.maximum - SampleTime.minimum
+        let body = Wire.series("m", [], deltas: [SampleTime.maximum, -span, span], values: [1, 2, 3])
         let batch = try ProtobufBatchDecoder.decode(body, options: options)
-        #expect(batch.timestamps == [[Int64.max, Int64.min + 1, 1]])
+        #expect(batch.timestamps == [[SampleTime.maximum, SampleTime.minimum, SampleTime.maximum]])
+        // One millisecond past it (or a delta wrapping modulo 2^64 to anywhere outside) is refused, naming the sample.
+        for deltas: [Int64] in [[SampleTime.maximum, 1], [0, Int64.min], [Int64.max, 2, Int64.min]] {
+            #expect {
+                _ = try ProtobufBatchDecoder.decode(
+                    Wire.series("m", [], deltas: deltas, values: deltas.map { _ in 1 }), options: options)
+            } throws: { error in
+                "\(error)".contains("timestamp_deltas[") && "\(error)".contains("outside")
+            }
+        }
     }
 
     @Test func roundTripsThroughTheEncoderBitExact() throws {
@@ -63,7 +74,7 @@ private enum Wire {
                 var ts: [Int64] = []
                 var vs: [Double] = []
                 for _ in 0..<Int(rng.next() % 50) {
-                    ts.append(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 64))
+                    ts.append(Int64(bitPattern: rng.next()) >> Int64(18 + rng.next() % 46))  // within SampleTime: |t| <= 2^45
                     vs.append(Double(bitPattern: rng.next()))
                 }
                 batch.append(labels, timestamps: ts, values: vs)

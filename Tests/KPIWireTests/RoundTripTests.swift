@@ -60,7 +60,7 @@ import Testing
         for _ in 0..<Int.random(in: 1...60, using: &rng) {
             let ts: Int64
             switch Int.random(in: 0..<8, using: &rng) {
-            case 0: ts = [Int64.min, .max, 0, -1][Int.random(in: 0..<4, using: &rng)]
+            case 0: ts = [SampleTime.minimum, SampleTime.maximum, 0, -1][Int.random(in: 0..<4, using: &rng)]
             default: ts = Int64.random(in: -4_000_000_000_000...4_000_000_000_000, using: &rng)
             }
             out.append(Sample(labels: series[Int.random(in: 0..<series.count, using: &rng)], timestamp: ts, value: value(&rng)))

@@ -391,7 +391,7 @@ struct Compiler {
                 type: v.type,
                 eval: { row in
                     switch ev(row) {
-                    case .int(let i): return .int(0 &- i)
+                    case .int(let i): return Value.intOrNull((0 as Int64).subtractingReportingOverflow(i))
                     case .double(let d): return .double(-d)
                     case .interval(let i): return .interval(-i)
                     default: return .null
@@ -523,12 +523,14 @@ struct Compiler {
                     let y = eb(row)
                     if x.isNull || y.isNull { return .null }
                     switch (op, x, y) {
+                    // Past Int64, or a timestamp outside SampleTime's years 0001-9999: NULL, as an
+                    // interval that cannot be represented (never a wrapped value).
                     case (.add, .timestamp(let t), .interval(let i)), (.add, .interval(let i), .timestamp(let t)):
-                        return .timestamp(t &+ i)
-                    case (.subtract, .timestamp(let t), .interval(let i)): return .timestamp(t &- i)
-                    case (.subtract, .timestamp(let t), .timestamp(let u)): return .interval(t &- u)
-                    case (.add, .interval(let i), .interval(let j)): return .interval(i &+ j)
-                    case (.subtract, .interval(let i), .interval(let j)): return .interval(i &- j)
+                        return Value.timestampOrNull(t.addingReportingOverflow(i))
+                    case (.subtract, .timestamp(let t), .interval(let i)): return Value.timestampOrNull(t.subtractingReportingOverflow(i))
+                    case (.subtract, .timestamp(let t), .timestamp(let u)): return Value.intervalOrNull(t.subtractingReportingOverflow(u))
+                    case (.add, .interval(let i), .interval(let j)): return Value.intervalOrNull(i.addingReportingOverflow(j))
+                    case (.subtract, .interval(let i), .interval(let j)): return Value.intervalOrNull(i.subtractingReportingOverflow(j))
                     case (.multiply, .interval(let i), let n), (.multiply, let n, .interval(let i)):
                         guard let k = n.number else { return .null }
                         return Value.intervalOrNull(Double(i) * k)
@@ -550,9 +552,10 @@ struct Compiler {
                 eval: { row in
                     guard case .int(let x) = ea(row), case .int(let y) = eb(row) else { return .null }
                     switch op {
-                    case .add: return .int(x &+ y)
-                    case .subtract: return .int(x &- y)
-                    case .multiply: return .int(x &* y)
+                    // An integer result past Int64 is NULL, never a wrapped value.
+                    case .add: return Value.intOrNull(x.addingReportingOverflow(y))
+                    case .subtract: return Value.intOrNull(x.subtractingReportingOverflow(y))
+                    case .multiply: return Value.intOrNull(x.multipliedReportingOverflow(by: y))
                     default:
                         guard y != 0 else { return .null }
                         return .int(x.remainderReportingOverflow(dividingBy: y).partialValue)

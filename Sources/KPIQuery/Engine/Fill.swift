@@ -50,8 +50,11 @@ extension Execution {
             partitions[[]] = [:]
         }
         guard lo <= hi else { return rows }
-        let bucketCount = (hi - lo) / width + 1
-        if bucketCount * Int64(max(order.count, 1)) > Int64(options.limits.maxRows) {
+        // Checked: a range bound from the query may be any Int64 (the limit error covers overflow).
+        let (span, spanOverflow) = hi.subtractingReportingOverflow(lo)
+        let bucketCount = span / width + 1
+        let (total, totalOverflow) = bucketCount.multipliedReportingOverflow(by: Int64(max(order.count, 1)))
+        if spanOverflow || totalOverflow || total > Int64(options.limits.maxRows) {
             throw limitError(
                 "FILL would produce more than \(options.limits.maxRows) rows",
                 hint: "use wider buckets or a shorter time range")
@@ -94,7 +97,9 @@ extension Execution {
                     // Extra ORDER BY columns of filled rows stay NULL.
                     out.append(row)
                 }
-                b += width
+                let (following, overflow) = b.addingReportingOverflow(width)
+                if overflow { break }
+                b = following
             }
         }
         if case .linear = strategy {

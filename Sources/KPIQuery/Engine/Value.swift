@@ -91,6 +91,22 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         return .interval(Int64(ms.rounded()))
     }
 
+    /// The interval of checked integer arithmetic; NULL on overflow.
+    static func intervalOrNull(_ result: (partialValue: Int64, overflow: Bool)) -> Value {
+        result.overflow ? .null : .interval(result.partialValue)
+    }
+
+    /// The integer of checked arithmetic; NULL on overflow (never a wrapped value).
+    static func intOrNull(_ result: (partialValue: Int64, overflow: Bool)) -> Value {
+        result.overflow ? .null : .int(result.partialValue)
+    }
+
+    /// The timestamp of checked arithmetic; NULL on overflow or outside `SampleTime` (years
+    /// 0001-9999), so no later time arithmetic on it can overflow.
+    static func timestampOrNull(_ result: (partialValue: Int64, overflow: Bool)) -> Value {
+        result.overflow || !SampleTime.contains(result.partialValue) ? .null : .timestamp(result.partialValue)
+    }
+
     /// SQL comparison: nil when either side is NULL or the types cannot be compared.
     /// Integers and doubles compare numerically; NaN sorts above every number (as in
     /// PostgreSQL and DuckDB), so ORDER BY and min/max stay total.

@@ -1,0 +1,213 @@
+import Foundation
+import KPICore
+import KPIService
+import KPIStorage
+import KPIWire
+import Logging
+import Testing
+
+/// Requests that once crashed, bricked or flooded kpid (issue "one request must never crash,
+/// brick or starve kpid"): each answers 4xx, stores nothing bad, and the server stays up.
+@Suite(.serialized) struct HardeningTests {
+    /// Timestamps outside 0001-01-01 .. 9999-12-31 (the first two trapped in the rollups and
+    /// bricked recovery), and the contract's own edges, which must be accepted.
+    static let outside: [Int64] = [Int64.min, Int64.min + 1, Int64.max, SampleTime.minimum - 1, SampleTime.maximum + 1]
+
+    static func stillServes(_ kpid: RunningService) throws {
+        #expect(try http("GET", kpid.base + "/healthz").status == 200)
+        let r = try kpid.ingest(#"{"metric":"alive","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
+        #expect(r.status == 200, "\(r.text)")
+    }
+
+    @Test func timestampsOutsideTheContractAreRefusedInEveryFormat() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        for t in Self.outside {
+            let ndjson = try kpid.ingest(#"{"metric":"m","ts":\#(t),"value":1}"#, contentType: "application/x-ndjson")
+            #expect(ndjson.status == 400 && ndjson.text.contains(#""field":"ts""#) && ndjson.text.contains(#""line":1"#), "\(ndjson.text)")
+            let csv = try kpid.ingest("metric,ts,value\nm,\(t),1\n", contentType: "text/csv")
+            #expect(csv.status == 400 && csv.text.contains(#""field":"ts""#) && csv.text.contains(#""line":2"#), "\(csv.text)")
+            let text = try kpid.ingest("m 1 \(t)\n", contentType: "text/plain")
+            #expect(text.status == 400 && text.text.contains(#""field":"ts""#), "\(text.text)")
+            var batch = SampleBatch()
+            batch.append(Labels(metric: "m"), timestamp: t, value: 1)
+            let protobuf = try http(
+                "POST", kpid.base + "/api/v1/ingest", body: Data(ProtobufBatchEncoder.encode(batch)),
+                headers: ["Content-Type": "application/x-protobuf"])
+            #expect(protobuf.status == 400 && protobuf.text.contains("timestamp_deltas[0]"), "\(protobuf.text)")
+            let remote = try http(
+                "POST", kpid.base + "/api/v1/write", body: Data(RemoteWriteEncoder.encode([RemoteWriteEncoder.Series(labels: Labels(metric: "m"), timestamps: [t], values: [1])])),
+                headers: ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"])
+            #expect(remote.status == 400 && remote.text.contains("samples[0].timestamp"), "\(remote.text)")
+        }
+        // Nothing was stored; the edges of the contract are.
+        #expect(try kpid.exportedSamples("m").isEmpty)
+        for t in [SampleTime.minimum, SampleTime.maximum] {
+            let r = try kpid.ingest(#"{"metric":"edge","ts":\#(t),"value":1}"#, contentType: "application/x-ndjson")
+            #expect(r.status == 200, "\(t): \(r.text)")
+        }
+        let edges = try kpid.exportedSamples("edge").map(\.1)
+        #expect(edges == [SampleTime.minimum, SampleTime.maximum], "\(edges)")
+        // In-process writers are held to it too.
+        var batch = SampleBatch()
+        batch.append(Labels(metric: "m"), timestamp: Int64.min, value: 1)
+        guard case .failure(.rejected) = kpid.service.write(batch) else {
+            Issue.record("the writer accepted a sample at Int64.min")
+            return
+        }
+        // Queries over the extremes of the contract work (they trapped on Int64 extremes).
+        for sql in [
+            "SELECT date_trunc('month', ts) AS m, count(*) FROM edge GROUP BY m",
+            "SELECT time_bucket('1h', ts) AS b, count(*) FROM edge GROUP BY b",
+            "SELECT * FROM intervals(edge, value > 0)",
+            "SELECT time_in_state(edge, value > 0) FROM edge",
+        ] {
+            let r = try http("GET", kpid.base + "/api/v1/sql?query=" + percentEncoded(sql))
+            #expect(r.status == 200 || (400..<500).contains(r.status), "\(sql): \(r.status) \(r.text.prefix(300))")
+        }
+        try Self.stillServes(kpid)
+    }
+
+    /// A sample stored by an older kpid outside the contract (the poison pill) no longer
+    /// crashes recovery: the row is left out, counted and reported by `kpid check`, and every
+    /// other sample is served.
+    @Test func recoveryIsolatesAPoisonedWriteAheadRow() throws {
+        let dir = TempDir()
+        let path = dir.path + "/kpid.sqlite"
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        do {
+            let database = try KPIDatabase(path: path, durability: .process, logger: logger, softwareVersion: "test")
+            let good = SeriesID(0)
+            let poisoned = SeriesID(1)
+            _ = try database.commit(
+                newSeries: [(good, Labels(metric: "good")), (poisoned, Labels(metric: "m"))],
+                records: [
+                    WALRecord(series: [good], timestamps: [[1_795_392_000_000]], values: [[1]]),
+                    WALRecord(series: [poisoned], timestamps: [[Int64.min]], values: [[1]]),
+                    WALRecord(series: [good], timestamps: [[1_795_392_060_000]], values: [[2]]),
+                ])
+            database.close()
+        }
+        let check = try runKpidCommand(["check", "--data", dir.path])
+        #expect(check.status != 0 && (check.stdout + check.stderr).contains("outside"), "\(check.stdout) \(check.stderr)")
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        #expect(try kpid.exportedSamples("good").map(\.1) == [1_795_392_000_000, 1_795_392_060_000])
+        #expect(try kpid.exportedSamples("m").isEmpty)
+        try Self.stillServes(kpid)
+    }
+
+    @Test func extremeTimeArithmeticInSQLNeitherTrapsNorWraps() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let r0 = try kpid.ingest(#"{"metric":"device_up","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
+        #expect(r0.status == 200)
+        func sql(_ q: String) throws -> ClientResponse { try http("GET", kpid.base + "/api/v1/sql?query=" + percentEncoded(q)) }
+        let fill = try sql(
+            "SELECT time_bucket('1h', ts) AS b, count(*) FROM device_up WHERE ts >= TIMESTAMP '1970-01-01T00:00:00Z' - INTERVAL '106751991166 d' GROUP BY b FILL(0)"
+        )
+        #expect(fill.status == 200 || (400..<500).contains(fill.status), "\(fill.status) \(fill.text.prefix(300))")
+        // Integer overflow is NULL, never a wrapped number.
+        let wrap = try sql("SELECT 9223372036854775807 + 1 AS x, -9223372036854775807 - 2 AS y, 4611686018427387904 * 2 AS z FROM device_up")
+        #expect(wrap.status == 200, "\(wrap.text)")
+        #expect(!wrap.text.contains("-9223372036854775808") && !wrap.text.contains("9223372036854775807"), "\(wrap.text)")
+        #expect(wrap.text.contains("null"), "\(wrap.text)")
+        try Self.stillServes(kpid)
+    }
+
+    @Test func deepAndLongExpressionsAreRefusedWithTheLimit() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let promql = [
+            String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000),
+            String(repeating: "abs(", count: 10_000) + "m" + String(repeating: ")", count: 10_000),
+            String(repeating: "-", count: 100_000) + "1",
+            "m" + String(repeating: " + m", count: 10_000),
+            String(repeating: "max_over_time((", count: 5_000) + "m" + String(repeating: ")[5m:1m])", count: 5_000),
+        ]
+        for q in promql {
+            let r = try http(
+                "POST", kpid.base + "/api/v1/query", body: Data(("query=" + percentEncoded(q)).utf8),
+                headers: ["Content-Type": "application/x-www-form-urlencoded"])
+            #expect(r.status == 400 && r.text.contains("nests too deeply"), "\(q.prefix(40)): \(r.status) \(r.text.prefix(200))")
+        }
+        // Within the limit still works.
+        let fine = try http("GET", kpid.base + "/api/v1/query?query=" + percentEncoded(String(repeating: "(", count: 50) + "1" + String(repeating: ")", count: 50)))
+        #expect(fine.status == 200, "\(fine.text.prefix(200))")
+        let sql = [
+            "SELECT 1" + String(repeating: " + 1", count: 10_000) + " AS x",
+            "SELECT * FROM m WHERE value = 0" + String(repeating: " OR value = 1", count: 10_000),
+            "SELECT * FROM m WHERE value = 0" + String(repeating: " AND value = 1", count: 10_000),
+            "SELECT 2" + String(repeating: " * 2", count: 10_000) + " AS x",
+        ]
+        for q in sql {
+            let r = try http("POST", kpid.base + "/api/v1/sql", body: Data(q.utf8), headers: ["Content-Type": "application/sql"])
+            #expect(r.status == 400 && r.text.contains("more than 500"), "\(q.prefix(40)): \(r.status) \(r.text.prefix(200))")
+        }
+        try Self.stillServes(kpid)
+        let sum = try http("GET", kpid.base + "/api/v1/sql?query=" + percentEncoded("SELECT 1" + String(repeating: " + 1", count: 400) + " AS x FROM alive"))
+        #expect(sum.status == 200 && sum.text.contains("401"), "\(sum.text.prefix(200))")
+        try Self.stillServes(kpid)
+    }
+
+    @Test func metricNamesHaveALengthLimit() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let long = String(repeating: "m", count: 257)
+        let huge = String(repeating: "m", count: 16 << 20)
+        for name in [long, huge] {
+            let r = try http(
+                "POST", kpid.base + "/api/v1/ingest", body: Data(#"{"metric":"\#(name)","ts":1795392000000,"value":1}"#.utf8),
+                headers: ["Content-Type": "application/x-ndjson"])
+            #expect(r.status == 400 && r.text.contains("exceeds the limit of 256"), "\(r.status) \(r.text.prefix(200))")
+            let text = try kpid.ingest("\(name) 1 1795392000000\n", contentType: "text/plain")
+            #expect(text.status == 400, "\(text.text.prefix(200))")
+        }
+        let ok = try kpid.ingest(#"{"metric":"\#(String(repeating: "m", count: 256))","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
+        #expect(ok.status == 200, "\(ok.text.prefix(200))")
+        let names = try http("GET", kpid.base + "/api/v1/label/__name__/values")
+        #expect(names.body.count < 1000)
+    }
+
+    /// `/metrics` for a site-scoped read token: its sites' KPI series only, none of kpid's
+    /// own families (which describe every site).
+    @Test func metricsShowAScopedTokenOnlyItsSites() throws {
+        let secured = try SecuredService {
+            $0.templatesDirectory = packageRoot.appendingPathComponent("Queries/templates").path
+            $0.sitesFile = packageRoot.appendingPathComponent("Queries/sites.json").path
+            $0.clock = .pinned(at: fixturesEndMs)
+        }
+        let admin = try secured.token(.admin)
+        let ingest = try secured.token(.ingest)
+        var lines: [String] = []
+        for site in ["JFK", "NYC-5TH"] {
+            for m in 0..<60 {
+                lines.append(
+                    #"{"metric":"device_up","labels":{"site":"\#(site)","device":"cam-1","device_type":"camera"},"ts":\#(fixturesEndMs - Int64(m) * 60_000),"value":1}"#)
+            }
+        }
+        #expect(try secured.ingest(lines.joined(separator: "\n"), token: ingest).status == 200)
+        let round = try curl("POST", secured.kpid.base + "/api/v1/admin/kpis/evaluate", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(round.status == 200, "\(round.text)")
+        let all = try secured.get("/metrics", token: try secured.token(.read))
+        #expect(all.text.contains(#"site="NYC-5TH""#) && all.text.contains(#"site="JFK""#) && all.text.contains("kpid_samples_ingested_total"))
+        let scoped = try secured.get("/metrics", token: try secured.token(.read, sites: ["JFK"]))
+        #expect(scoped.status == 200)
+        let samples = scoped.text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(!samples.isEmpty && samples.allSatisfy { $0.contains(#"site="JFK""#) }, "\(samples.prefix(5))")
+        #expect(!scoped.text.contains("NYC-5TH") && !scoped.text.contains("kpid_samples_ingested_total"))
+        let protobuf = try curl(
+            "GET", secured.kpid.base + "/metrics",
+            headers: [
+                "Authorization": "Bearer \(try secured.token(.read, sites: ["JFK"]))",
+                "Accept": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+            ])
+        #expect(protobuf.status == 200 && !protobuf.body.isEmpty)
+        #expect(!String(decoding: protobuf.body, as: UTF8.self).contains("NYC-5TH"))
+    }
+}
