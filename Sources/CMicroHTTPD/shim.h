@@ -99,6 +99,18 @@ static inline struct MHD_OptionItem kpid_mhd_option_https_mem_key(const char *pe
     return item;
 }
 
+/* GnuTLS priorities allowing TLS 1.<minimum_minor> and later (0: GnuTLS' NORMAL, every version
+   it enables). The strings are static. */
+static inline struct MHD_OptionItem kpid_mhd_option_https_priorities(int minimum_minor)
+{
+    const char *p = minimum_minor >= 3 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+                  : minimum_minor == 2 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+                  : minimum_minor == 1 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:+VERS-TLS1.1"
+                  : "NORMAL";
+    struct MHD_OptionItem item = { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)p };
+    return item;
+}
+
 static inline unsigned int kpid_mhd_use_tls_flag(void) { return (unsigned int)MHD_USE_TLS; }
 
 /* ---- Daemon and connection information (variadic in MHD) ---------------------------- */

@@ -279,6 +279,7 @@ public final class HTTPServer: Sendable {
             if let tls {
                 options.append(kpid_mhd_option_https_mem_cert(tls.certificate))
                 options.append(kpid_mhd_option_https_mem_key(tls.key))
+                options.append(kpid_mhd_option_https_priorities(Int32(configuration.tlsMinimumMinorVersion)))
             }
             options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
             return options.withUnsafeBufferPointer { buffer in

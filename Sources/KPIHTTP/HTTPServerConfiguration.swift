@@ -25,6 +25,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// HTTPS: a PEM certificate (chain, server certificate first) and its PEM private key. With
     /// both set the server speaks TLS only; plain HTTP on the port fails. Both nil: plain HTTP.
     public var tls: TLSMaterial?
+    /// The oldest TLS version accepted, as the minor number of `1.x` (default 2: TLS 1.2 and 1.3).
+    public var tlsMinimumMinorVersion = 2
 
     /// The PEM texts of a certificate and its private key.
     public struct TLSMaterial: Sendable {

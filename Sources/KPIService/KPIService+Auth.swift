@@ -138,6 +138,8 @@ public enum APIToken {
         for site in sites where site.isEmpty || site.contains("\n") || site.utf8.count > 1024 {
             return "a site name must be 1 to 1024 bytes on one line"
         }
+        // `kpid token list` shows `*` for an unscoped token; a site of that name would read the same.
+        if sites.contains("*") { return "\"*\" is not a site: leave the sites out for a token of every site" }
         return nil
     }
 }

@@ -12,9 +12,20 @@ extension KPIService {
         let answer: @Sendable (String, HTTPResponse) -> Void = { [metrics] route, response in
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.request(route: route, code: response.status, seconds: seconds)
-            responder.respond(response)
+            responder.respond(KPIService.withSafetyHeaders(response, route: route))
         }
         if let (route, response) = dispatch(request, started: started, later: answer) { answer(route, response) }
+    }
+
+    /// `X-Content-Type-Options: nosniff` on every answer (a browser must not read a JSON or
+    /// text answer as HTML), and `Cache-Control: no-store` on the API's (answers carry site
+    /// data a shared cache must not keep); a handler's own headers win.
+    static func withSafetyHeaders(_ response: HTTPResponse, route: String) -> HTTPResponse {
+        var response = response
+        func has(_ name: String) -> Bool { response.headers.contains { $0.name.lowercased() == name } }
+        if !has("x-content-type-options") { response.headers.append((name: "X-Content-Type-Options", value: "nosniff")) }
+        if route.hasPrefix("/api/") && !has("cache-control") { response.headers.append((name: "Cache-Control", value: "no-store")) }
+        return response
     }
 
     /// Every endpoint. Each feature declares its routes next to its handlers and is listed here.

@@ -102,6 +102,7 @@ public final class KPIService: Sendable {
         http.maxHeaderBytes = configuration.maxHeaderBytes
         http.requestTimeoutSeconds = configuration.requestTimeoutSeconds
         http.tls = tls
+        http.tlsMinimumMinorVersion = Int(configuration.tlsMinimumVersion.dropFirst(2)) ?? 2
         let server = HTTPServer(configuration: http, logger: logger) { [self] request, responder in
             self.handle(request, responder)
         }

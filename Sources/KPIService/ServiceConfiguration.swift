@@ -60,6 +60,8 @@ public struct ServiceConfiguration: Sendable {
     /// PEM certificate (chain) and private key: with both, kpid serves HTTPS only.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// The oldest TLS version served (`tls-min-version`: 1.0, 1.1, 1.2 or 1.3; default 1.2).
+    public var tlsMinimumVersion = "1.2"
     /// How long audit entries are kept.
     public var auditRetentionMs: Int64 = 90 * 86_400_000
     /// How long samples are kept (`retention`, 0 = for ever) and per-metric overrides
@@ -148,7 +150,7 @@ public struct ServiceConfiguration: Sendable {
         "log-level", "query-lookback-delta", "query-timeout", "query-max-samples",
         "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
         "templates-dir", "sites-file",
-        "auth", "tls-cert", "tls-key", "audit-retention", "retention", "retention-rules", "retention-interval",
+        "auth", "tls-cert", "tls-key", "tls-min-version", "audit-retention", "retention", "retention-rules", "retention-interval",
         "kpi-interval", "kpi-windows", "forward-url", "forward-bearer-token", "forward-batch-samples",
         "forward-queue-max-samples", "rate-limit", "rate-limit-burst",
         "max-database-size", "max-header-bytes", "request-timeout", "now", "demo", "demo-force", "demo-sites",
@@ -258,6 +260,11 @@ public struct ServiceConfiguration: Sendable {
             auth = mode
         case "tls-cert": tlsCertificatePath = value.isEmpty ? nil : value
         case "tls-key": tlsKeyPath = value.isEmpty ? nil : value
+        case "tls-min-version":
+            guard ["1.0", "1.1", "1.2", "1.3"].contains(value) else {
+                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of 1.0, 1.1, 1.2, 1.3")
+            }
+            tlsMinimumVersion = value
         case "audit-retention":
             guard let ms = DurationParser.milliseconds(value), ms >= 86_400_000 else {
                 throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration of at least 1d, like 90d")

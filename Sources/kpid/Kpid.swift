@@ -74,6 +74,8 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "API tokens required: on, off, or auto (default: on unless bound to a loopback address).") var auth: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain): serve HTTPS only (with --tls-key).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("tls-min-version"), help: "Oldest TLS version served: 1.0, 1.1, 1.2 or 1.3 (default 1.2).")
+    var tlsMinVersion: String?
     @Option(name: .customLong("audit-retention"), help: "How long audit entries are kept (default 90d, at least 1d).")
     var auditRetention: String?
     @Option(help: "How long samples are kept: 0 for ever (default), or at least 1h, like 35d.") var retention: String?
@@ -134,7 +136,7 @@ struct ServeOptions: ParsableArguments {
             "max-label-value-length": maxLabelValueLength, "max-metric-name-length": maxMetricNameLength, "max-new-series-per-request": maxNewSeriesPerRequest,
             "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize, "rollup-sketches": rollupSketches,
             "checkpoint-interval": checkpointInterval, "log-level": logLevel, "auth": auth, "tls-cert": tlsCert,
-            "tls-key": tlsKey, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,
+            "tls-key": tlsKey, "tls-min-version": tlsMinVersion, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,
             "query-timeout": queryTimeout, "query-max-samples": queryMaxSamples, "query-max-series": queryMaxSeries,
             "query-max-rows": queryMaxRows, "query-max-memory": queryMaxMemory, "query-time-zone": queryTimeZone,
             "queries-dir": queriesDir, "templates-dir": templatesDir, "sites-file": sitesFile,

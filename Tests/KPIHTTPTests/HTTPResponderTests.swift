@@ -21,7 +21,9 @@ import Testing
     @Test func deferredAnswerHoldsNoPoolThread() throws {
         let server = try makeServer(threads: 1) { request, responder in
             if request.path == "/slow" {
-                DispatchQueue.global().asyncAfter(deadline: .now() + 0.6) {
+                // A plain thread, not a dispatch timer: the suite also runs under libfaketime.
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: 0.6)
                     responder.respond(.text(200, "slow done"))
                 }
             } else {

@@ -174,6 +174,20 @@ import Testing
         #expect(names.body.count < 1000)
     }
 
+    @Test func apiAnswersCarryNosniffAndNoStore() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        for path in ["/api/v1/series?match=up", "/api/v1/query?query=1", "/api/v1/sql?query=nonsense"] {
+            let r = try curl("GET", kpid.base + path)
+            #expect(r.headers["x-content-type-options"] == "nosniff", "\(path): \(r.headers)")
+            #expect(r.headers["cache-control"] == "no-store", "\(path): \(r.headers)")
+        }
+        #expect(try curl("GET", kpid.base + "/healthz").headers["x-content-type-options"] == "nosniff")
+        #expect(APIToken.problem(role: .read, sites: ["*"]) != nil)
+        #expect(APIToken.problem(role: .read, sites: ["JFK"]) == nil)
+    }
+
     /// `/metrics` for a site-scoped read token: its sites' KPI series only, none of kpid's
     /// own families (which describe every site).
     @Test func metricsShowAScopedTokenOnlyItsSites() throws {

@@ -58,6 +58,27 @@ import Testing
         #expect(try curl("GET", https + "/readyz", extra: ["--cacert", cert]).status == 200)
     }
 
+    /// `tls-min-version`: a handshake below it is refused by the server (1.3 here, so that the
+    /// client's own policy cannot be what refuses); the default serves 1.2.
+    @Test func theMinimumTLSVersionHolds() throws {
+        let dir = TempDir()
+        let (cert, key) = try Self.makeCertificate(dir.path, name: "server")
+        for (minimum, tls12Works) in [("1.3", false), ("1.2", true)] {
+            let kpid = try RunningService(data: dir.path + "/data-\(minimum)") {
+                $0.tlsCertificatePath = cert
+                $0.tlsKeyPath = key
+                $0.tlsMinimumVersion = minimum
+            }
+            defer { kpid.stop() }
+            let https = "https://127.0.0.1:\(kpid.service.boundPort!)/healthz"
+            let tls12 = try runTool("/usr/bin/curl", ["-s", "-S", "--max-time", "10", "--cacert", cert, "--tls-max", "1.2", https])
+            #expect((tls12.status == 0) == tls12Works, "minimum \(minimum), TLS 1.2 client: \(tls12.status) \(tls12.output)")
+            let tls13 = try runTool("/usr/bin/curl", ["-s", "-S", "--max-time", "10", "--cacert", cert, "--tlsv1.3", https])
+            #expect(tls13.status == 0 && tls13.output == "ok\n", "minimum \(minimum), TLS 1.3 client: \(tls13.output)")
+        }
+        #expect(ServiceConfiguration().tlsMinimumVersion == "1.2")
+    }
+
     @Test func tokensTravelOverTLS() throws {
         let dir = TempDir()
         let (cert, key) = try Self.makeCertificate(dir.path, name: "server")
