@@ -145,6 +145,13 @@ static inline int kpid_mhd_client_address(struct MHD_Connection *connection, cha
     return result == NULL ? -1 : 0;
 }
 
+/* The connection's socket descriptor, or -1 if unknown. */
+static inline int kpid_mhd_connection_socket(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : (int)info->connect_fd;
+}
+
 /* ---- Socket addresses ------------------------------------------------------------------ */
 
 /*

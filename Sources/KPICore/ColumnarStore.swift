@@ -74,9 +74,31 @@ public final class ColumnarStore: @unchecked Sendable {
     public var nextSeriesID: SeriesID { lock.withReadLock { index.nextID } }
 
     /// Series matching every matcher, ascending by id, with their labels.
-    public func select(_ matchers: [LabelMatcher]) -> [(id: SeriesID, labels: Labels)] {
-        lock.withReadLock {
-            index.select(matchers).map { ($0, index.labels(of: $0)!) }
+    ///
+    /// Regular expressions are matched first, against a copy of their label's values taken
+    /// under the lock and outside it (a slow pattern never blocks writers), each value once,
+    /// under `deadline`; throws when it passes. A series created meanwhile with a value not
+    /// seen then counts as not matching the expression.
+    public func select(
+        _ matchers: [LabelMatcher], deadline: QueryDeadline = .ceiling
+    ) throws(DeadlineExceeded) -> [(id: SeriesID, labels: Labels)] {
+        var resolved = matchers
+        for k in resolved.indices where resolved[k].isRegex {
+            let name = resolved[k].name
+            let values = lock.withReadLock { index.unsortedValues(of: name) }
+            resolved[k] = try resolved[k].resolved(against: values, deadline: deadline)
+        }
+        return lock.withReadLock {
+            index.select(resolved).compactMap { id in index.labels(of: id).map { (id, $0) } }
+        }
+    }
+
+    /// The series whose label `name` is `value` (every series with `name` nil), ascending by
+    /// id: an equality selection, which has no regular expression to time out.
+    public func series(withLabel name: String? = nil, equalTo value: String = "") -> [(id: SeriesID, labels: Labels)] {
+        let matchers = name.flatMap { try? LabelMatcher($0, .equal, value) }.map { [$0] } ?? []
+        return lock.withReadLock {
+            index.select(matchers).compactMap { id in index.labels(of: id).map { (id, $0) } }
         }
     }
 

@@ -66,6 +66,9 @@ public struct SeriesIndex: Sendable {
     /// Label names in use, sorted.
     public var labelNames: [String] { postings.keys.sorted() }
 
+    /// Values of a label name in use, in no particular order.
+    public func unsortedValues(of name: String) -> [String] { (postings[name]?.keys).map(Array.init) ?? [] }
+
     /// Values of a label name in use, sorted.
     public func values(of name: String) -> [String] { (postings[name]?.keys).map { $0.sorted() } ?? [] }
 

@@ -27,7 +27,16 @@ func kpidAccessHandler(
     guard let statePointer = conCls.pointee else {
         // First call: only the headers are known. Answering a GET here would make libmicrohttpd
         // 0.9.75 close the connection, so everything but an oversized upload waits for the next call.
-        let state = HTTPRequestState()
+        var started = DispatchTime.now().uptimeNanoseconds
+        if let watchdog = context.headerWatchdog {
+            // The request is timed from its first byte, so its headers' time counts against the body's.
+            guard let requestStarted = watchdog.headersComplete(connection) else {
+                // Cut off by the watchdog as the headers came in: its socket is shut down already.
+                return .NO
+            }
+            started = requestStarted
+        }
+        let state = HTTPRequestState(started: started)
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         context.activeRequests.add(1, ordering: .relaxed)
         if let declared = declaredContentLength(connection) {
@@ -94,21 +103,58 @@ func kpidAccessHandler(
 }
 
 /// `MHD_RequestCompletedCallback`: runs for every request whose access handler was called,
-/// answered or aborted, so the per-request state is always released here.
+/// answered or aborted, so the per-request state is always released here. With the header
+/// watchdog it also runs for requests that got no further than their request line (no state).
 func kpidRequestCompleted(
     cls: UnsafeMutableRawPointer?,
     connection: OpaquePointer?,
     conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
     reason: MHD_RequestTerminationCode
 ) {
-    guard let cls, let conCls, let statePointer = conCls.pointee else { return }
+    guard let cls else { return }
+    let context = Unmanaged<HTTPServerContext>.fromOpaque(cls).takeUnretainedValue()
+    if let connection, let watchdog = context.headerWatchdog {
+        watchdog.requestCompleted(connection)
+    }
+    guard let conCls, let statePointer = conCls.pointee else { return }
     conCls.pointee = nil
     Unmanaged<HTTPRequestState>.fromOpaque(statePointer).release()
-    let context = Unmanaged<HTTPServerContext>.fromOpaque(cls).takeUnretainedValue()
     context.activeRequests.subtract(1, ordering: .releasing)
     if reason != .REQUEST_TERMINATED_COMPLETED_OK {
         context.logger.debug("HTTP request ended early", metadata: ["reason": "\(reason.rawValue)"])
     }
+}
+
+/// `MHD_NotifyConnectionCallback`, registered with the header watchdog: a connection was
+/// accepted, or is about to be closed (its socket still open). On the connection's pool thread.
+func kpidConnectionNotify(
+    cls: UnsafeMutableRawPointer?,
+    connection: OpaquePointer?,
+    socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+    code: MHD_ConnectionNotificationCode
+) {
+    guard let cls, let connection else { return }
+    let context = Unmanaged<HTTPServerContext>.fromOpaque(cls).takeUnretainedValue()
+    guard let watchdog = context.headerWatchdog else { return }
+    if code == .CONNECTION_NOTIFY_STARTED {
+        // Without its socket a connection cannot be cut off, so it is not tracked.
+        guard let socket = HTTPHeaderWatchdog.socket(of: connection) else { return }
+        watchdog.connectionStarted(connection, socket: socket)
+    } else {
+        watchdog.connectionClosed(connection)
+    }
+}
+
+/// `MHD_OPTION_URI_LOG_CALLBACK`, registered with the header watchdog: a request line was parsed,
+/// so a request has started. Returns what libmicrohttpd stores as the request's `*con_cls`:
+/// nil, which the access handler's first call relies on.
+func kpidRequestLineParsed(
+    cls: UnsafeMutableRawPointer?, uri: UnsafePointer<CChar>?, connection: OpaquePointer?
+) -> UnsafeMutableRawPointer? {
+    guard let cls, let connection else { return nil }
+    let context = Unmanaged<HTTPServerContext>.fromOpaque(cls).takeUnretainedValue()
+    context.headerWatchdog?.requestLineParsed(connection)
+    return nil
 }
 
 /// `kpid_mhd_log_function`: libmicrohttpd's own error messages, already formatted by the shim.

@@ -77,10 +77,12 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.context = HTTPServerContext(
             handler: respondingHandler, maxBodyBytes: configuration.maxBodyBytes,
-            requestTimeoutSeconds: configuration.requestTimeoutSeconds, logger: logger)
+            requestTimeoutSeconds: configuration.requestTimeoutSeconds,
+            connectionTimeoutSeconds: configuration.connectionTimeoutSeconds, logger: logger)
     }
 
-    /// Uploads cut off so far for running past ``HTTPServerConfiguration/requestTimeoutSeconds``.
+    /// Requests cut off so far for running past ``HTTPServerConfiguration/requestTimeoutSeconds``:
+    /// connections still sending the headers, or the body, that long after the request's first byte.
     public var slowRequestsAborted: Int { context.slowRequestsAborted.load(ordering: .relaxed) }
 
     deinit {
@@ -130,6 +132,14 @@ public final class HTTPServer: Sendable {
             state.boundPort = kpid_mhd_bind_port(daemon)
             state.logSink = sink
             state.phase = .running
+        }
+        if let watchdog = context.headerWatchdog {
+            watchdog.startScanning { [context] count in
+                context.slowRequestsAborted.add(count, ordering: .relaxed)
+                context.logger.warning(
+                    "request headers still arriving past the request timeout; connection dropped",
+                    metadata: ["connections": "\(count)"])
+            }
         }
         context.logger.debug(
             "HTTP server listening",
@@ -195,6 +205,9 @@ public final class HTTPServer: Sendable {
             while context.activeRequests.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline { usleep(5_000) }
         }
         MHD_stop_daemon(taken.daemon)
+        // After the daemon: slow headers are cut off while in-flight requests finish, and every
+        // connection has had its closed notice by now.
+        context.headerWatchdog?.stopScanning()
         if socket != -1 {
             close(socket)
         }
@@ -276,6 +289,16 @@ public final class HTTPServer: Sendable {
                 MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(addressPointer)),
                 kpid_mhd_option_notify_completed(kpidRequestCompleted, contextPointer),
             ]
+            if context.headerWatchdog != nil {
+                // Function pointers travel in the item's intptr_t, as MHD_OPTION_ARRAY expects.
+                let notify: MHD_NotifyConnectionCallback = kpidConnectionNotify
+                let uriLog: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? =
+                    kpidRequestLineParsed
+                options.append(
+                    MHD_OptionItem(option: .NOTIFY_CONNECTION, value: unsafeBitCast(notify, to: Int.self), ptr_value: contextPointer))
+                options.append(
+                    MHD_OptionItem(option: .URI_LOG_CALLBACK, value: unsafeBitCast(uriLog, to: Int.self), ptr_value: contextPointer))
+            }
             if let tls {
                 options.append(kpid_mhd_option_https_mem_cert(tls.certificate))
                 options.append(kpid_mhd_option_https_mem_key(tls.key))

@@ -14,13 +14,19 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxBodyBytes: Int = 64 << 20
     /// The most connections open at once; further clients are refused at accept time.
     public var connectionLimit: Int = 1024
-    /// Seconds after which an idle or stalled connection is dropped.
+    /// Seconds after which an idle or stalled connection is dropped. Every byte received starts
+    /// it over, so it does not stop a client sending slowly: ``requestTimeoutSeconds`` does.
     public var connectionTimeoutSeconds: Int = 60
     /// Memory for one connection's request line, headers and read buffer (libmicrohttpd's
     /// connection memory limit): a request whose headers do not fit is refused (431).
     public var maxHeaderBytes: Int = 64 << 10
     /// Seconds from the first byte of a request to the end of its body: a client still sending
-    /// after it (a slow-drip upload) is disconnected. 0: no limit.
+    /// the headers or the body after it (a slow drip) is disconnected without an answer and
+    /// counted in ``HTTPServer/slowRequestsAborted``. 0: no limit.
+    ///
+    /// Slow headers are found by a scan every sixteenth of this (250 ms to 1 s), so they may run
+    /// up to two scan intervals over. Idle time before a request, including between requests on a
+    /// kept-alive connection, is not counted: ``connectionTimeoutSeconds`` governs it.
     public var requestTimeoutSeconds: Int = 300
     /// HTTPS: a PEM certificate (chain, server certificate first) and its PEM private key. With
     /// both set the server speaks TLS only; plain HTTP on the port fails. Both nil: plain HTTP.

@@ -8,10 +8,13 @@ import Synchronization
 final class HTTPServerContext: Sendable {
     let handler: @Sendable (HTTPRequest, HTTPResponder) -> Void
     let maxBodyBytes: Int
-    /// A body still arriving this long after the headers is cut off; 0 = never.
+    /// A body still arriving this long after the request's first byte is cut off; 0 = never.
     let requestTimeoutNanoseconds: UInt64
+    /// Cuts off requests whose headers are still arriving after the request timeout; nil when
+    /// there is no request timeout.
+    let headerWatchdog: HTTPHeaderWatchdog?
     let logger: Logger
-    /// Uploads cut off for taking longer than the request timeout.
+    /// Requests cut off for taking longer than the request timeout, in their headers or body.
     let slowRequestsAborted = Atomic<Int>(0)
     /// Requests between their first access-handler call and their completion notice; graceful
     /// shutdown waits for this to reach zero so that in-flight responses are actually sent.
@@ -34,11 +37,14 @@ final class HTTPServerContext: Sendable {
 
     init(
         handler: @escaping @Sendable (HTTPRequest, HTTPResponder) -> Void, maxBodyBytes: Int,
-        requestTimeoutSeconds: Int = 0, logger: Logger
+        requestTimeoutSeconds: Int = 0, connectionTimeoutSeconds: Int = 0, logger: Logger
     ) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
-        self.requestTimeoutNanoseconds = UInt64(max(0, requestTimeoutSeconds)) * 1_000_000_000
+        self.requestTimeoutNanoseconds = nanoseconds(seconds: requestTimeoutSeconds)
+        self.headerWatchdog =
+            requestTimeoutSeconds > 0
+            ? HTTPHeaderWatchdog(timeoutSeconds: requestTimeoutSeconds, idleTimeoutSeconds: connectionTimeoutSeconds) : nil
         self.logger = logger
     }
 }

@@ -419,9 +419,9 @@ extension Evaluator {
         let source = try stringArgument(args[3])
         let pattern = try stringArgument(args[4])
         // Checked when evaluated, as Prometheus does (an execution error, not a parse error).
-        let regex: NSRegularExpression
+        let regex: BoundedRegex
         do {
-            regex = try NSRegularExpression(pattern: "^(?:" + pattern + ")$", options: [.dotMatchesLineSeparators])
+            regex = try BoundedRegex(pattern, anchored: true)
         } catch {
             throw .execution("invalid regular expression in label_replace(): \(pattern)")
         }
@@ -431,9 +431,14 @@ extension Evaluator {
         var v = try vector(args[0], grid)
         for k in v.indices {
             let value = v[k].labels[source] ?? ""
-            let range = NSRange(value.startIndex..<value.endIndex, in: value)
-            guard let match = regex.firstMatch(in: value, options: [.anchored], range: range) else { continue }
-            let result = Evaluator.expand(replacement, match: match, in: value, regex: regex)
+            let found: NSTextCheckingResult?
+            do {
+                found = try regex.firstMatch(in: value, deadline: regexDeadline)
+            } catch {
+                throw .timeout("query timed out matching the regular expression of label_replace()")
+            }
+            guard let match = found else { continue }
+            let result = Evaluator.expand(replacement, match: match, in: value, regex: regex.expression)
             v[k].labels = v[k].labels.setting(destination, result)
         }
         return try merge(v, grid)

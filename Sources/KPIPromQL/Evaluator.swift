@@ -63,6 +63,9 @@ final class Evaluator {
         self.deadline = deadline
     }
 
+    /// The deadline regular expressions are matched under (the 2 min ceiling without one).
+    var regexDeadline: QueryDeadline { deadline.map(QueryDeadline.init) ?? .ceiling }
+
     /// Throws once the deadline has passed, so a long query stops instead of running on.
     func check() throws(PromQLError) {
         if let deadline, ContinuousClock.now >= deadline {
@@ -158,8 +161,15 @@ final class Evaluator {
 
     // MARK: Selectors
 
-    func selected(_ matchers: [LabelMatcher]) -> [(id: SeriesID, labels: Labels)] {
-        var found = store.select(matchers + extraMatchers)
+    /// The series a selector picks (with the caller's scope), label regular expressions
+    /// matched under the query's deadline.
+    func selected(_ matchers: [LabelMatcher]) throws(PromQLError) -> [(id: SeriesID, labels: Labels)] {
+        var found: [(id: SeriesID, labels: Labels)]
+        do {
+            found = try store.select(matchers + extraMatchers, deadline: regexDeadline)
+        } catch {
+            throw .timeout("query timed out matching label regular expressions")
+        }
         found.sort { labelsLess($0.labels, $1.labels) }
         return found
     }
@@ -172,7 +182,7 @@ final class Evaluator {
         let lastRef = (at ?? grid.end) - sel.offset
         let lookback = options.lookbackDeltaMs
         var out: [StepSeries] = []
-        for entry in selected(sel.matchers) {
+        for entry in try selected(sel.matchers) {
             try check()
             let (ts, vs) = store.read(entry.id, start: firstRef - lookback, end: lastRef)
             try count(samples: ts.count)
@@ -209,7 +219,7 @@ final class Evaluator {
             let first = (at ?? grid.start) - sel.offset - range
             let last = (at ?? grid.end) - sel.offset
             var series: [RangeSource.Series] = []
-            for entry in selected(sel.matchers) {
+            for entry in try selected(sel.matchers) {
                 try check()
                 var (ts, vs) = store.read(entry.id, start: first, end: last)
                 try count(samples: ts.count)

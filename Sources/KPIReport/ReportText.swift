@@ -1,4 +1,5 @@
 import Foundation
+import KPICore
 import KPIQuery
 import KPITemplates
 
@@ -157,11 +158,9 @@ enum ReportText {
         return out
     }
 
-    /// An RFC 4180 field: quoted when it holds a comma, quote, CR or LF (quotes doubled).
-    static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// An RFC 4180 field by `CSVCell`, formula-guarded (the review's CSV is for spreadsheets;
+    /// its numbers are plain decimals and stay as they are).
+    static func csvField(_ s: String) -> String { CSVCell.string(s, guarded: true) }
 
     /// JSON string literal.
     static func json(_ s: String) -> String {

@@ -312,8 +312,7 @@ extension KPIService {
     /// Whether any series of `site` besides kpid's own KPI series exists: sites that send
     /// nothing yet are not evaluated (their counts would read 0 and fill the store).
     func hasSignals(site: String) -> Bool {
-        guard let matcher = try? LabelMatcher("site", .equal, site) else { return false }
-        return store.select([matcher]).contains { !($0.labels.metricName ?? "").hasPrefix("kpid_kpi_") }
+        store.series(withLabel: "site", equalTo: site).contains { !($0.labels.metricName ?? "").hasPrefix("kpid_kpi_") }
     }
 
     /// The samples of one round's values: value, target, warning and status per KPI and window.

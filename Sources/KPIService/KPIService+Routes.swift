@@ -82,6 +82,10 @@ extension KPIService {
         switch authorize(request, access: route.access) {
         case .allowed(let principal):
             match.principal = principal
+            if let reason = KPIService.crossOriginWriteRefusal(request) {
+                recordAudit(request, route: match.route, principal: principal, note: nil, status: 403, started: started)
+                return (match.route, APIError(status: 403, message: reason).response)
+            }
         case .refused(let error, let principal):
             metrics.authFailed(status: error.status)
             var response = error.response
@@ -137,6 +141,26 @@ extension KPIService {
             audit(formRequest, error.status)
             return (match.route, error.response)
         }
+    }
+
+    /// Why a write is refused as cross-origin, or nil. A browser that holds credentials for
+    /// kpid (basic auth, a cached token) sends them with any page's form or `fetch`, and a
+    /// `text/plain` POST needs no preflight; so a state-changing request (POST, PUT, PATCH,
+    /// DELETE) that a browser marks as coming from another origin is refused: an `Origin`
+    /// header whose host and port are not this request's `Host` (or `Origin: null`), or
+    /// `Sec-Fetch-Site: cross-site`. Clients that are not browsers send neither header.
+    static func crossOriginWriteRefusal(_ request: HTTPRequest) -> String? {
+        guard ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) else { return nil }
+        if request.header("sec-fetch-site")?.lowercased() == "cross-site" {
+            return "cross-site write refused (Sec-Fetch-Site: cross-site): send it from kpid's own origin or without a browser"
+        }
+        guard let origin = request.header("origin") else { return nil }
+        let host = (request.header("host") ?? "").lowercased()
+        let originHost: Substring? = origin.lowercased().split(separator: "://", maxSplits: 1).dropFirst().first
+        guard let originHost, !host.isEmpty, originHost == host[...] else {
+            return "cross-origin write refused: Origin \"\(origin.prefix(200))\" is not this server (Host \"\(host.prefix(200))\")"
+        }
+        return nil
     }
 
     static let indexText = """
@@ -304,15 +328,15 @@ extension KPIService {
             let status = error.kind == .limitExceeded ? 429 : 400
             return APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
                 .response
-        case .failure(.storage(let message)):
+        // The storage error (SQLite's message, which can quote SQL) is in the writer's log
+        // ("group commit failed"), never in the answer.
+        case .failure(.storage):
             metrics.rejected(samples: sampleCount, reason: "storage")
-            return APIError(status: 503, message: "the write could not be committed; nothing was stored: \(message)").response
-        case .failure(.full(let message)):
+            return APIError(status: 503, message: "the write could not be committed; nothing was stored (see kpid's log)").response
+        case .failure(.full):
             metrics.rejected(samples: sampleCount, reason: "storage_full")
             return APIError(
-                status: 507,
-                message:
-                    "no room to store the samples (disk or max-database-size full); nothing was stored: \(message)"
+                status: 507, message: "no room to store the samples (disk or max-database-size full); nothing was stored"
             ).response
         case .failure(.unavailable):
             return APIError(status: 503, message: "kpid is shutting down; nothing was stored").response
@@ -339,12 +363,20 @@ extension KPIService {
     ) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
         let scope = principal.scopeMatchers
         let selectors = request.queryValues("match") + request.queryValues("match[]")
+        let deadline = QueryDeadline(try queryDeadline(request))
+        func select(_ matchers: [LabelMatcher]) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
+            do {
+                return try store.select(matchers, deadline: deadline)
+            } catch {
+                throw APIError(status: 503, message: "the series selector timed out matching label regular expressions")
+            }
+        }
         var out: [(id: SeriesID, labels: Labels)] = []
         if selectors.isEmpty {
             guard !required else {
                 throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
             }
-            out = store.select(KPIService.everySeries + scope)
+            out = try select(KPIService.everySeries + scope)
         }
         var seen = Set<SeriesID>()
         for selector in selectors {
@@ -358,7 +390,7 @@ extension KPIService {
                 throw APIError.badParameter(
                     "match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
             }
-            for entry in store.select(matchers + scope) where seen.insert(entry.id).inserted { out.append(entry) }
+            for entry in try select(matchers + scope) where seen.insert(entry.id).inserted { out.append(entry) }
         }
         out.sort { $0.id < $1.id }
         if request.queryValue("start") != nil || request.queryValue("end") != nil {
@@ -390,6 +422,16 @@ extension KPIService {
         return ms
     }
 
+    /// A `true`/`false` query parameter, `value` when absent; anything else is a 400 naming it.
+    func booleanParameter(_ request: HTTPRequest, _ name: String, default value: Bool) throws(APIError) -> Bool {
+        guard let text = request.queryValue(name) else { return value }
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw APIError.badParameter(name, "\"\(text)\" is not true or false")
+        }
+    }
+
     func export(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let selected = try selectSeries(request, principal: match.principal)
         audit(match, rows: selected.count)
@@ -402,12 +444,13 @@ extension KPIService {
         if let format, format != "csv", format != "ndjson" {
             throw APIError.badParameter("format", "\"\(format)\" is not one of ndjson, csv")
         }
+        let guarded = try !booleanParameter(request, "raw", default: false)
         let store = self.store
         let series = selected
         return HTTPResponse(
             status: 200,
             headers: [(name: "Content-Type", value: csv ? "text/csv; charset=utf-8" : "application/x-ndjson")],
-            body: .stream { ExportStream(store: store, series: series, start: start, end: end, csv: csv) })
+            body: .stream { ExportStream(store: store, series: series, start: start, end: end, csv: csv, guarded: guarded) })
     }
 }
 
@@ -418,6 +461,7 @@ final class ExportStream: HTTPBodyStream {
     private let series: [(id: SeriesID, labels: Labels)]
     private let end: Int64
     private let csv: Bool
+    private let guarded: Bool
     private let labelNames: [String]
     private var current = 0
     private var cursor: Int64
@@ -425,7 +469,8 @@ final class ExportStream: HTTPBodyStream {
     private var headerWritten = false
     static let pageSamples = 4096
 
-    init(store: ColumnarStore, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, csv: Bool) {
+    init(store: ColumnarStore, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, csv: Bool, guarded: Bool) {
+        self.guarded = guarded
         self.store = store
         self.series = series
         self.start = start
@@ -452,7 +497,8 @@ final class ExportStream: HTTPBodyStream {
             for k in page.timestamps.indices {
                 if csv {
                     SampleEncoder.appendCSVRow(
-                        &out, labels: entry.labels, labelNames: labelNames, timestamp: page.timestamps[k], value: page.values[k])
+                        &out, labels: entry.labels, labelNames: labelNames, timestamp: page.timestamps[k], value: page.values[k],
+                        guarded: guarded)
                 } else {
                     SampleEncoder.appendNDJSON(&out, labels: entry.labels, timestamp: page.timestamps[k], value: page.values[k])
                 }

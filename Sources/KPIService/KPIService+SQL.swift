@@ -45,12 +45,7 @@ extension KPIService {
             }
             options.limits.timeoutMilliseconds = min(ms, options.limits.timeoutMilliseconds)
         }
-        if let rollups = request.queryValue("rollups") {
-            guard rollups == "true" || rollups == "false" else {
-                throw APIError.badParameter("rollups", "\"\(rollups)\" is not true or false")
-            }
-            options.useRollups = rollups == "true"
-        }
+        options.useRollups = try booleanParameter(request, "rollups", default: options.useRollups)
         let result: QueryResult
         do {
             result = try QueryEngine(store: store).execute(text, options: options)
@@ -65,9 +60,10 @@ extension KPIService {
         }
         let csv = format == "csv" || (format == nil && (request.header("accept")?.lowercased().contains("text/csv") ?? false))
         if csv {
+            let guarded = try !booleanParameter(request, "raw", default: false)
             return HTTPResponse(
                 status: 200, headers: [(name: "Content-Type", value: "text/csv; charset=utf-8; header=present")],
-                body: .stream { CSVResultStream(result) })
+                body: .stream { CSVResultStream(result, guarded: guarded) })
         }
         return .json(200, KPIService.json(result))
     }
@@ -204,26 +200,18 @@ extension KPIService {
     }
 }
 
-/// A query result as RFC 4180 CSV (header row, CRLF line ends, fields quoted when they hold a
-/// comma, quote, CR or LF), streamed in pieces of about 64 KiB.
+/// A query result as RFC 4180 CSV (header row, CRLF line ends, cells by `CSVCell`), streamed
+/// in pieces of about 64 KiB. With `guarded`, text cells a spreadsheet would run as formulas get
+/// a leading apostrophe; numbers and timestamps are written as they are.
 final class CSVResultStream: HTTPBodyStream {
     private let result: QueryResult
+    private let guarded: Bool
     private var row = 0
     private var headerWritten = false
 
-    init(_ result: QueryResult) { self.result = result }
-
-    static func field(_ text: String, into out: inout [UInt8]) {
-        if text.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) {
-            out.append(34)
-            for b in text.utf8 {
-                if b == 34 { out.append(34) }
-                out.append(b)
-            }
-            out.append(34)
-        } else {
-            out.append(contentsOf: text.utf8)
-        }
+    init(_ result: QueryResult, guarded: Bool) {
+        self.result = result
+        self.guarded = guarded
     }
 
     func next() -> [UInt8]? {
@@ -232,17 +220,17 @@ final class CSVResultStream: HTTPBodyStream {
             headerWritten = true
             for (i, c) in result.columns.enumerated() {
                 if i > 0 { out.append(44) }
-                Self.field(c.name, into: &out)
+                CSVCell.append(c.name, to: &out, guarded: guarded)
             }
             out.append(contentsOf: [13, 10])
         }
         while row < result.rows.count && out.count < 64 << 10 {
             for (i, v) in result.rows[row].enumerated() {
                 if i > 0 { out.append(44) }
-                if case .double(let d) = v, d.isFinite {
-                    DoubleFormatter.append(&out, d)
-                } else {
-                    Self.field(v.description, into: &out)
+                switch v {
+                case .double(let d) where d.isFinite: DoubleFormatter.append(&out, d)
+                case .string(let text): CSVCell.append(text, to: &out, guarded: guarded)
+                default: CSVCell.append(v.description, to: &out, guarded: false)
                 }
             }
             out.append(contentsOf: [13, 10])

@@ -22,6 +22,9 @@ extension KPIDatabase {
             throw StorageError(.notKPIDatabase, "\(source) is not a kpid database (application_id \(application))")
         }
         let partial = destination + ".checking"
+        // What an interrupted earlier try at this destination left (the unchecked copy, its
+        // half-written `.partial`, their SQLite side files) must not block this one.
+        removeLeftovers(of: destination)
         try connection.backup(to: partial, pagesPerStep: -1)
         do {
             let copy = try SQLiteConnection(path: partial, readOnly: true)
@@ -32,9 +35,27 @@ extension KPIDatabase {
                 throw StorageError(.invalidArgument, "backup destination \(destination) already exists")
             }
             try FileManager.default.moveItem(atPath: partial, toPath: destination)
+            // Checking the copy (a closed, read-only connection) left its empty SQLite side files.
+            removeLeftovers(of: destination)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
+        }
+    }
+
+    /// The files a backup to `destination` writes before its copy gets the final name, which a
+    /// crash or kill can leave behind: `<destination>.checking` (the copy being checked) and
+    /// `.checking.partial` (the copy being written), with SQLite's `-journal`, `-wal`, `-shm`.
+    public static func leftoverPaths(of destination: String) -> [String] {
+        [".checking", ".checking.partial", ".partial"].flatMap { suffix in
+            ["", "-journal", "-wal", "-shm"].map { destination + suffix + $0 }
+        }
+    }
+
+    /// Deletes ``leftoverPaths(of:)`` that exist.
+    public static func removeLeftovers(of destination: String) {
+        for path in leftoverPaths(of: destination) where FileManager.default.fileExists(atPath: path) {
+            try? FileManager.default.removeItem(atPath: path)
         }
     }
 

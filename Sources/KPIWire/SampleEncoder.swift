@@ -38,28 +38,32 @@ public enum SampleEncoder {
     /// Appends the CSV header `metric,ts,value,<names...>` and a newline.
     ///
     /// A label named `metric`, `ts` or `value` cannot be written as a column (the decoder would
-    /// see a duplicate column); leave such names out of `labelNames`.
+    /// see a duplicate column); leave such names out of `labelNames`. Label names cannot start
+    /// with a formula character, so the header needs no guard.
     public static func appendCSVHeader(_ out: inout [UInt8], labelNames: [String]) {
         DoubleFormatter.appendASCII(&out, "metric,ts,value")
         for name in labelNames {
             out.append(UInt8(ascii: ","))
-            appendCSVField(&out, name)
+            CSVCell.append(name, to: &out, guarded: false)
         }
         out.append(0x0A)
     }
 
     /// Appends one CSV row matching a header written with the same `labelNames`; a label the
-    /// series lacks is an empty cell, and labels not in `labelNames` are not written. Fields
-    /// holding a comma, quote or line break are quoted.
-    public static func appendCSVRow(_ out: inout [UInt8], labels: Labels, labelNames: [String], timestamp: Int64, value: Double) {
-        appendCSVField(&out, labels.metricName ?? "")
+    /// series lacks is an empty cell, and labels not in `labelNames` are not written. Cells are
+    /// written by `CSVCell`; with `guarded`, a label value that a spreadsheet would run as a
+    /// formula gets a leading apostrophe (it then no longer re-ingests to the same value).
+    public static func appendCSVRow(
+        _ out: inout [UInt8], labels: Labels, labelNames: [String], timestamp: Int64, value: Double, guarded: Bool = false
+    ) {
+        CSVCell.append(labels.metricName ?? "", to: &out, guarded: guarded)
         out.append(UInt8(ascii: ","))
         DoubleFormatter.appendInteger(&out, timestamp)
         out.append(UInt8(ascii: ","))
         DoubleFormatter.append(&out, value)
         for name in labelNames {
             out.append(UInt8(ascii: ","))
-            if let v = labels[name] { appendCSVField(&out, v) }
+            if let v = labels[name] { CSVCell.append(v, to: &out, guarded: guarded) }
         }
         out.append(0x0A)
     }
@@ -106,27 +110,6 @@ public enum SampleEncoder {
             var copy = text
             copy.makeContiguousUTF8()
             _ = copy.utf8.withContiguousStorageIfAvailable(body)
-        }
-    }
-
-    /// Appends one CSV field, quoted (with `""` for quotes) only when it must be.
-    static func appendCSVField(_ out: inout [UInt8], _ text: String) {
-        withUTF8(text) { utf8 in
-            var plain = true
-            for b in utf8 where b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 0x0A || b == 0x0D {
-                plain = false
-                break
-            }
-            if plain {
-                out.append(contentsOf: utf8)
-                return
-            }
-            out.append(UInt8(ascii: "\""))
-            for b in utf8 {
-                out.append(b)
-                if b == UInt8(ascii: "\"") { out.append(b) }
-            }
-            out.append(UInt8(ascii: "\""))
         }
     }
 

@@ -6,6 +6,7 @@
     private let systemRecv = Glibc.recv
     let streamSocketType = Int32(SOCK_STREAM.rawValue)
     private let noSignal = Int32(MSG_NOSIGNAL)
+    private let peekWithoutWaiting = Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)
 #elseif canImport(Darwin)
     import Darwin
 
@@ -14,6 +15,7 @@
     private let systemRecv = Darwin.recv
     let streamSocketType = SOCK_STREAM
     private let noSignal: Int32 = 0  // Darwin uses SO_NOSIGPIPE instead
+    private let peekWithoutWaiting = MSG_PEEK | MSG_DONTWAIT
 #endif
 
 /// A response as read off the wire by ``RawHTTPConnection``.
@@ -157,6 +159,19 @@ final class RawHTTPConnection {
     /// Whether the server has closed the connection (an orderly EOF within the timeout).
     func isClosedByPeer() -> Bool {
         (try? receive()) == 0
+    }
+
+    /// Whether the server has closed or reset the connection, without waiting: bytes waiting to
+    /// be read, or none yet, mean it is open.
+    func hasBeenClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        let count = systemRecv(fd, &byte, 1, peekWithoutWaiting)
+        if count == 0 { return true }
+        if count < 0 {
+            let code = errno
+            return code != EAGAIN && code != EWOULDBLOCK && code != EINTR
+        }
+        return false
     }
 
     private func readChunkedBody() throws -> [UInt8] {

@@ -104,8 +104,9 @@ func runOnThreads<T: Sendable>(count: Int, timeoutSeconds: Double, _ body: @esca
 
 /// Polls `condition` until it holds or `timeoutSeconds` pass; returns whether it held.
 func waitUntil(timeoutSeconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeoutSeconds)
-    while Date() < deadline {
+    // The monotonic clock: a wall-clock step must not stretch or cut the wait.
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1000))
+    while ContinuousClock.now < deadline {
         if condition() { return true }
         usleep(2_000)
     }

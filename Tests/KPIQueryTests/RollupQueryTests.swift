@@ -47,7 +47,7 @@ import Testing
         let hourly = Array(stride(from: t0, to: t0 + 9 * day, by: 3_600_000))
         _ = add(Labels(metric: "hourly", ["site": "A"]), hourly, hourly.map { _ in r.unit() })
         // A deleted range in site B zone z2 (chunks straddling it are rewritten).
-        let b2 = store.select([try! LabelMatcher("site", .equal, "B"), try! LabelMatcher("zone", .equal, "z2")])[0].id
+        let b2 = try! store.select([try! LabelMatcher("site", .equal, "B"), try! LabelMatcher("zone", .equal, "z2")])[0].id
         store.apply(store.planDeletion([b2], start: t0 + 3_600_000 + 123_000, end: t0 + 5 * 3_600_000 + 7_000))
         // A retention floor inside a chunk of site A zone z3.
         store.apply(

@@ -12,7 +12,7 @@ func curl(
     let dir = NSTemporaryDirectory() + "kpid-curl-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var arguments = ["-s", "-S", "-X", method, "-D", dir + "/headers", "-o", dir + "/body", "-w", "%{http_code}", "--max-time", "30"]
+    var arguments = ["-s", "-S", "-X", method, "-D", dir + "/headers", "-o", dir + "/body", "-w", "%{http_code}", "--max-time", "120"]
     for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
     if let body {
         try body.write(to: URL(fileURLWithPath: dir + "/request"))

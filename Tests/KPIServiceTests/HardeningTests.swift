@@ -154,6 +154,70 @@ import Testing
         try Self.stillServes(kpid)
     }
 
+    /// Catastrophic backtracking (`(a+)+b` against long runs of `a`) in PromQL `=~`,
+    /// `label_replace` and SQL `~` stops at the query's timeout with a 503, instead of running
+    /// for minutes on every core; ingest is not held up meanwhile, and the server stays up.
+    @Test func regularExpressionsStopAtTheQueryTimeout() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let run = String(repeating: "a", count: 1_000)
+        var lines = ""
+        for k in 0..<20 {
+            lines += #"{"metric":"queue","labels":{"zone":"\#(run)\#(k)"},"ts":1795392000000,"value":\#(k)}"# + "\n"
+        }
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        let clock = ContinuousClock()
+        let requests: [(String, String)] = [
+            ("PromQL =~", "/api/v1/query?time=1795392000&timeout=1s&query=" + percentEncoded(#"queue{zone=~"(a+)+b"}"#)),
+            ("PromQL !~", "/api/v1/query?time=1795392000&timeout=1s&query=" + percentEncoded(#"queue{zone!~"(a|aa)+b",zone!=""}"#)),
+            (
+                "label_replace",
+                "/api/v1/query?time=1795392000&timeout=1s&query="
+                    + percentEncoded(#"label_replace(queue, "x", "$1", "zone", "((a+)+b)")"#)
+            ),
+            ("series", "/api/v1/series?timeout=1s&match%5B%5D=" + percentEncoded(#"{zone=~"(a+)+b"}"#)),
+            ("SQL ~", "/api/v1/sql?timeout=1s&query=" + percentEncoded("SELECT count(*) FROM queue WHERE zone ~ '^(a+)+b'")),
+        ]
+        for (name, path) in requests {
+            final class Answer: @unchecked Sendable {
+                // @unchecked: written by the query thread before signal(), read after wait().
+                var response: ClientResponse?
+                var took = Duration.zero
+            }
+            let answer = Answer()
+            let done = DispatchSemaphore(value: 0)
+            let base = kpid.base
+            let query = Thread {
+                let started = clock.now
+                answer.response = try? http("GET", base + path)
+                answer.took = clock.now - started
+                done.signal()
+            }
+            query.start()
+            // Ingest keeps being acknowledged while the pattern runs.
+            Thread.sleep(forTimeInterval: 0.2)
+            let beside = try kpid.ingest(#"{"metric":"beside","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
+            #expect(beside.status == 200, "ingest beside \(name): \(beside.text)")
+            done.wait()
+            let took = answer.took
+            guard let r = answer.response else {
+                Issue.record("\(name): no answer")
+                continue
+            }
+            #expect(r.status == 503, "\(name): \(r.status) \(r.text.prefix(300))")
+            #expect(r.text.contains("timed out"), "\(name): \(r.text.prefix(300))")
+            // Without the bound each request ran for minutes; the bound is a second.
+            #expect(took < .seconds(20), "\(name) answered after \(took)")
+        }
+        // A pattern that matches quickly still matches, and a match is exact.
+        let quick = try http("GET", kpid.base + "/api/v1/query?time=1795392000&query=" + percentEncoded(#"queue{zone=~"a+1"}"#))
+        #expect(quick.status == 200 && quick.text.contains(#""value":[1795392000,"1"]"#), "\(quick.text.prefix(300))")
+        let sql = try http("GET", kpid.base + "/api/v1/sql?query=" + percentEncoded("SELECT count(*) AS n FROM queue WHERE zone ~ '1[0-9]$'"))
+        #expect(sql.status == 200 && sql.text.contains("10"), "\(sql.text.prefix(300))")
+        try Self.stillServes(kpid)
+    }
+
     @Test func metricNamesHaveALengthLimit() throws {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path)
@@ -223,5 +287,99 @@ import Testing
             ])
         #expect(protobuf.status == 200 && !protobuf.body.isEmpty)
         #expect(!String(decoding: protobuf.body, as: UTF8.self).contains("NYC-5TH"))
+    }
+
+    /// CSV answers (export, SQL) write a cell a spreadsheet would run as a formula with a
+    /// leading apostrophe (OWASP); numbers stay numbers; `raw=true` writes cells as stored.
+    @Test func csvCellsAreGuardedAgainstFormulas() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let zones = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-1", "-2+3", "lobby"]
+        var lines = ""
+        for (k, zone) in zones.enumerated() {
+            let escaped = zone.replacingOccurrences(of: "\"", with: "\\\"")
+            lines += #"{"metric":"crowd","labels":{"zone":"\#(escaped)"},"ts":\#(1795392000000 + Int64(k) * 1000),"value":-\#(k).5}"# + "\n"
+        }
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        // Expected cells, written by hand: the formula-like text cells get an apostrophe (and
+        // quotes where RFC 4180 needs them), the number-like "-1" and every value do not.
+        let guardedZones = ["\"'=HYPERLINK(\"\"http://x\"\")\"", "'+cmd|' /C calc'!A0", "'@SUM(1)", "-1", "'-2+3", "lobby"]
+        let rawZones = ["\"=HYPERLINK(\"\"http://x\"\")\"", "+cmd|' /C calc'!A0", "@SUM(1)", "-1", "-2+3", "lobby"]
+        for (raw, expectedZones) in [(false, guardedZones), (true, rawZones)] {
+            let export = try kpid.export("crowd", extra: raw ? "&raw=true" : "", accept: "text/csv")
+            #expect(export.status == 200)
+            let rows = export.text.split(separator: "\n").dropFirst().map(String.init)
+            let expected = expectedZones.enumerated().map { k, zone in "crowd,\(1795392000000 + Int64(k) * 1000),-\(k).5,\(zone)" }
+            #expect(Set(rows) == Set(expected), "raw=\(raw): \(rows)")
+            let sql = try http(
+                "GET",
+                kpid.base + "/api/v1/sql?format=csv" + (raw ? "&raw=true" : "") + "&query="
+                    + percentEncoded("SELECT zone, value FROM crowd ORDER BY ts"))
+            #expect(sql.status == 200, "\(sql.text)")
+            let sqlRows = sql.text.split(separator: "\r\n").dropFirst().map(String.init)
+            #expect(sqlRows == expectedZones.enumerated().map { k, zone in "\(zone),-\(k).5" }, "raw=\(raw): \(sqlRows)")
+        }
+        let bad = try kpid.export("crowd", extra: "&raw=maybe", accept: "text/csv")
+        #expect(bad.status == 400 && bad.text.contains("raw"), "\(bad.text)")
+    }
+
+    /// A write a browser marks as coming from another origin (cached basic credentials or a
+    /// token sent by another page's form or fetch) is refused and stores nothing; the same
+    /// write from kpid's own origin, or from a client that is not a browser, is accepted.
+    @Test func crossOriginWritesAreRefused() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let host = String(kpid.base.dropFirst("http://".count))
+        let body = Data(#"{"metric":"csrf","ts":1795392000000,"value":1}"#.utf8)
+        for headers in [["Origin": "http://evil.example"], ["Origin": "null"], ["Sec-Fetch-Site": "cross-site"]] {
+            let r = try curl("POST", kpid.base + "/api/v1/ingest", body: body, headers: headers.merging(["Content-Type": "text/plain"]) { a, _ in a })
+            #expect(r.status == 403 && r.text.contains("cross-"), "\(headers): \(r.status) \(r.text)")
+        }
+        #expect(try kpid.exportedSamples("csrf").isEmpty)
+        let same = try curl(
+            "POST", kpid.base + "/api/v1/ingest", body: body, headers: ["Origin": "http://\(host)", "Content-Type": "application/x-ndjson"])
+        #expect(same.status == 200, "\(same.text)")
+        // Reads from another origin are answered (a browser keeps the answer from the page).
+        #expect(try curl("GET", kpid.base + "/api/v1/series?match=csrf", headers: ["Origin": "http://evil.example"]).status == 200)
+        #expect(try kpid.exportedSamples("csrf").count == 1)
+    }
+
+    /// "Did you mean" hints for an unknown metric come only from the token's sites.
+    @Test func metricHintsStayInsideTheTokensScope() throws {
+        let secured = try SecuredService()
+        let ingest = try secured.token(.ingest)
+        let lines = [
+            #"{"metric":"secret_gate_state","labels":{"site":"NYC-5TH"},"ts":1795392000000,"value":1}"#,
+            #"{"metric":"queue_wait","labels":{"site":"JFK"},"ts":1795392000000,"value":1}"#,
+        ]
+        #expect(try secured.ingest(lines.joined(separator: "\n"), token: ingest).status == 200)
+        let query = "/api/v1/sql?query=" + percentEncoded("SELECT * FROM secret_gate_stat")
+        let unscoped = try secured.get(query, token: try secured.token(.read))
+        #expect(unscoped.status == 400 && unscoped.text.contains("did you mean secret_gate_state"), "\(unscoped.text)")
+        let scoped = try secured.get(query, token: try secured.token(.read, sites: ["JFK"]))
+        #expect(scoped.status == 400 && !scoped.text.contains("secret_gate_state"), "\(scoped.text)")
+        #expect(!scoped.text.contains("did you mean"), "\(scoped.text)")
+        let near = try secured.get("/api/v1/sql?query=" + percentEncoded("SELECT * FROM queue_wai"), token: try secured.token(.read, sites: ["JFK"]))
+        #expect(near.text.contains("did you mean queue_wait"), "\(near.text)")
+    }
+
+    /// Files an interrupted backup left under a destination's working names do not block the
+    /// next backup there.
+    @Test func backupLeftoversNeverBlockARetry() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        #expect(try kpid.ingest(#"{"metric":"kept","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson").status == 200)
+        let destination = dir.path + "/copy.sqlite"
+        for leftover in [destination + ".checking", destination + ".checking.partial", destination + ".checking-wal"] {
+            #expect(FileManager.default.createFile(atPath: leftover, contents: Data("half-written".utf8)))
+        }
+        try KPIDatabase.backup(from: dir.path + "/kpid.sqlite", to: destination)
+        kpid.stop()
+        #expect(FileManager.default.fileExists(atPath: destination))
+        for leftover in KPIDatabase.leftoverPaths(of: destination) {
+            #expect(!FileManager.default.fileExists(atPath: leftover), "\(leftover) left behind")
+        }
     }
 }

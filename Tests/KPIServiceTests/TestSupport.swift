@@ -29,7 +29,7 @@ struct ClientResponse {
 
 /// Synchronous HTTP through URLSession (libcurl underneath on Linux): a real client.
 func http(
-    _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval = 30
+    _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval = 120
 ) throws -> ClientResponse {
     final class Box: @unchecked Sendable {
         // @unchecked: written by the completion handler before signal(), read after wait().

@@ -1,4 +1,6 @@
 import Foundation
+import KPICore
+import Synchronization
 
 /// The row an expression is evaluated against: one value per slot. A scan reuses one row for
 /// every sample (it overwrites the `ts` and `value` slots), so evaluation allocates nothing.
@@ -469,15 +471,15 @@ struct Compiler {
             guard case .string(let pattern)? = b.constant else {
                 throw Compiler.semantic("the pattern of ~ must be a constant string", rhs.range)
             }
-            let regex: NSRegularExpression
+            let regex: BoundedRegex
             do {
-                regex = try NSRegularExpression(pattern: pattern)
+                regex = try BoundedRegex(pattern, anchored: false)
             } catch {
                 throw Compiler.semantic("invalid regular expression \"\(pattern)\"", rhs.range)
             }
             let negated = op == .notMatches
             let ea = a.eval
-            let box = RegexBox(regex)
+            let box = RegexBox(regex, deadline: .after(milliseconds: options.limits.timeoutMilliseconds))
             return Compiled(
                 type: .boolean,
                 eval: { row in
@@ -709,15 +711,27 @@ struct Compiler {
     }
 }
 
-/// `NSRegularExpression` for the `~` operator (unanchored, as in PostgreSQL).
-final class RegexBox: @unchecked Sendable {
-    let regex: NSRegularExpression
+/// The `~` operator's pattern (unanchored, as in PostgreSQL), matched under the query's
+/// deadline and at most once per distinct string: the answers are kept (up to
+/// `memoLimit` strings), so a scan over millions of rows matches each label value once.
+/// A match cut off by the deadline answers false and is not kept; the scan's next deadline
+/// check then ends the query with a timeout.
+final class RegexBox: Sendable {
+    let regex: BoundedRegex
+    let deadline: QueryDeadline
+    private let memo = Mutex<[String: Bool]>([:])
+    static let memoLimit = 65_536
 
-    init(_ regex: NSRegularExpression) { self.regex = regex }
+    init(_ regex: BoundedRegex, deadline: QueryDeadline) {
+        self.regex = regex
+        self.deadline = deadline
+    }
 
     func matches(_ s: String) -> Bool {
-        let range = NSRange(s.startIndex..<s.endIndex, in: s)
-        return regex.firstMatch(in: s, options: [], range: range) != nil
+        if let known = memo.withLock({ $0[s] }) { return known }
+        guard let answer = try? regex.matches(s, deadline: deadline) else { return false }
+        memo.withLock { if $0.count < RegexBox.memoLimit { $0[s] = answer } }
+        return answer
     }
 }
 

@@ -38,6 +38,10 @@ public struct QueryEngine: Sendable {
             _ = try execution.select(select, depth: 0)
             result = QueryResult(columns: [ResultColumn(name: "plan", type: .string)], rows: execution.plan.map { [.string($0)] })
         }
+        // A regular expression cut off by the deadline answered "no match" so that the scan
+        // could stop; the rows may then be incomplete, so a run that ended past its deadline
+        // is a timeout, never a partial answer.
+        try execution.checkDeadline()
         execution.stats.elapsedMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         result.stats = execution.stats
         result.warnings = execution.warnings
@@ -129,10 +133,27 @@ final class Execution {
     }
 
     func checkDeadline() throws(QueryError) {
-        if DispatchTime.now().uptimeNanoseconds > deadline {
-            throw QueryError(
-                message: "query timed out after \(options.limits.timeoutMilliseconds) ms and was stopped", position: .start,
-                hint: "narrow the time range or the series, or raise the query timeout", kind: .timeout)
+        if DispatchTime.now().uptimeNanoseconds > deadline { throw timeoutError }
+    }
+
+    var timeoutError: QueryError {
+        QueryError(
+            message: "query timed out after \(options.limits.timeoutMilliseconds) ms and was stopped", position: .start,
+            hint: "narrow the time range or the series, or raise the query timeout", kind: .timeout)
+    }
+
+    /// The run's deadline as the store and regular expressions take it.
+    var queryDeadline: QueryDeadline {
+        let now = DispatchTime.now().uptimeNanoseconds
+        return .after(.nanoseconds(deadline > now ? Int64(clamping: deadline - now) : 0))
+    }
+
+    /// The series matching `matchers`, regular expressions matched under the run's deadline.
+    func selectSeries(_ matchers: [LabelMatcher]) throws(QueryError) -> [(id: SeriesID, labels: Labels)] {
+        do {
+            return try store.select(matchers, deadline: queryDeadline)
+        } catch {
+            throw timeoutError
         }
     }
 

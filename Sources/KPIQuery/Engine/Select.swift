@@ -59,7 +59,7 @@ extension Execution {
         }
         if let metricName {
             var names = Set<String>()
-            for entry in store.select([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)] + options.seriesScope) {
+            for entry in try selectSeries([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)] + options.seriesScope) {
                 for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
             }
             scope.knownLabels = names
@@ -115,11 +115,13 @@ extension Execution {
             }
             let nameMatcher = try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)
             let matchers = [nameMatcher] + options.seriesScope + pushdown
-            var series = store.select(matchers)
-            if series.isEmpty && store.select([nameMatcher] + options.seriesScope).isEmpty {
+            var series = try selectSeries(matchers)
+            var metricExists = !series.isEmpty
+            if !metricExists { metricExists = try !selectSeries([nameMatcher] + options.seriesScope).isEmpty }
+            if !metricExists {
                 throw QueryError(
                     message: "unknown metric \"\(metricName)\"", position: position(of: metricName),
-                    hint: Execution.metricHint(metricName, store), kind: .semantic)
+                    hint: Execution.metricHint(metricName, store, scope: options.seriesScope), kind: .semantic)
             }
             if alwaysEmpty || start > end { series = [] }
             note(
@@ -514,8 +516,17 @@ extension Execution {
         return " time=[\(a), \(b)]"
     }
 
-    static func metricHint(_ name: String, _ store: ColumnarStore) -> String? {
-        let names = store.labelValues(Labels.metricNameLabel)
+    /// "Did you mean ..." for an unknown metric, from the metrics the caller may see: with a
+    /// scope (a site-scoped token), only names of series inside it, so a hint never reveals a
+    /// metric of another site.
+    static func metricHint(_ name: String, _ store: ColumnarStore, scope: [LabelMatcher] = []) -> String? {
+        let names: [String]
+        if scope.isEmpty {
+            names = store.labelValues(Labels.metricNameLabel)
+        } else {
+            let visible = (try? store.select(scope, deadline: .after(.seconds(1)))) ?? []
+            names = Set(visible.compactMap { $0.labels.metricName }).sorted()
+        }
         let close = names.filter { Compiler.editDistance($0, name) <= 3 }.prefix(3)
         if !close.isEmpty { return "did you mean " + close.joined(separator: " or ") + "?" }
         return names.isEmpty ? "the store holds no metrics yet" : nil

@@ -78,7 +78,7 @@ final class DemoFeed: Sendable {
         if FileManager.default.fileExists(atPath: markerPath) && existing == nil {
             throw Failure(description: "demo: \(markerPath) is not a demo marker; remove it or use another data directory")
         }
-        let foreign = store.select([]).filter { entry in
+        let foreign = store.series().filter { entry in
             let metric = entry.labels.metricName ?? ""
             if metric.hasPrefix("kpid_") { return false }  // kpid's own KPI and health series
             return existing == nil || !names.contains(entry.labels["site"] ?? "")
@@ -192,9 +192,8 @@ final class DemoFeed: Sendable {
 
     /// The newest sample of the site's demo series, or nil.
     func fedThrough(_ site: String) -> Int64? {
-        guard let matcher = try? LabelMatcher("site", .equal, site) else { return nil }
         var newest: Int64? = nil
-        for entry in store.select([matcher]) where !(entry.labels.metricName ?? "").hasPrefix("kpid_") {
+        for entry in store.series(withLabel: "site", equalTo: site) where !(entry.labels.metricName ?? "").hasPrefix("kpid_") {
             if let t = store.maxTime(of: entry.id) { newest = max(newest ?? t, t) }
         }
         return newest
