@@ -39,6 +39,15 @@ func kpidAccessHandler(
         let state = HTTPRequestState(started: started)
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         context.activeRequests.add(1, ordering: .relaxed)
+        if MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") != nil,
+            MHD_lookup_connection_value(connection, .HEADER_KIND, "Transfer-Encoding") != nil
+        {
+            // Two framings of one body: a proxy in front may read the other one, and the bytes
+            // left over would be taken as a second request (request smuggling). Refused before
+            // the body is read; libmicrohttpd closes the connection after the answer.
+            state.answered = true
+            return queue(HTTPResponse.ambiguousBodyLength, on: connection, context: context)
+        }
         if let declared = declaredContentLength(connection) {
             if declared > UInt64(context.maxBodyBytes) {
                 state.answered = true

@@ -158,7 +158,8 @@ extension Evaluator {
     }
 
     /// count_values: per step, how many series of each group have each value; the value
-    /// (formatted as Prometheus does) becomes the label `label`.
+    /// (formatted as Prometheus does) becomes the label `label`. Every output series is charged
+    /// to `maxSamples` (its points) when it is created.
     func countValues(_ input: [StepSeries], label: String, grouping: [String], without: Bool, _ grid: Grid) throws(PromQLError)
         -> [StepSeries]
     {
@@ -175,6 +176,10 @@ extension Evaluator {
                 if let t = index[key] {
                     target = t
                 } else {
+                    // Each new value is a whole new series of the grid's length: charged to
+                    // the query's sample budget before it is allocated (distinct values are
+                    // unbounded, and were once the way to many gigabytes).
+                    try count(samples: grid.count)
                     target = out.count
                     index[key] = target
                     out.append(StepSeries(labels: key, values: [Double?](repeating: nil, count: grid.count)))

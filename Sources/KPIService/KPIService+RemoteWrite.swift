@@ -9,6 +9,12 @@ extension KPIService {
     /// batches compress about 5-10x; the bound keeps a small body from claiming gigabytes.
     static let remoteWriteExpansionLimit = 8
 
+    /// And to at most 32 MiB (VictoriaMetrics' default `maxInsertRequestSize`; Prometheus sends
+    /// batches of about 2,000 samples, well under 1 MiB). Unpacking a message takes several
+    /// times its size in C structures, so a 24 MB body that decoded to 512 MB once peaked at
+    /// 2.5 GB of resident memory; with this bound a request's peak stays in the low hundreds of MB.
+    static let remoteWriteMaxDecodedBytes = 32 << 20
+
     /// `POST /api/v1/write`: Prometheus remote write 1.0.
     ///
     /// The status codes follow the remote write spec, which senders act on: 204 stored; 400
@@ -41,7 +47,9 @@ extension KPIService {
         do {
             batch = try RemoteWriteDecoder.decode(
                 request.body, options: options,
-                maxDecodedBytes: configuration.maxBodyBytes * Self.remoteWriteExpansionLimit)
+                maxDecodedBytes: min(
+                    configuration.maxBodyBytes.multipliedReportingOverflow(by: Self.remoteWriteExpansionLimit).partialValue,
+                    Self.remoteWriteMaxDecodedBytes))
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
             let status = error.kind == .limitExceeded ? 413 : 400

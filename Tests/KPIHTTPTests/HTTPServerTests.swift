@@ -100,6 +100,28 @@ import Testing
         }
     }
 
+    /// A request framed twice (Content-Length and Transfer-Encoding: chunked) is refused with
+    /// 400 before its body is read, the handler never sees it, and the connection is closed,
+    /// so no leftover bytes can be taken as a second request.
+    @Test func contentLengthWithTransferEncodingIsRefused() throws {
+        let calls = Shared(0)
+        try withServer(handler: { request in
+            calls.update { $0 += 1 }
+            return HTTPResponse(status: 200, body: .bytes(request.body))
+        }) { server in
+            let connection = try RawHTTPConnection(port: server.boundPort)
+            try connection.send(
+                requestBytes(
+                    method: "POST", target: "/smuggle", headers: [("Content-Length", "5"), ("Transfer-Encoding", "chunked")]))
+            try connection.send(chunkedBody([Array("GET /second HTTP/1.1\r\nHost: x\r\n\r\n".utf8)]))
+            let response = try connection.readResponse()
+            #expect(response.status == 400)
+            #expect(String(decoding: response.body, as: UTF8.self).contains("Transfer-Encoding"))
+            #expect(try connection.readToEnd().isEmpty)
+            #expect(calls.value == 0)
+        }
+    }
+
     // MARK: - Responses
 
     @Test func streamedResponseIsAssembledInOrder() throws {

@@ -382,4 +382,70 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: leftover), "\(leftover) left behind")
         }
     }
+
+    /// Resident memory of a process in bytes (VmRSS of /proc/<pid>/status).
+    static func residentBytes(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw TestFailure("no VmRSS in /proc/\(pid)/status") }
+        return kb * 1024
+    }
+
+    /// `count_values` makes one new series of the query's length per distinct value; with 12,000
+    /// distinct values over 11,000 steps that was about 2 GB. Each new series is charged to
+    /// `query-max-samples` (the default 50 M, far above the 12,000 samples the selector reads),
+    /// so the query is refused with 422, and the memory it grew before the refusal (about 800 MB)
+    /// is given back (measured on the real kpid process, before and after; without the trim
+    /// after a refusal about 500 MB stayed resident).
+    @Test func countValuesIsChargedToTheSampleLimitAndItsMemoryIsReturned() throws {
+        let dir = TempDir()
+        let kpid = try KpidProcess(data: dir.path)
+        defer { kpid.terminate() }
+        let start: Int64 = 1_795_392_000_000
+        var lines = ""
+        for series in 0..<20 {
+            for k in 0..<600 {
+                let value = Double(series * 600 + k) + 0.5
+                lines += #"{"metric":"distinct","labels":{"zone":"z\#(series)"},"ts":\#(start + Int64(k) * 60_000),"value":\#(value)}"# + "\n"
+            }
+        }
+        let ingested = try http("POST", kpid.base + "/api/v1/ingest", body: Data(lines.utf8), headers: ["Content-Type": "application/x-ndjson"])
+        #expect(ingested.status == 200, "\(ingested.text)")
+        let pid = kpid.process.processIdentifier
+        // A query of the same size that stays small, so the heap's working size is in "before".
+        let warm = try http(
+            "GET",
+            kpid.base + "/api/v1/query_range?start=\(start / 1000)&end=\(start / 1000 + 10_999 * 60)&step=60&query="
+                + percentEncoded("count(distinct)"))
+        #expect(warm.status == 200)
+        let before = try Self.residentBytes(pid)
+        let refused = try http(
+            "GET",
+            kpid.base + "/api/v1/query_range?start=\(start / 1000)&end=\(start / 1000 + 10_999 * 60)&step=60&query="
+                + percentEncoded(#"count_values("v", distinct)"#))
+        #expect(refused.status == 422 && refused.text.contains("too many samples"), "\(refused.status) \(refused.text.prefix(300))")
+        let after = try Self.residentBytes(pid)
+        #expect(after - before < 64 << 20, "resident memory grew from \(before >> 20) MB to \(after >> 20) MB")
+        #expect(try http("GET", kpid.base + "/healthz").status == 200)
+    }
+
+    /// A remote-write body that snappy-decodes past 32 MiB (here one 33 MiB label value, which
+    /// compresses to about 1.5 MB) is refused with 413 before it is unpacked, and nothing is
+    /// stored; it used to be unpacked (peaking at gigabytes for larger messages) and only then
+    /// refused for the label's length.
+    @Test func remoteWriteBodiesAreBoundedWhenDecoded() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path)
+        defer { kpid.stop() }
+        let huge = String(repeating: "a", count: 33 << 20)
+        let body = RemoteWriteEncoder.encode([
+            RemoteWriteEncoder.Series(labels: Labels(metric: "bomb", ["zone": huge]), timestamps: [1_795_392_000_000], values: [1])
+        ])
+        #expect(body.count < 4 << 20)
+        let r = try RemoteWriteTests.post(kpid, body)
+        #expect(r.status == 413 && r.text.contains("over the limit of \(32 << 20)"), "\(r.status) \(r.text.prefix(300))")
+        #expect(try kpid.exportedSamples("bomb").isEmpty)
+        try Self.stillServes(kpid)
+    }
 }
