@@ -135,7 +135,7 @@ public struct ChunkRollup: Sendable, Equatable {
             var previousIndex: Int64 = 0
             var k = 0
             while k < n {
-                if values[k].bitPattern == staleNaN {
+                if StaleMarker.isMarker(values[k]) {
                     k += 1
                     continue
                 }
@@ -153,7 +153,7 @@ public struct ChunkRollup: Sendable, Equatable {
                 var sketch = QuantileSketch()
                 while k < n && timestamps[k] < end {
                     let v = values[k]
-                    if v.bitPattern != staleNaN {
+                    if !StaleMarker.isMarker(v) {
                         count += 1
                         sum += v
                         if compareDoubles(v, lo) < 0 { lo = v }
@@ -194,8 +194,9 @@ public struct ChunkRollup: Sendable, Equatable {
         let sum = checksum(out[...])
         for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: sum >> UInt32(8 * k))) }
         // The first and last samples that are not staleness markers (some exist: a level was kept).
-        let firstKept = (0..<n).first { values[$0].bitPattern != staleNaN }!
-        let lastKept = (0..<n).last { values[$0].bitPattern != staleNaN }!
+        guard let firstKept = (0..<n).first(where: { !StaleMarker.isMarker(values[$0]) }),
+            let lastKept = (0..<n).last(where: { !StaleMarker.isMarker(values[$0]) })
+        else { return nil }
         return ChunkRollup(checked: out, firstTime: timestamps[firstKept], lastTime: timestamps[lastKept])
     }
 
@@ -362,9 +363,6 @@ public struct ChunkRollup: Sendable, Equatable {
         // -0.0 must come back as -0.0.
         return x != 0 || x.sign == .plus
     }
-
-    /// Prometheus' staleness marker: not a sample.
-    static let staleNaN: UInt64 = 0x7ff0_0000_0000_0002
 
     @inline(__always)
     static func compareDoubles(_ x: Double, _ y: Double) -> Int {

@@ -36,35 +36,28 @@ struct RangeSource {
     func reference(for t: Int64, _ e: Evaluator) -> Int64 { (at ?? t) - offset }
 }
 
-/// Prometheus' stale marker: a NaN with this exact bit pattern ends a series.
-let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
-
-@inline(__always) func isStale(_ v: Double) -> Bool { v.bitPattern == staleNaNBits }
-
 /// Evaluates expressions over a grid of steps. One instance per query; not shared.
 final class Evaluator {
-    let store: ColumnarStore
+    /// The query's only way to the data; it applies the caller's scope itself.
+    let querier: any Querier
     let options: PromQLOptions
     let queryStart: Int64
     let queryEnd: Int64
-    let extraMatchers: [LabelMatcher]
     let deadline: ContinuousClock.Instant?
     var samplesLoaded = 0
 
     init(
-        store: ColumnarStore, options: PromQLOptions, queryStart: Int64, queryEnd: Int64, extraMatchers: [LabelMatcher],
-        deadline: ContinuousClock.Instant?
+        querier: any Querier, options: PromQLOptions, queryStart: Int64, queryEnd: Int64, deadline: ContinuousClock.Instant?
     ) {
-        self.store = store
+        self.querier = querier
         self.options = options
         self.queryStart = queryStart
         self.queryEnd = queryEnd
-        self.extraMatchers = extraMatchers
         self.deadline = deadline
     }
 
     /// The deadline regular expressions are matched under (the 2 min ceiling without one).
-    var regexDeadline: QueryDeadline { deadline.map(QueryDeadline.init) ?? .ceiling }
+    var regexDeadline: QueryDeadline { querier.scope.deadline }
 
     /// Throws once the deadline has passed, so a long query stops instead of running on.
     func check() throws(PromQLError) {
@@ -166,7 +159,7 @@ final class Evaluator {
     func selected(_ matchers: [LabelMatcher]) throws(PromQLError) -> [(id: SeriesID, labels: Labels)] {
         var found: [(id: SeriesID, labels: Labels)]
         do {
-            found = try store.select(matchers + extraMatchers, deadline: regexDeadline)
+            found = try querier.select(matchers)
         } catch {
             throw .timeout("query timed out matching label regular expressions")
         }
@@ -184,7 +177,7 @@ final class Evaluator {
         var out: [StepSeries] = []
         for entry in try selected(sel.matchers) {
             try check()
-            let (ts, vs) = store.read(entry.id, start: firstRef - lookback, end: lastRef)
+            let (ts, vs) = querier.samples(entry.id, start: firstRef - lookback, end: lastRef, staleness: .keepMarkers)
             try count(samples: ts.count)
             if ts.isEmpty { continue }
             var values = [Double?](repeating: nil, count: grid.count)
@@ -196,7 +189,7 @@ final class Evaluator {
                 guard j > 0 else { continue }
                 let t = ts[j - 1]
                 let v = vs[j - 1]
-                if t < ref - lookback || isStale(v) { continue }
+                if t < ref - lookback || StaleMarker.isMarker(v) { continue }
                 values[i] = timestamps ? Double(t) / 1000 : v
                 any = true
             }
@@ -221,18 +214,8 @@ final class Evaluator {
             var series: [RangeSource.Series] = []
             for entry in try selected(sel.matchers) {
                 try check()
-                var (ts, vs) = store.read(entry.id, start: first, end: last)
+                let (ts, vs) = querier.samples(entry.id, start: first, end: last, staleness: .dropMarkers)
                 try count(samples: ts.count)
-                if vs.contains(where: isStale) {
-                    var keep = 0
-                    for k in ts.indices where !isStale(vs[k]) {
-                        ts[keep] = ts[k]
-                        vs[keep] = vs[k]
-                        keep += 1
-                    }
-                    ts.removeLast(ts.count - keep)
-                    vs.removeLast(vs.count - keep)
-                }
                 if !ts.isEmpty { series.append(RangeSource.Series(labels: entry.labels, timestamps: ts, values: vs)) }
             }
             return RangeSource(series: series, range: range, offset: sel.offset, at: at, matchers: sel.matchers)

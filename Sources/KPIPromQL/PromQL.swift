@@ -84,18 +84,29 @@ public enum QueryValue: Sendable, Equatable {
     }
 }
 
-/// Evaluates PromQL over a ``ColumnarStore`` with Prometheus 2.x semantics (lookback,
-/// staleness markers, inclusive range windows, extrapolated rates).
+/// Evaluates PromQL over a ``QuerierSource`` (the local ``ColumnarStore``) with Prometheus 2.x
+/// semantics (lookback, staleness markers, inclusive range windows, extrapolated rates). Each
+/// query reads through one `Querier` opened for its scope (`extraMatchers`) and deadline.
 public struct PromQLEngine: Sendable {
-    /// The samples queried.
-    public let store: ColumnarStore
+    /// Where the samples come from.
+    public let source: any QuerierSource
     /// Lookback, limits and defaults.
     public let options: PromQLOptions
 
-    /// An engine over `store`; it holds no state between queries.
-    public init(store: ColumnarStore, options: PromQLOptions = PromQLOptions()) {
-        self.store = store
+    /// An engine over `source`; it holds no state between queries.
+    public init(source: any QuerierSource, options: PromQLOptions = PromQLOptions()) {
+        self.source = source
         self.options = options
+    }
+
+    /// An engine over the local store.
+    public init(store: ColumnarStore, options: PromQLOptions = PromQLOptions()) {
+        self.init(source: store, options: options)
+    }
+
+    /// The querier of one query: `extraMatchers` as its scope, `deadline` (or the ceiling).
+    func querier(_ extraMatchers: [LabelMatcher], _ deadline: ContinuousClock.Instant?) -> any Querier {
+        source.querier(ReadScope(matchers: extraMatchers, deadline: deadline.map(QueryDeadline.init) ?? .ceiling))
     }
 
     /// Evaluates `query` at one instant (milliseconds). `extraMatchers` are added to every
@@ -106,7 +117,7 @@ public struct PromQLEngine: Sendable {
         guard Double(time.magnitude) <= PromQL.maxTimeSeconds * 1000 else { throw .badData("time out of range") }
         let expr = try parsed(query)
         let evaluator = Evaluator(
-            store: store, options: options, queryStart: time, queryEnd: time, extraMatchers: extraMatchers, deadline: deadline)
+            querier: querier(extraMatchers, deadline), options: options, queryStart: time, queryEnd: time, deadline: deadline)
         let grid = Grid(start: time, step: 1, count: 1)
         try evaluator.check()
         switch expr.type {
@@ -172,7 +183,7 @@ public struct PromQLEngine: Sendable {
             throw .badData("invalid expression type \"\(expr.type.errorName)\" for range query, must be Scalar or instant Vector")
         }
         let evaluator = Evaluator(
-            store: store, options: options, queryStart: start, queryEnd: end, extraMatchers: extraMatchers, deadline: deadline)
+            querier: querier(extraMatchers, deadline), options: options, queryStart: start, queryEnd: end, deadline: deadline)
         let grid = Grid(start: start, step: step, count: Int(points) + 1)
         try evaluator.check()
         var series: [StepSeries]

@@ -9,13 +9,12 @@ import Synchronization
 /// authentication is off.
 ///
 /// Every route handler gets it as ``RouteMatch/principal``. A principal may be limited to some
-/// sites (the `site` label); handlers that read or write series apply that limit:
+/// sites (the `site` label):
 ///
-/// - Series selection: append ``scopeMatchers`` to every selector's matchers (they are empty
-///   for an unscoped principal), e.g. `store.select(matchers + principal.scopeMatchers)`. A
-///   PromQL engine does the same for every vector selector.
-/// - SQL: restrict the `site` column to ``allowedSites`` when it is not nil
-///   (`site IN (...)`, bound as parameters).
+/// - Reads: a handler opens a `Querier` whose `ReadScope` carries ``scopeMatchers`` (they are
+///   empty for an unscoped principal): `querier(_:principal:)` for the series, label and export
+///   endpoints, `QueryOptions.seriesScope` for SQL, `extraMatchers` for PromQL. The querier
+///   applies the scope to every selection itself; nothing else reads the store's series.
 /// - Writes and single series: ``mayAccess(_:)`` tells whether a series (its labels) is in scope.
 public struct Principal: Sendable, Equatable {
     /// The roles a token may have. `admin` may do everything.

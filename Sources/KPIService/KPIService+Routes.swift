@@ -361,12 +361,23 @@ extension KPIService {
     func selectSeries(
         _ request: HTTPRequest, principal: Principal, required: Bool = true
     ) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
-        let scope = principal.scopeMatchers
+        try selectSeries(request, querier: try querier(request, principal: principal), required: required)
+    }
+
+    /// The querier of one read request: the principal's site scope and the request's deadline
+    /// (`timeout`, at most `query-timeout`). Every read of samples goes through one.
+    func querier(_ request: HTTPRequest, principal: Principal) throws(APIError) -> any Querier {
+        store.querier(ReadScope(matchers: principal.scopeMatchers, deadline: QueryDeadline(try queryDeadline(request))))
+    }
+
+    /// ``selectSeries(_:principal:required:)`` through an opened querier (its scope applies).
+    func selectSeries(
+        _ request: HTTPRequest, querier: any Querier, required: Bool = true
+    ) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
         let selectors = request.queryValues("match") + request.queryValues("match[]")
-        let deadline = QueryDeadline(try queryDeadline(request))
         func select(_ matchers: [LabelMatcher]) throws(APIError) -> [(id: SeriesID, labels: Labels)] {
             do {
-                return try store.select(matchers, deadline: deadline)
+                return try querier.select(matchers)
             } catch {
                 throw APIError(status: 503, message: "the series selector timed out matching label regular expressions")
             }
@@ -376,7 +387,7 @@ extension KPIService {
             guard !required else {
                 throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
             }
-            out = try select(KPIService.everySeries + scope)
+            out = try select(KPIService.everySeries)
         }
         var seen = Set<SeriesID>()
         for selector in selectors {
@@ -390,13 +401,13 @@ extension KPIService {
                 throw APIError.badParameter(
                     "match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
             }
-            for entry in try select(matchers + scope) where seen.insert(entry.id).inserted { out.append(entry) }
+            for entry in try select(matchers) where seen.insert(entry.id).inserted { out.append(entry) }
         }
         out.sort { $0.id < $1.id }
         if request.queryValue("start") != nil || request.queryValue("end") != nil {
             let start = try timeParameter(request, "start", default: .min)
             let end = try timeParameter(request, "end", default: .max)
-            out = out.filter { !store.read($0.id, start: start, end: end, limit: 1).timestamps.isEmpty }
+            out = out.filter { !querier.samples($0.id, start: start, end: end, limit: 1, staleness: .keepMarkers).timestamps.isEmpty }
         }
         return out
     }
@@ -433,7 +444,8 @@ extension KPIService {
     }
 
     func export(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
-        let selected = try selectSeries(request, principal: match.principal)
+        let querier = try querier(request, principal: match.principal)
+        let selected = try selectSeries(request, querier: querier)
         audit(match, rows: selected.count)
         let start = try timeParameter(request, "start", default: .min)
         let end = try timeParameter(request, "end", default: .max)
@@ -445,19 +457,18 @@ extension KPIService {
             throw APIError.badParameter("format", "\"\(format)\" is not one of ndjson, csv")
         }
         let guarded = try !booleanParameter(request, "raw", default: false)
-        let store = self.store
         let series = selected
         return HTTPResponse(
             status: 200,
             headers: [(name: "Content-Type", value: csv ? "text/csv; charset=utf-8" : "application/x-ndjson")],
-            body: .stream { ExportStream(store: store, series: series, start: start, end: end, csv: csv, guarded: guarded) })
+            body: .stream { ExportStream(querier: querier, series: series, start: start, end: end, csv: csv, guarded: guarded) })
     }
 }
 
 /// Streams the samples of the selected series page by page, so an export of any size holds
 /// only one page of samples and one buffer of output in memory.
 final class ExportStream: HTTPBodyStream {
-    private let store: ColumnarStore
+    private let querier: any Querier
     private let series: [(id: SeriesID, labels: Labels)]
     private let end: Int64
     private let csv: Bool
@@ -469,9 +480,9 @@ final class ExportStream: HTTPBodyStream {
     private var headerWritten = false
     static let pageSamples = 4096
 
-    init(store: ColumnarStore, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, csv: Bool, guarded: Bool) {
+    init(querier: any Querier, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, csv: Bool, guarded: Bool) {
         self.guarded = guarded
-        self.store = store
+        self.querier = querier
         self.series = series
         self.start = start
         self.end = end
@@ -493,7 +504,9 @@ final class ExportStream: HTTPBodyStream {
         }
         while current < series.count && out.count < 64 << 10 {
             let entry = series[current]
-            let page = store.read(entry.id, start: cursor, end: end, limit: ExportStream.pageSamples)
+            // Export writes what is stored, staleness markers included (as "NaN"), so a re-ingest
+            // ends series where they ended.
+            let page = querier.samples(entry.id, start: cursor, end: end, limit: ExportStream.pageSamples, staleness: .keepMarkers)
             for k in page.timestamps.indices {
                 if csv {
                     SampleEncoder.appendCSVRow(

@@ -62,7 +62,7 @@ import Testing
         // Range functions skip the stale marker.
         #expect(try engine.vector("count_over_time(g[5m])", at: 200) == ["{k=\"stale\"}": 2, "{k=\"once\"}": 1])
         // A shorter configured lookback.
-        let short = PromQLEngine(store: engine.store, options: PromQLOptions(lookbackDeltaMs: 30_000))
+        let short = PromQLEngine(source: engine.source, options: PromQLOptions(lookbackDeltaMs: 30_000))
         #expect(try short.vector("g", at: 90) == ["g{k=\"stale\"}": 2])
         // offset and @.
         #expect(try engine.vector("g offset 60s", at: 90) == ["g{k=\"stale\"}": 1, "g{k=\"once\"}": 7])
@@ -211,7 +211,7 @@ import Testing
 
     @Test func limits() throws {
         let engine = PromQLEngine(store: makeStore([(labels("g"), (0..<100).map { (Double($0), 1) })]))
-        let limited = PromQLEngine(store: engine.store, options: PromQLOptions(maxSamples: 10))
+        let limited = PromQLEngine(source: engine.source, options: PromQLOptions(maxSamples: 10))
         #expect(throws: PromQLError.execution("query processing would load too many samples into memory in query execution (limit 10)")) {
             try limited.instantQuery("sum_over_time(g[1m])", at: 100_000)
         }

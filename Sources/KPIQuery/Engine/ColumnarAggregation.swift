@@ -226,10 +226,10 @@ struct ColumnarAggregation {
         // Samples: staleness markers are not samples (as in `Execution.readSeries`).
         func fold(_ t: ArraySlice<Int64>, _ v: ArraySlice<Double>) throws(QueryError) {
             samples += t.count
-            if v.contains(where: { $0.bitPattern == Execution.staleNaN }) {
+            if v.contains(where: StaleMarker.isMarker) {
                 kept.0.removeAll(keepingCapacity: true)
                 kept.1.removeAll(keepingCapacity: true)
-                for k in t.indices where v[k].bitPattern != Execution.staleNaN {
+                for k in t.indices where !StaleMarker.isMarker(v[k]) {
                     kept.0.append(t[k])
                     kept.1.append(v[k])
                 }
@@ -261,7 +261,7 @@ struct ColumnarAggregation {
             guard case .timestamp(let s) = first, bucket(row) == first else { return nil }
             return s
         }
-        execution.store.withSegments(id, start: start, end: end, level: level, sketches: needsSketches) { chunk in
+        execution.querier.withSegments(id, start: start, end: end, level: level, sketches: needsSketches) { chunk in
             guard failure == nil, let rollup = chunk.rollup else { return }
             do throws(QueryError) {
                 if fixedWidth == nil, bucketKey != nil {

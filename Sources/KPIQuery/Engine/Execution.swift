@@ -2,17 +2,23 @@ import Dispatch
 import Foundation
 import KPICore
 
-/// Runs SQL queries against a `ColumnarStore`.
+/// Runs SQL queries against a `QuerierSource` (the local `ColumnarStore`).
 ///
 /// Each metric is a table with the columns `ts` (timestamp), `value` (double) and one string
 /// column per label (NULL where a series lacks it). Predicates on labels select series through
 /// the store's label index and are checked once per series; predicates on `ts` become the time
-/// range read from each series' chunks; the rest is evaluated per sample.
+/// range read from each series' chunks; the rest is evaluated per sample. Every read goes
+/// through one `Querier` opened per query for the options' scope and deadline.
 public struct QueryEngine: Sendable {
-    public let store: ColumnarStore
+    public let source: any QuerierSource
 
+    public init(source: any QuerierSource) {
+        self.source = source
+    }
+
+    /// An engine over the local store.
     public init(store: ColumnarStore) {
-        self.store = store
+        self.source = store
     }
 
     /// Parses and runs one statement.
@@ -26,7 +32,9 @@ public struct QueryEngine: Sendable {
         -> QueryResult
     {
         let started = DispatchTime.now().uptimeNanoseconds
-        let execution = Execution(store: store, options: options, text: text, started: started)
+        let querier = source.querier(
+            ReadScope(matchers: options.seriesScope, deadline: .after(milliseconds: options.limits.timeoutMilliseconds)))
+        let execution = Execution(querier: querier, options: options, text: text, started: started)
         var result: QueryResult
         switch statement {
         case .select(let select):
@@ -63,7 +71,8 @@ struct Relation {
 
 /// The state of one query run: statistics, limits, plan lines for EXPLAIN.
 final class Execution {
-    let store: ColumnarStore
+    /// The query's only way to the data; it applies the scope itself.
+    let querier: any Querier
     let options: QueryOptions
     let text: String
     let deadline: UInt64
@@ -73,11 +82,8 @@ final class Execution {
     var plan: [String] = []
     var groupBytes = 0
 
-    /// The bit pattern of Prometheus' staleness marker: not a sample, never returned.
-    static let staleNaN: UInt64 = 0x7ff0_0000_0000_0002
-
-    init(store: ColumnarStore, options: QueryOptions, text: String, started: UInt64) {
-        self.store = store
+    init(querier: any Querier, options: QueryOptions, text: String, started: UInt64) {
+        self.querier = querier
         self.options = options
         self.text = text
         let budget = UInt64(max(0, options.limits.timeoutMilliseconds)) * 1_000_000
@@ -85,7 +91,7 @@ final class Execution {
     }
 
     private init(parent: Execution) {
-        store = parent.store
+        querier = parent.querier
         options = parent.options
         text = parent.text
         deadline = parent.deadline
@@ -142,16 +148,11 @@ final class Execution {
             hint: "narrow the time range or the series, or raise the query timeout", kind: .timeout)
     }
 
-    /// The run's deadline as the store and regular expressions take it.
-    var queryDeadline: QueryDeadline {
-        let now = DispatchTime.now().uptimeNanoseconds
-        return .after(.nanoseconds(deadline > now ? Int64(clamping: deadline - now) : 0))
-    }
-
-    /// The series matching `matchers`, regular expressions matched under the run's deadline.
+    /// The series matching `matchers` inside the query's scope, regular expressions matched
+    /// under the run's deadline.
     func selectSeries(_ matchers: [LabelMatcher]) throws(QueryError) -> [(id: SeriesID, labels: Labels)] {
         do {
-            return try store.select(matchers, deadline: queryDeadline)
+            return try querier.select(matchers)
         } catch {
             throw timeoutError
         }

@@ -59,7 +59,7 @@ extension Execution {
         }
         if let metricName {
             var names = Set<String>()
-            for entry in try selectSeries([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)] + options.seriesScope) {
+            for entry in try selectSeries([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)]) {
                 for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
             }
             scope.knownLabels = names
@@ -114,14 +114,14 @@ extension Execution {
                 }
             }
             let nameMatcher = try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)
-            let matchers = [nameMatcher] + options.seriesScope + pushdown
+            let matchers = [nameMatcher] + pushdown
             var series = try selectSeries(matchers)
             var metricExists = !series.isEmpty
-            if !metricExists { metricExists = try !selectSeries([nameMatcher] + options.seriesScope).isEmpty }
+            if !metricExists { metricExists = try !selectSeries([nameMatcher]).isEmpty }
             if !metricExists {
                 throw QueryError(
                     message: "unknown metric \"\(metricName)\"", position: position(of: metricName),
-                    hint: Execution.metricHint(metricName, store, scope: options.seriesScope), kind: .semantic)
+                    hint: Execution.metricHint(metricName, querier), kind: .semantic)
             }
             if alwaysEmpty || start > end { series = [] }
             note(
@@ -407,27 +407,17 @@ extension Execution {
     func readSeries(_ id: SeriesID, start: Int64, end: Int64, previous: Bool = false) throws(QueryError) -> (
         [Int64], [Double], first: Int
     ) {
-        var (ts, vs) = store.read(id, start: start, end: end)
+        var (ts, vs) = querier.samples(id, start: start, end: end, staleness: .dropMarkers)
         var first = 0
         if previous, start != .min, start <= end {
-            let before = store.read(id, start: start - Execution.counterLookback, end: start - 1)
-            if let k = before.values.lastIndex(where: { $0.bitPattern != Execution.staleNaN }) {
-                ts.insert(before.timestamps[k], at: 0)
-                vs.insert(before.values[k], at: 0)
+            let before = querier.samples(id, start: start - Execution.counterLookback, end: start - 1, staleness: .dropMarkers)
+            if let t = before.timestamps.last, let v = before.values.last {
+                ts.insert(t, at: 0)
+                vs.insert(v, at: 0)
                 first = 1
             }
         }
         try countScanned(series: 1, samples: ts.count)
-        if vs.contains(where: { $0.bitPattern == Execution.staleNaN }) {
-            var keep = 0
-            for i in ts.indices where vs[i].bitPattern != Execution.staleNaN {
-                ts[keep] = ts[i]
-                vs[keep] = vs[i]
-                keep += 1
-            }
-            ts.removeSubrange(keep...)
-            vs.removeSubrange(keep...)
-        }
         return (ts, vs, first)
     }
 
@@ -516,17 +506,10 @@ extension Execution {
         return " time=[\(a), \(b)]"
     }
 
-    /// "Did you mean ..." for an unknown metric, from the metrics the caller may see: with a
-    /// scope (a site-scoped token), only names of series inside it, so a hint never reveals a
-    /// metric of another site.
-    static func metricHint(_ name: String, _ store: ColumnarStore, scope: [LabelMatcher] = []) -> String? {
-        let names: [String]
-        if scope.isEmpty {
-            names = store.labelValues(Labels.metricNameLabel)
-        } else {
-            let visible = (try? store.select(scope, deadline: .after(.seconds(1)))) ?? []
-            names = Set(visible.compactMap { $0.labels.metricName }).sorted()
-        }
+    /// "Did you mean ..." for an unknown metric, from the metrics the querier's scope may see
+    /// (a site-scoped token's hint never names a metric of another site).
+    static func metricHint(_ name: String, _ querier: any Querier) -> String? {
+        let names = querier.labelValues(Labels.metricNameLabel)
         let close = names.filter { Compiler.editDistance($0, name) <= 3 }.prefix(3)
         if !close.isEmpty { return "did you mean " + close.joined(separator: " or ") + "?" }
         return names.isEmpty ? "the store holds no metrics yet" : nil
