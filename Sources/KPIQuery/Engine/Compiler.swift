@@ -389,11 +389,15 @@ struct Compiler {
             return v
         case .negate:
             try expectType(v, [.integer, .double, .interval], "unary -", range)
+            let faults = options.arithmeticFaults
             return Compiled(
                 type: v.type,
                 eval: { row in
                     switch ev(row) {
-                    case .int(let i): return Value.intOrNull((0 as Int64).subtractingReportingOverflow(i))
+                    case .int(let i):
+                        let r = (0 as Int64).subtractingReportingOverflow(i)
+                        if r.overflow { faults.record("integer out of range: -(\(i))") }
+                        return Value.intOrNull(r)
                     case .double(let d): return .double(-d)
                     case .interval(let i): return .interval(-i)
                     default: return .null
@@ -549,19 +553,25 @@ struct Compiler {
         let integers = ta == .integer && tb == .integer && op != .divide
         let resultType: ValueType = integers ? .integer : .double
         if integers {
+            let faults = options.arithmeticFaults
             return Compiled(
                 type: .integer,
                 eval: { row in
                     guard case .int(let x) = ea(row), case .int(let y) = eb(row) else { return .null }
+                    // An integer result past Int64 is an error of the run (recorded; NULL until
+                    // the run ends), never a wrapped value.
+                    let r: (partialValue: Int64, overflow: Bool)
+                    let symbol: String
                     switch op {
-                    // An integer result past Int64 is NULL, never a wrapped value.
-                    case .add: return Value.intOrNull(x.addingReportingOverflow(y))
-                    case .subtract: return Value.intOrNull(x.subtractingReportingOverflow(y))
-                    case .multiply: return Value.intOrNull(x.multipliedReportingOverflow(by: y))
+                    case .add: (r, symbol) = (x.addingReportingOverflow(y), "+")
+                    case .subtract: (r, symbol) = (x.subtractingReportingOverflow(y), "-")
+                    case .multiply: (r, symbol) = (x.multipliedReportingOverflow(by: y), "*")
                     default:
                         guard y != 0 else { return .null }
                         return .int(x.remainderReportingOverflow(dividingBy: y).partialValue)
                     }
+                    if r.overflow { faults.record("integer out of range: \(x) \(symbol) \(y)") }
+                    return Value.intOrNull(r)
                 }, constant: nil, readsRow: readsRow)
         }
         return Compiled(

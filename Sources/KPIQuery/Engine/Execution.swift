@@ -32,6 +32,8 @@ public struct QueryEngine: Sendable {
         -> QueryResult
     {
         let started = DispatchTime.now().uptimeNanoseconds
+        var options = options
+        options.arithmeticFaults = ArithmeticFaults()
         let querier = source.querier(
             ReadScope(matchers: options.seriesScope, deadline: .after(milliseconds: options.limits.timeoutMilliseconds)))
         let execution = Execution(querier: querier, options: options, text: text, started: started)
@@ -50,6 +52,11 @@ public struct QueryEngine: Sendable {
         // could stop; the rows may then be incomplete, so a run that ended past its deadline
         // is a timeout, never a partial answer.
         try execution.checkDeadline()
+        if let fault = options.arithmeticFaults.firstFault {
+            throw QueryError(
+                message: fault, position: .start, hint: "cast to double (CAST(x AS DOUBLE)) for results past ±9.2e18",
+                kind: .semantic)
+        }
         execution.stats.elapsedMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         result.stats = execution.stats
         result.warnings = execution.warnings

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import KPICore
 
@@ -45,6 +46,8 @@ public struct QueryOptions: Sendable {
     /// buckets and aggregates allow (the answer is the same; false forces raw samples, for
     /// comparisons and benchmarks).
     public var useRollups = true
+    /// Where evaluation records integer overflow; a fresh one per run (`QueryEngine.execute`).
+    var arithmeticFaults = ArithmeticFaults()
 
     public init(
         now: Int64 = WallClock.system.nowMilliseconds(),
@@ -96,4 +99,20 @@ public struct QueryResult: Sendable {
         self.stats = stats
         self.warnings = warnings
     }
+}
+
+/// The first integer overflow of a query run. Compiled expressions cannot throw (they run per
+/// sample without allocation), so they record the overflow here and yield NULL; the run then
+/// ends with an error instead of answering (PostgreSQL's "bigint out of range"): an integer
+/// result past Int64 is an error, never a wrapped or silently missing value.
+final class ArithmeticFaults: Sendable {
+    private let first = Mutex<String?>(nil)
+
+    /// Records `message` unless an earlier fault was recorded.
+    func record(_ message: @autoclosure () -> String) {
+        first.withLock { if $0 == nil { $0 = message() } }
+    }
+
+    /// The first recorded fault, if any.
+    var firstFault: String? { first.withLock { $0 } }
 }
