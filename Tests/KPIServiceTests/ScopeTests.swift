@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import KPIService
+
+/// Site scope by construction: every route a read token may call is probed with a token
+/// limited to JFK over a store where another site holds marked data, and no answer may carry
+/// the marks. The list of probes is checked against the service's route table, so a new read
+/// route fails this test until it is probed here.
+@Suite(.serialized) struct ScopeTests {
+    /// Marks only NYC-5TH's data carries: a metric name and a label value.
+    static let marks = ["nyc_secret_metric", "nyc-secret-zone"]
+
+    /// Requests per read route (pattern -> paths with their query strings). The routes taking a
+    /// site ask for the other site (they must refuse or answer without its data).
+    static func probes(at t: Int64) -> [String: [String]] {
+        let everything = percentEncoded(#"{__name__=~".+"}"#)
+        let seconds = t / 1000
+        return [
+            "/metrics": ["/metrics"],
+            "/api/v1/export": ["/api/v1/export?match[]=\(everything)", "/api/v1/export?match[]=nyc_secret_metric"],
+            "/api/v1/series": ["/api/v1/series?match[]=\(everything)"],
+            "/api/v1/labels": ["/api/v1/labels", "/api/v1/labels?match[]=\(everything)"],
+            "/api/v1/label/:name/values": [
+                "/api/v1/label/__name__/values", "/api/v1/label/zone/values", "/api/v1/label/zone/values?match[]=\(everything)",
+            ],
+            "/api/v1/query": [
+                "/api/v1/query?time=\(seconds)&query=" + percentEncoded(#"{__name__=~".+"}"#),
+                "/api/v1/query?time=\(seconds)&query=" + percentEncoded(#"count_values("v", {__name__=~".+"})"#),
+                "/api/v1/query?time=\(seconds)&query=" + percentEncoded(#"label_replace(nyc_secret_metric, "a", "$1", "zone", "(.*)")"#),
+            ],
+            "/api/v1/query_range": [
+                "/api/v1/query_range?start=\(seconds - 3600)&end=\(seconds)&step=60&query=" + percentEncoded(#"{__name__=~".+"}"#)
+            ],
+            "/api/v1/metadata": ["/api/v1/metadata"],
+            "/api/v1/status/buildinfo": ["/api/v1/status/buildinfo"],
+            "/api/v1/sql": [
+                "/api/v1/sql?query=" + percentEncoded("SELECT * FROM nyc_secret_metric"),
+                "/api/v1/sql?query=" + percentEncoded("SELECT site, zone, count(*) FROM device_up GROUP BY site, zone"),
+                "/api/v1/sql?query=" + percentEncoded("SELECT * FROM nyc_secret_metri"),
+                "/api/v1/sql?format=csv&query=" + percentEncoded("SELECT zone, value FROM device_up"),
+            ],
+            "/api/v1/queries": ["/api/v1/queries"],
+            "/api/v1/queries/:group/:name": [
+                "/api/v1/queries/security/device_uptime?site=NYC-5TH&from=\(seconds - 3600)&to=\(seconds)",
+                "/api/v1/queries/security/device_uptime?site=JFK&from=\(seconds - 3600)&to=\(seconds)",
+            ],
+            "/api/v1/kpis": ["/api/v1/kpis?site=NYC-5TH", "/api/v1/kpis?site=JFK"],
+            "/api/v1/templates": ["/api/v1/templates"],
+            "/api/v1/sites": ["/api/v1/sites"],
+            "/api/v1/sites/:id": ["/api/v1/sites/NYC-5TH"],
+            "/reports": ["/reports"],
+            "/reports/weekly": ["/reports/weekly?site=NYC-5TH", "/reports/weekly?site=JFK&format=json"],
+            "/reports/weekly.html": ["/reports/weekly.html?site=NYC-5TH"],
+            "/reports/weekly.json": ["/reports/weekly.json?site=NYC-5TH", "/reports/weekly.json?site=JFK"],
+            "/reports/weekly.csv": ["/reports/weekly.csv?site=NYC-5TH", "/reports/weekly.csv?site=JFK"],
+            "/reports/weekly.md": ["/reports/weekly.md?site=NYC-5TH"],
+        ]
+    }
+
+    @Test func everyReadRouteKeepsASiteScopedTokenInsideItsSites() throws {
+        let secured = try SecuredService {
+            $0.queriesDirectory = packageRoot.appendingPathComponent("Queries").path
+            $0.templatesDirectory = packageRoot.appendingPathComponent("Queries/templates").path
+            $0.sitesFile = packageRoot.appendingPathComponent("Queries/sites.json").path
+            $0.clock = .pinned(at: fixturesEndMs)
+        }
+        let ingest = try secured.token(.ingest)
+        var lines: [String] = []
+        for m in 0..<30 {
+            let t = fixturesEndMs - Int64(m) * 60_000
+            lines.append(#"{"metric":"device_up","labels":{"site":"JFK","zone":"T4","device":"cam-1"},"ts":\#(t),"value":1}"#)
+            lines.append(#"{"metric":"device_up","labels":{"site":"NYC-5TH","zone":"nyc-secret-zone","device":"cam-9"},"ts":\#(t),"value":0}"#)
+            lines.append(#"{"metric":"nyc_secret_metric","labels":{"site":"NYC-5TH"},"ts":\#(t),"value":7}"#)
+        }
+        #expect(try secured.ingest(lines.joined(separator: "\n"), token: ingest).status == 200)
+        let admin = try secured.token(.admin)
+        let round = try curl("POST", secured.kpid.base + "/api/v1/admin/kpis/evaluate", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(round.status == 200, "\(round.text)")
+
+        let unscoped = try secured.token(.read)
+        let jfk = try secured.token(.read, sites: ["JFK"])
+        let probes = Self.probes(at: fixturesEndMs)
+        // Every route a read token may call is listed (a read route added later must be probed).
+        for route in KPIService.routes where route.access == .read && route.methods.contains("GET") {
+            if probes[route.pattern] == nil { Issue.record("read route \(route.pattern) has no scope probe in ScopeTests") }
+        }
+        let patterns = Set(KPIService.routes.map(\.pattern))
+        for pattern in probes.keys where !patterns.contains(pattern) { Issue.record("probe for \(pattern), which is no route") }
+        // The marks are there for an unscoped reader (so their absence below means something).
+        let all = try secured.get("/api/v1/export?match[]=" + percentEncoded(#"{__name__=~".+"}"#), token: unscoped)
+        #expect(Self.marks.allSatisfy { all.text.contains($0) }, "\(all.text.prefix(300))")
+        for (pattern, paths) in probes.sorted(by: { $0.key < $1.key }) {
+            for path in paths {
+                let r = try secured.get(path, token: jfk)
+                #expect(r.status < 500, "\(pattern): \(path) answered \(r.status) \(r.text.prefix(200))")
+                // A mark the request names itself may be echoed ("unknown metric ..."); every
+                // other mark must not appear.
+                for mark in Self.marks where !path.contains(mark) {
+                    #expect(!r.text.contains(mark), "\(pattern): \(path) shows \(mark) to a JFK token: \(r.text.prefix(300))")
+                }
+            }
+        }
+    }
+}
