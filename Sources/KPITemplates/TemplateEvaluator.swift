@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import KPICore
 import KPIQuery
 
 /// The value of one KPI for a site over a range, with its thresholds, status and worst items.
@@ -66,7 +67,11 @@ public struct TemplateEvaluator: Sendable {
             switch kpi.computation {
             case .query(let sql):
                 do {
-                    result.value = try scalar(sql, options: options, kpi: id, deadline: deadline)
+                    let value = try scalar(sql, options: options, kpi: id, deadline: deadline)
+                    // No data is not zero: a count over a site (or week) without a single sample
+                    // of the KPI's inputs is null and has no status, never 0 and green. (The
+                    // query still runs, so an unknown metric is reported as its error.)
+                    if hasInput(sql, site: site, from: from, to: to, options: options) { result.value = value }
                 } catch let error as TemplateEvaluationError {
                     throw error
                 } catch {
@@ -92,6 +97,29 @@ public struct TemplateEvaluator: Sendable {
             results[id] = result
         }
         return template.kpis.compactMap { results[$0.id] }
+    }
+
+    /// Whether any metric the KPI's query reads has a sample of `site` in `[from, to)` (read
+    /// through the engine's querier, in the options' scope). A query that does not parse has
+    /// "input" (its error is reported when it runs).
+    func hasInput(_ sql: String, site: String, from: Int64, to: Int64, options: QueryOptions) -> Bool {
+        guard to > from, case .select(let statement) = try? QueryParser.parse(sql) else { return true }
+        guard let siteMatcher = try? LabelMatcher("site", .equal, site) else { return true }
+        let querier = engine.source.querier(ReadScope(matchers: options.seriesScope))
+        let page = 256
+        for metric in statement.metricNames.sorted() {
+            guard let name = try? LabelMatcher(Labels.metricNameLabel, .equal, metric) else { continue }
+            for entry in (try? querier.select([name, siteMatcher])) ?? [] {
+                var cursor = from
+                while cursor < to {
+                    let read = querier.samples(entry.id, start: cursor, end: to - 1, limit: page, staleness: .keepMarkers)
+                    if read.values.contains(where: { !StaleMarker.isMarker($0) }) { return true }
+                    guard read.timestamps.count == page, let last = read.timestamps.last, last < to - 1 else { break }
+                    cursor = last + 1
+                }
+            }
+        }
+        return false
     }
 
     struct Failure: Error, CustomStringConvertible {
