@@ -376,6 +376,23 @@ let differentialCases: [DifferentialCase] = [
             SELECT r.hour, r.zone, r.inc / o.avg_occ FROM r JOIN o ON r.hour = o.hour AND r.zone = o.zone ORDER BY r.hour, r.zone
             """),
     DifferentialCase(
+        name: "USING columns named through either side's alias (o.hour, r.zone)",
+        kpid: """
+            SELECT o.hour, r.zone, r.inc / o.avg_occ AS per_person FROM
+              (SELECT time_bucket('6h', ts) AS hour, zone, increase(value) AS inc FROM requests_total WHERE site = 'JFK' GROUP BY hour, zone) AS r
+              JOIN (SELECT time_bucket('6h', ts) AS hour, zone, avg(value) AS avg_occ FROM occupancy WHERE site = 'JFK' GROUP BY hour, zone) AS o
+              USING (hour, zone)
+            ORDER BY o.hour, r.zone
+            """,
+        sqlite: """
+            WITH s AS (SELECT sid, zone, ts / 21600000 AS h, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
+                       FROM samples WHERE metric = 'requests_total' AND site = 'JFK'),
+                 r AS (SELECT h * 21600000 AS hour, zone, sum(CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END) AS inc
+                       FROM s GROUP BY h, zone),
+                 o AS (SELECT (ts / 21600000) * 21600000 AS hour, zone, avg(value) AS avg_occ FROM samples WHERE metric = 'occupancy' AND site = 'JFK' GROUP BY 1, 2)
+            SELECT o.hour, r.zone, r.inc / o.avg_occ FROM r JOIN o ON r.hour = o.hour AND r.zone = o.zone ORDER BY o.hour, r.zone
+            """),
+    DifferentialCase(
         name: "LEFT JOIN keeps unmatched rows with NULLs",
         kpid: """
             SELECT zone, q.n AS queue_samples, g.n AS gap_hours FROM

@@ -71,6 +71,10 @@ final class Scope {
         if let table = ref.table, !qualifiers.contains(table) {
             let candidates = columns.filter { $0.table == table && $0.name == ref.name }
             if candidates.count == 1 { return candidates[0] }
+            // `JOIN ... USING (room)` merges both sides' `room` into one column without a
+            // qualifier; `o.room` and `c.room` name it (as in PostgreSQL, for the inner join).
+            let merged = columns.filter { $0.table == nil && $0.name == ref.name }
+            if candidates.isEmpty, merged.count == 1, columns.contains(where: { $0.table == table }) { return merged[0] }
             if candidates.isEmpty && !columns.contains(where: { $0.table == table }) {
                 throw QueryError(
                     message: "unknown table or alias \"\(table)\"", position: range.start, kind: .semantic)
