@@ -86,6 +86,16 @@ func texts(_ result: QueryResult) -> [[String]] { result.rows.map { $0.map(\.des
         let mttr = try run(
             "SELECT count(*) AS incidents, avg(duration) / INTERVAL '1 minute' AS mttr_min FROM intervals(device_up, value = 0)")
         #expect(texts(mttr) == [["2", "8.5"]])
+        // [from, to): over 00:00 .. 00:30 the outage from 00:30 belongs to the next window (it
+        // was counted here too, at 0 minutes, pulling MTTR down); the one at 00:10 .. 00:25 stays.
+        let window = try run(
+            "SELECT count(*) AS incidents, sum(duration) / INTERVAL '1 minute' AS down_min FROM "
+                + "intervals(device_up, value = 0, TIMESTAMP '2026-11-16T00:00:00Z', TIMESTAMP '2026-11-16T00:30:00Z')")
+        #expect(texts(window) == [["1", "15"]])
+        let next = try run(
+            "SELECT start, duration FROM "
+                + "intervals(device_up, value = 0, TIMESTAMP '2026-11-16T00:30:00Z', TIMESTAMP '2026-11-16T01:00:00Z')")
+        #expect(texts(next) == [["2026-11-16T00:30:00Z", "\(2 * 60_000)"]])
     }
 
     @Test func counterIncreaseIsResetAware() throws {

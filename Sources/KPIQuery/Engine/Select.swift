@@ -336,7 +336,12 @@ extension Execution {
                     conditionRow.slots[1] = .double(vs[i])
                     let holds = condition.eval(conditionRow).truth == true
                     if holds {
-                        if runStart == nil { runStart = ts[i] }
+                        if runStart == nil {
+                            // `[from, to)`: a run starting at `to` belongs to the next window (a
+                            // sample at `to` still ends a run that started before it).
+                            guard ts[i] < end else { continue }
+                            runStart = ts[i]
+                        }
                         lastTrue = ts[i]
                     } else if let s0 = runStart {
                         try emitInterval(scanRow, s0, ts[i], consume)
