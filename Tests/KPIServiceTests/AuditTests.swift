@@ -71,6 +71,26 @@ import Testing
         #expect((bad.json["details"] as? [[String: Any]])?.first?["field"] as? String == "from")
     }
 
+    /// A query stopped at its timeout (here a catastrophically backtracking pattern) is
+    /// recorded with its 503 and its statement, like any other answer.
+    @Test func timedOutQueriesAreRecorded() throws {
+        let s = try SecuredService()
+        let admin = try s.token(.admin, name: "ops")
+        let reader = try s.token(.read, name: "analyst")
+        // 20 values of 1,000 a's: each takes the backtracking engine about half a second.
+        let run = String(repeating: "a", count: 1_000)
+        let lines = (0..<20).map { #"{"metric":"queue","labels":{"zone":"\#(run)\#($0)"},"ts":1795392000000,"value":1}"# }
+        #expect(try s.ingest(lines.joined(separator: "\n"), token: try s.token(.ingest)).status == 200)
+        let sql = "SELECT count(*) FROM queue WHERE zone ~ '^(a+)+b'"
+        #expect(try s.get("/api/v1/sql?timeout=1s&query=" + percentEncoded(sql), token: reader).status == 503)
+        let promql = #"queue{zone=~"(a+)+b"}"#
+        #expect(try s.get("/api/v1/query?time=1795392000&timeout=1s&query=" + percentEncoded(promql), token: reader).status == 503)
+        let entries = try audit(s, admin, "?principal=analyst")
+        #expect(entries.map { $0["status"] as? Int } == [503, 503], "\(entries)")
+        #expect(entries.map { $0["action"] as? String } == ["GET /api/v1/sql", "GET /api/v1/query"])
+        #expect((entries.first?["detail"] as? String)?.contains("(a+)+b") == true, "\(entries)")
+    }
+
     @Test func withAuthenticationOffTheCallerIsAnonymous() throws {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path + "/data")
