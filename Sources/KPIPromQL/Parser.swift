@@ -12,6 +12,21 @@ extension PromQL {
         }
         return expr
     }
+
+    /// Parses a series selector (`metric`, `metric{a="b"}`, `{__name__=~"q.*",site="JFK"}`) as
+    /// PromQL writes it, with PromQL's strings and escapes: the one selector parser of kpid, used
+    /// by `/api/v1/series`, labels, export and deletion as well as queries, so a selector valid in
+    /// one is valid in all. Anything but a plain vector selector (an offset, `@`, a function, an
+    /// operator) is refused; so is a selector whose every matcher matches the empty string.
+    public static func parseSeriesSelector(_ text: String) throws(PromQLParseError) -> [LabelMatcher] {
+        let expr = try parse(text)
+        guard case .vectorSelector(let selector) = expr, selector.offset == 0, selector.at == nil else {
+            throw PromQLParseError(
+                message: "expected a series selector such as metric{label=\"value\"}, not an expression", position: 0,
+                query: text)
+        }
+        return selector.matchers
+    }
 }
 
 /// Precedence climbing over the token list; each construct checks its operand types.

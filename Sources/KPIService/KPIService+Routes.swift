@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import KPIHTTP
+import KPIPromQL
 import KPIStorage
 import KPIWire
 
@@ -393,14 +394,11 @@ extension KPIService {
         for selector in selectors {
             let matchers: [LabelMatcher]
             do {
-                matchers = try SeriesSelector.parse(selector)
+                matchers = try PromQL.parseSeriesSelector(selector)
             } catch {
-                throw APIError.badParameter("match", "\(error.message) at character \(error.offset + 1) of \"\(selector)\"")
+                throw APIError.badParameter("match", "\(error.message) at character \(error.position + 1) of \"\(selector)\"")
             }
-            guard matchers.contains(where: { !$0.matchesEmpty }) else {
-                throw APIError.badParameter(
-                    "match", "the selector \"\(selector)\" must have at least one matcher that does not match the empty string")
-            }
+            // (The parser refuses a selector whose every matcher matches the empty string.)
             for entry in try select(matchers) where seen.insert(entry.id).inserted { out.append(entry) }
         }
         out.sort { $0.id < $1.id }

@@ -135,7 +135,9 @@ import Testing
         let store = makeStore()
         let other = Labels(metric: "queue_wait_seconds", ["site": "LHR"])
         store.apply(newSeries: [(SeriesID(1), other)], series: [SeriesID(1)], timestamps: [[1]], values: [[1]])
-        let selected = try store.select(SeriesSelector.parse(#"queue_wait_seconds{site="LHR"}"#))
+        let selected = try store.select([
+            LabelMatcher(Labels.metricNameLabel, .equal, "queue_wait_seconds"), LabelMatcher("site", .equal, "LHR"),
+        ])
         #expect(selected.count == 1)
         #expect(selected[0].labels == other)
         #expect(store.nextSeriesID == SeriesID(2))

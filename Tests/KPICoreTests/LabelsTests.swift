@@ -45,38 +45,7 @@ import Testing
     }
 }
 
-@Suite struct SelectorTests {
-    @Test func parsesMetricAndMatchers() throws {
-        let m = try SeriesSelector.parse(#"queue_wait_seconds{site="JFK", zone=~'T4-.*' ,lane!="3",gate!~`a|b`}"#)
-        #expect(m.map(\.name) == ["__name__", "site", "zone", "lane", "gate"])
-        #expect(m.map(\.op) == [.equal, .equal, .regexMatch, .notEqual, .regexNoMatch])
-        #expect(m.map(\.value) == ["queue_wait_seconds", "JFK", "T4-.*", "3", "a|b"])
-    }
-
-    @Test func parsesNameOnlyBracesOnlyAndEscapes() throws {
-        #expect(try SeriesSelector.parse("up").map(\.value) == ["up"])
-        let m = try SeriesSelector.parse(#"{__name__=~"queue_.*",x="a\"b\n\u00e9"}"#)
-        #expect(m[1].value == "a\"b\né")
-        #expect(try SeriesSelector.parse("up{}").count == 1)
-    }
-
-    @Test(arguments: [
-        ("", 0), ("up{", 3), ("up{site}", 7), ("up{site=JFK}", 8), (#"up{site="JFK"#, 12), ("up{a=\"1\" b=\"2\"}", 9),
-        ("up extra", 3),
-    ])
-    func rejectsMalformedSelectorsWithOffset(input: String, offset: Int) {
-        #expect(throws: SelectorError.self) { try SeriesSelector.parse(input) }
-        do {
-            _ = try SeriesSelector.parse(input)
-        } catch {
-            #expect(error.offset == offset)
-        }
-    }
-
-    @Test func rejectsBadRegex() {
-        #expect(throws: SelectorError.self) { try SeriesSelector.parse(#"up{a=~"(unclosed"}"#) }
-    }
-
+@Suite struct LabelMatcherTests {
     @Test func regexIsAnchoredAndEmptyValueSemantics() throws {
         let m = try LabelMatcher("zone", .regexMatch, "T4")
         #expect(m.matches("T4"))

@@ -16,23 +16,26 @@ import Testing
         return index
     }
 
-    func ids(_ index: SeriesIndex, _ selector: String) throws -> [UInt32] {
-        try index.select(SeriesSelector.parse(selector)).map(\.rawValue)
+    /// The ids `matchers` select; a metric name first when `metric` is given.
+    func ids(_ index: SeriesIndex, _ metric: String?, _ matchers: (String, LabelMatcher.Operator, String)...) throws -> [UInt32] {
+        var all = try metric.map { [try LabelMatcher(Labels.metricNameLabel, .equal, $0)] } ?? []
+        for (name, op, value) in matchers { all.append(try LabelMatcher(name, op, value)) }
+        return index.select(all).map(\.rawValue)
     }
 
     @Test func selectsByEachMatcherKind() throws {
         let index = makeIndex()
         #expect(try ids(index, "q") == [0, 1, 2, 3])
-        #expect(try ids(index, #"q{site="JFK"}"#) == [0, 1])
-        #expect(try ids(index, #"{site="JFK"}"#) == [0, 1, 4])
-        #expect(try ids(index, #"q{zone!="A"}"#) == [1, 3])  // 3 lacks zone: "" != "A"
-        #expect(try ids(index, #"q{zone=~"A|B"}"#) == [0, 1, 2])
-        #expect(try ids(index, #"q{zone!~"A"}"#) == [1, 3])
-        #expect(try ids(index, #"q{zone=""}"#) == [3])
-        #expect(try ids(index, #"q{zone=~"A|"}"#) == [0, 2, 3])
-        #expect(try ids(index, #"{__name__=~"q|occ",zone="A"}"#) == [0, 2, 4])
-        #expect(try ids(index, #"q{site="NONE"}"#) == [])
-        #expect(try ids(index, #"nosuch"#) == [])
+        #expect(try ids(index, "q", ("site", .equal, "JFK")) == [0, 1])
+        #expect(try ids(index, nil, ("site", .equal, "JFK")) == [0, 1, 4])
+        #expect(try ids(index, "q", ("zone", .notEqual, "A")) == [1, 3])  // 3 lacks zone: "" != "A"
+        #expect(try ids(index, "q", ("zone", .regexMatch, "A|B")) == [0, 1, 2])
+        #expect(try ids(index, "q", ("zone", .regexNoMatch, "A")) == [1, 3])
+        #expect(try ids(index, "q", ("zone", .equal, "")) == [3])
+        #expect(try ids(index, "q", ("zone", .regexMatch, "A|")) == [0, 2, 3])
+        #expect(try ids(index, nil, ("__name__", .regexMatch, "q|occ"), ("zone", .equal, "A")) == [0, 2, 4])
+        #expect(try ids(index, "q", ("site", .equal, "NONE")) == [])
+        #expect(try ids(index, "nosuch") == [])
     }
 
     @Test func lookupBothWaysAndLabelValues() {
