@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "KPIWire", targets: ["KPIWire"]),
         .library(name: "KPIQuery", targets: ["KPIQuery"]),
         .library(name: "KPIPromQL", targets: ["KPIPromQL"]),
+        .library(name: "KPIStorage", targets: ["KPIStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
