@@ -141,10 +141,6 @@ extension KPIService {
         let message: String
         var position: String? = nil
         switch error {
-        case .execution, .timeout: MemoryReclaimer.afterRefusedQuery()
-        default: break
-        }
-        switch error {
         case .parse(let e):
             status = 400
             type = "bad_data"

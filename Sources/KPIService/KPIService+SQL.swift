@@ -146,7 +146,6 @@ extension KPIService {
         case .limit: status = 422
         case .timeout: status = 503
         }
-        if error.kind == .limit || error.kind == .timeout { MemoryReclaimer.afterRefusedQuery() }
         var api = APIError(status: status, message: error.message)
         if error.position.line > 0 && error.kind != .limit && error.kind != .timeout {
             api.position = (error.position.line, error.position.column)
