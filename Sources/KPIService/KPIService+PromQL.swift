@@ -32,6 +32,8 @@ extension KPIService {
         do {
             result = try engine.instantQuery(query, at: time, extraMatchers: match.principal.scopeMatchers, deadline: deadline)
         } catch {
+            if case .execution = error { reclaimMemoryAfterRefusal() }
+            if case .timeout = error { reclaimMemoryAfterRefusal() }
             return KPIService.promQLErrorResponse(error)
         }
         audit(match, rows: KPIService.seriesCount(result), detail: query)
@@ -67,6 +69,8 @@ extension KPIService {
             result = try engine.rangeQuery(
                 query, start: start, end: end, step: step, extraMatchers: match.principal.scopeMatchers, deadline: deadline)
         } catch {
+            if case .execution = error { reclaimMemoryAfterRefusal() }
+            if case .timeout = error { reclaimMemoryAfterRefusal() }
             return KPIService.promQLErrorResponse(error)
         }
         audit(match, rows: KPIService.seriesCount(result), detail: query)
@@ -131,6 +135,11 @@ extension KPIService {
         case .vector(let v): return v.count
         case .matrix(let m): return m.count
         }
+    }
+
+    /// After a query refused for a limit or its timeout: memory it grew back to the system.
+    func reclaimMemoryAfterRefusal() {
+        if configuration.trimMemoryAfterRefusedQueries { MemoryReclaimer.afterRefusedQuery() }
     }
 
     /// Prometheus' error envelope with its status codes (400 bad_data, 422 execution, 503

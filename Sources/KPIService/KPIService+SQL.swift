@@ -51,6 +51,7 @@ extension KPIService {
             result = try QueryEngine(store: store).execute(text, options: options)
         } catch {
             audit(match, rows: nil, detail: text)
+            if error.kind == .limit || error.kind == .timeout { reclaimMemoryAfterRefusal() }
             throw KPIService.apiError(error)
         }
         audit(match, rows: result.rows.count, detail: text)

@@ -69,7 +69,6 @@ public final class KPIService: Sendable {
     /// Opens the data directory, starts HTTP, recovers the store, opens the API. Returns once
     /// ready; throws if the database cannot be opened or the port cannot be bound.
     public func start() throws {
-        MemoryReclaimer.configureAllocator()
         do {
             try startUp()
         } catch {

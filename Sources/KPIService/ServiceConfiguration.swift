@@ -46,6 +46,10 @@ public struct ServiceConfiguration: Sendable {
     public var queryMaxRows = 1_000_000
     /// SQL: memory for GROUP BY state, exact quantiles and join tables, in bytes.
     public var queryMaxMemoryBytes = 1 << 30
+    /// Whether memory a refused or timed-out query grew is handed back to the system at once
+    /// (`malloc_trim`, at most once a second; see `MemoryReclaimer`). On for a server; a process
+    /// embedding many services (the test suite) turns it off.
+    public var trimMemoryAfterRefusedQueries = true
     /// SQL: the time zone of date_trunc/date_part when a query names none (IANA name).
     public var queryTimeZone = "UTC"
     /// Directory of saved queries (`<group>/<name>.sql`), served by /api/v1/queries.

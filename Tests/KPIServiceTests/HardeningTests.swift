@@ -404,8 +404,8 @@ import Testing
     /// distinct values over 11,000 steps that was about 2 GB. Each new series is charged to
     /// `query-max-samples` (the default 50 M, far above the 12,000 samples the selector reads),
     /// so the query is refused with 422, and the memory it grew before the refusal (about 800 MB)
-    /// is given back (measured on the real kpid process, before and after; without kpid pinning
-    /// glibc's mapping threshold about 600 MB stayed resident).
+    /// is given back (measured on the real kpid process, before and after; without the trim
+    /// after a refusal about 500 MB stayed resident).
     @Test func countValuesIsChargedToTheSampleLimitAndItsMemoryIsReturned() throws {
         let dir = TempDir()
         let kpid = try KpidProcess(data: dir.path)

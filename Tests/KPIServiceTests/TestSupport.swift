@@ -77,6 +77,10 @@ final class RunningService {
         config.httpThreads = 4
         // Tests that want the rolling KPI schedule turn it on themselves.
         config.kpiIntervalSeconds = 0
+        // A trim walks the whole test process' heap (every in-process service's): it froze the
+        // suite for ~28 s. The trim is tested on kpid processes of their own (HardeningTests,
+        // FaultTests).
+        config.trimMemoryAfterRefusedQueries = false
         configure(&config)
         var logger = Logger(label: "kpid-test")
         logger.logLevel = .warning
