@@ -10,11 +10,7 @@
 public enum CSVCell {
     /// Appends `text` as one cell to `out`.
     public static func append(_ text: String, to out: inout [UInt8], guarded: Bool) {
-        if text.utf8.withContiguousStorageIfAvailable({ append(utf8: $0, to: &out, guarded: guarded) }) == nil {
-            var copy = text
-            copy.makeContiguousUTF8()
-            _ = copy.utf8.withContiguousStorageIfAvailable { append(utf8: $0, to: &out, guarded: guarded) }
-        }
+        text.withContiguousUTF8 { append(utf8: $0, to: &out, guarded: guarded) }
     }
 
     /// `text` as one cell.

@@ -72,7 +72,7 @@ public enum SampleEncoder {
     /// characters, including non-ASCII, are written as UTF-8.
     public static func appendJSONString(_ out: inout [UInt8], _ text: String) {
         out.append(UInt8(ascii: "\""))
-        withUTF8(text) { appendJSONEscaped(&out, $0) }
+        text.withContiguousUTF8 { appendJSONEscaped(&out, $0) }
         out.append(UInt8(ascii: "\""))
     }
 
@@ -99,17 +99,6 @@ public enum SampleEncoder {
                 out.append(hexDigit(b & 0xF))
             default: out.append(b)
             }
-        }
-    }
-
-    /// Runs `body` over the string's UTF-8 without copying when the storage is contiguous
-    /// (native and small strings); bridged strings are copied once.
-    @inline(__always)
-    static func withUTF8(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        if text.utf8.withContiguousStorageIfAvailable(body) == nil {
-            var copy = text
-            copy.makeContiguousUTF8()
-            _ = copy.utf8.withContiguousStorageIfAvailable(body)
         }
     }
 
