@@ -68,18 +68,29 @@ let package = Package(
         .target(name: "KPIFixtures"),
         // PromQL: lexer, parser and evaluator over the store (Prometheus HTTP query API). Pure Swift.
         .target(name: "KPIPromQL", dependencies: ["KPICore"]),
-        // Wiring: routes, handlers, configuration, limits, own metrics.
+        // Everything below HTTP: settings, the data directory lock, database connections, store
+        // recovery, the writer, schedulers (retention, rolling KPIs, forwarding, demo), the KPI
+        // catalog, tokens and audit. `Runtime.open` is what serve, ingest, report and the
+        // benchmarks use.
+        .target(
+            name: "KPIRuntime",
+            dependencies: [
+                "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPITemplates", "KPIFixtures",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // The HTTP layer: routes, handlers, authentication, rate limits, audit of requests.
         .target(
             name: "KPIService",
             dependencies: [
-                "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIReport",
-                "KPIFixtures", .product(name: "Logging", package: "swift-log"),
+                "KPIRuntime", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates",
+                "KPIReport", "KPIFixtures", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "kpid",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPITemplates", "KPIReport",
+                "KPIService", "KPIRuntime", "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPITemplates", "KPIReport",
                 "KPIFixtures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "kpid-bench",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL",
+                "KPIService", "KPIRuntime", "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,8 +123,8 @@ let package = Package(
         .testTarget(
             name: "KPIServiceTests",
             dependencies: [
-                "KPIService", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates",
-                "KPIReport", "KPITestSupport",
+                "KPIService", "KPIRuntime", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL",
+                "KPITemplates", "KPIReport", "KPITestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KPICore
 import KPIService
+import KPIRuntime
 import KPIStorage
 import KPIWire
 import Logging

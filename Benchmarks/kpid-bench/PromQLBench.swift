@@ -4,6 +4,7 @@ import Foundation
 import KPICore
 import KPIPromQL
 import KPIService
+import KPIRuntime
 import KPIWire
 import Logging
 

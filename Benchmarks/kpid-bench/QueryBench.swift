@@ -4,6 +4,7 @@ import Foundation
 import KPICore
 import KPIQuery
 import KPIService
+import KPIRuntime
 import KPIStorage
 import Logging
 

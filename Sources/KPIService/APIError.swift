@@ -1,5 +1,6 @@
 import KPICore
 import KPIHTTP
+import KPIRuntime
 
 /// An error answered to an API client: status plus the project's JSON error shape
 /// `{"error": message, "details": [{"line": N, "field": f, "reason": r}]}`.
@@ -18,6 +19,14 @@ struct APIError: Error {
         self.message = message
         self.details = details
         self.detailsTruncated = detailsTruncated
+    }
+
+    /// The answer for templates or sites that cannot be read: 500 when a definition is wrong
+    /// (the operator must fix it), 503 when the sites table cannot be reached now.
+    init(_ error: CatalogError) {
+        self.init(
+            status: error.kind == .invalid ? 500 : 503, message: error.message,
+            details: error.field.map { [IngestIssue(line: 0, field: $0, reason: error.reason ?? "")] } ?? [])
     }
 
     /// A bad request parameter.

@@ -1,4 +1,5 @@
 import Foundation
+import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIQuery
@@ -24,13 +25,7 @@ extension KPIService {
 
     /// Every template of the templates directory, validated.
     func loadTemplates() throws(APIError) -> [KPITemplate] {
-        do {
-            return try TemplateLoader.loadDirectory(configuration.templatesDirectory)
-        } catch {
-            throw APIError(
-                status: 500, message: "invalid KPI template",
-                details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
-        }
+        do { return try runtime.catalog.templates() } catch { throw APIError(error) }
     }
 
     func listTemplates(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
@@ -174,7 +169,7 @@ extension KPIService {
                 "\"\(windowName)\" is not one of the rolling windows \(configuration.kpiWindows.map(\.name).joined(separator: ", ")) (setting kpi-windows)"
             )
         }
-        let stored = rollingKPIs.values(site: site.site)
+        let stored = runtime.rollingKPIs.values(site: site.site)
         var values: [RollingValue] = []
         for template in templates {
             let kept = stored.filter { $0.template == template.name && $0.window == window }
@@ -183,7 +178,7 @@ extension KPIService {
                 continue
             }
             do {
-                values += try evaluateWindows(
+                values += try runtime.evaluateWindows(
                     template, site: site, windows: [window], now: now,
                     scope: match.principal.scopeMatchers)
             } catch {

@@ -1,5 +1,6 @@
 import KPICore
 import KPIHTTP
+import KPIRuntime
 
 /// The metadata endpoints of Prometheus' HTTP API that Grafana's Prometheus data source calls
 /// for its query editor (label names and values) and its health and version checks.

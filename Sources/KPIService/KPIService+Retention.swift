@@ -1,4 +1,5 @@
 import Foundation
+import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIStorage
@@ -6,138 +7,6 @@ import KPITemplates
 import KPIWire
 import Logging
 import Synchronization
-
-/// Counters of what retention and deletions removed, for /metrics.
-final class RetentionMetrics: Sendable {
-    struct Counts: Sendable {
-        var retentionSamples: UInt64 = 0
-        var retentionChunks: UInt64 = 0
-        var retentionSeries: UInt64 = 0
-        var retentionRuns: [String: UInt64] = [:]  // by result
-        var lastRunSeconds: Double? = nil
-        var lastRunDurationSeconds = 0.0
-        var deletedSamples: UInt64 = 0
-        var deletedSeries: UInt64 = 0
-        var deleteRequests: UInt64 = 0
-        var pagesReclaimed: UInt64 = 0
-    }
-
-    let counts = Mutex(Counts())
-
-    func retentionRan(_ result: Result<DeletionSummary, WriteError>, seconds: Double) {
-        counts.withLock {
-            $0.lastRunSeconds = Date().timeIntervalSince1970
-            $0.lastRunDurationSeconds = seconds
-            switch result {
-            case .success(let s):
-                $0.retentionRuns["success", default: 0] += 1
-                $0.retentionSamples += UInt64(s.samples)
-                $0.retentionChunks += UInt64(s.chunks)
-                $0.retentionSeries += UInt64(s.seriesRemoved)
-                $0.pagesReclaimed += UInt64(s.pagesReclaimed)
-            case .failure:
-                $0.retentionRuns["failure", default: 0] += 1
-            }
-        }
-    }
-
-    func deleted(_ summary: DeletionSummary) {
-        counts.withLock {
-            $0.deleteRequests += 1
-            $0.deletedSamples += UInt64(summary.samples)
-            $0.deletedSeries += UInt64(summary.seriesRemoved)
-            $0.pagesReclaimed += UInt64(summary.pagesReclaimed)
-        }
-    }
-
-    /// Appends the families in the text format (before OpenMetrics' `# EOF`, if present).
-    func append(to body: inout [UInt8], openMetrics: Bool) {
-        let c = counts.withLock { $0 }
-        ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
-            out.family("kpid_retention_deleted_samples_total", "counter", "Samples removed by retention.")
-            out.sample("kpid_retention_deleted_samples_total", [], Double(c.retentionSamples))
-            out.family("kpid_retention_deleted_chunks_total", "counter", "Sealed chunks dropped by retention.")
-            out.sample("kpid_retention_deleted_chunks_total", [], Double(c.retentionChunks))
-            out.family("kpid_retention_deleted_series_total", "counter", "Series removed by retention (no sample left).")
-            out.sample("kpid_retention_deleted_series_total", [], Double(c.retentionSeries))
-            out.family("kpid_retention_runs_total", "counter", "Retention runs, by result.")
-            for (result, n) in c.retentionRuns.sorted(by: { $0.key < $1.key }) {
-                out.sample("kpid_retention_runs_total", [("result", result)], Double(n))
-            }
-            if let last = c.lastRunSeconds {
-                out.family("kpid_retention_last_run_timestamp_seconds", "gauge", "Unix time of the last retention run.")
-                out.sample("kpid_retention_last_run_timestamp_seconds", [], last.rounded())
-                out.family("kpid_retention_last_run_duration_seconds", "gauge", "Duration of the last retention run.")
-                out.sample("kpid_retention_last_run_duration_seconds", [], c.lastRunDurationSeconds)
-            }
-            out.family("kpid_series_delete_requests_total", "counter", "Series deletions through the admin API.")
-            out.sample("kpid_series_delete_requests_total", [], Double(c.deleteRequests))
-            out.family("kpid_deleted_samples_total", "counter", "Samples removed through the admin delete API.")
-            out.sample("kpid_deleted_samples_total", [], Double(c.deletedSamples))
-            out.family("kpid_deleted_series_total", "counter", "Series removed through the admin delete API.")
-            out.sample("kpid_deleted_series_total", [], Double(c.deletedSeries))
-            out.family("kpid_sqlite_pages_reclaimed_total", "counter", "Free SQLite pages returned to the file system after deletions.")
-            out.sample("kpid_sqlite_pages_reclaimed_total", [], Double(c.pagesReclaimed))
-        }
-    }
-}
-
-/// Runs retention every `interval` on its own thread (the work itself runs on the writer
-/// thread, between group commits, see `GroupCommitWriter.exclusive`).
-final class RetentionScheduler: Sendable {
-    private let writer: GroupCommitWriter
-    private let policy: RetentionPolicy
-    private let interval: TimeInterval
-    private let metrics: RetentionMetrics
-    private let logger: Logger
-    private let clock: WallClock
-    private let thread = BackgroundThread()
-
-    init(
-        writer: GroupCommitWriter, policy: RetentionPolicy, interval: TimeInterval, metrics: RetentionMetrics,
-        logger: Logger, clock: WallClock
-    ) {
-        self.clock = clock
-        self.writer = writer
-        self.policy = policy
-        self.interval = interval
-        self.metrics = metrics
-        self.logger = logger
-    }
-
-    /// One run now, on the calling thread (waits for the writer).
-    @discardableResult
-    func runOnce() -> Result<DeletionSummary, WriteError> {
-        let started = DispatchTime.now()
-        let nowMs = clock.nowMilliseconds()
-        let result = writer.enforceRetention(policy, nowMs: nowMs)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        metrics.retentionRan(result, seconds: seconds)
-        switch result {
-        case .success(let s):
-            if s.samples > 0 || s.seriesRemoved > 0 {
-                logger.info(
-                    "retention",
-                    metadata: [
-                        "samples": "\(s.samples)", "chunks": "\(s.chunks)", "series_removed": "\(s.seriesRemoved)",
-                        "pages_reclaimed": "\(s.pagesReclaimed)", "seconds": "\(String(format: "%.3f", seconds))",
-                    ])
-            }
-        case .failure(.unavailable):
-            break
-        case .failure(let error):
-            logger.error("retention run failed; will retry", metadata: ["error": "\(error)"])
-        }
-        return result
-    }
-
-    func start() {
-        thread.every(interval, name: "kpid-retention", immediately: false) { [self] in runOnce() }
-    }
-
-    /// Stops the thread and waits for a run in progress.
-    func stop() { thread.stop() }
-}
 
 extension KPIService {
     /// Series deletion (admin): kpid's shape and Prometheus' admin API shape.
@@ -154,14 +23,12 @@ extension KPIService {
     /// `POST /api/v1/admin/retention`: one retention run now (as the periodic one), answering
     /// what it removed. With no retention set it removes nothing.
     func runRetentionNow(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
-        guard let writer else { throw APIError(status: 503, message: "kpid is not ready or shutting down") }
-        let policy = effectiveRetention()
-        let scheduler = RetentionScheduler(
-            writer: writer, policy: policy, interval: configuration.retentionIntervalSeconds, metrics: retentionMetrics,
-            logger: logger, clock: configuration.clock)
+        guard writer != nil else { throw APIError(status: 503, message: "kpid is not ready or shutting down") }
+        let policy = runtime.effectiveRetention()
         let summary: DeletionSummary
-        switch scheduler.runOnce() {
+        switch runtime.runRetentionOnce() {
         case .success(let s): summary = s
+        case .failure(.unavailable): throw APIError(status: 503, message: "kpid is not ready or shutting down")
         case .failure(let error):
             throw APIError(status: 503, message: "the retention run failed; nothing was deleted: \(error)")
         }
@@ -172,46 +39,6 @@ extension KPIService {
                 + "\"chunks_deleted\":\(summary.chunks),\"series_removed\":\(summary.seriesRemoved),"
                 + "\"pages_reclaimed\":\(summary.pagesReclaimed)}}\n")
         return .json(200, w.bytes)
-    }
-
-    /// The configured retention with each `template/<name>` rule expanded to the metrics that
-    /// template's queries read (templates read now; an unknown template is logged and ignored).
-    func effectiveRetention() -> RetentionPolicy {
-        let configured = configuration.retention
-        guard !configured.templateRules.isEmpty else { return configured }
-        let templates = (try? TemplateLoader.loadDirectory(configuration.templatesDirectory)) ?? []
-        let (policy, unknown) = configured.expandingTemplates { name in
-            templates.first { $0.name == name }?.metricNames
-        }
-        for name in unknown {
-            logger.warning(
-                "retention rule names an unknown template; ignored",
-                metadata: ["template": "\(name)", "templates_dir": "\(configuration.templatesDirectory)"])
-        }
-        return policy
-    }
-
-    /// Runs retention once (before the API opens), then every `retention-interval` if any
-    /// retention is set. Called by `start()` once the writer runs.
-    func startRetention(_ writer: GroupCommitWriter) {
-        let policy = effectiveRetention()
-        guard policy.isEnabled else { return }
-        let scheduler = RetentionScheduler(
-            writer: writer, policy: policy, interval: configuration.retentionIntervalSeconds, metrics: retentionMetrics,
-            logger: logger, clock: configuration.clock)
-        scheduler.runOnce()
-        scheduler.start()
-        state.withLock { $0.retentionScheduler = scheduler }
-    }
-
-    /// Stops the retention thread (waiting for a run in progress). Called by `stop()` before
-    /// the writer shuts down.
-    func stopRetention() {
-        let scheduler = state.withLock { s -> RetentionScheduler? in
-            defer { s.retentionScheduler = nil }
-            return s.retentionScheduler
-        }
-        scheduler?.stop()
     }
 
     /// `DELETE /api/v1/series?match[]=SEL&start=&end=` and
@@ -248,7 +75,7 @@ extension KPIService {
             logger.error("series deletion failed", metadata: ["error": "\(error)"])
             throw APIError(status: 503, message: "the deletion could not be committed; nothing was deleted: \(error)")
         }
-        retentionMetrics.deleted(summary)
+        runtime.retentionMetrics.deleted(summary)
         audit(
             match, rows: summary.samples,
             detail:

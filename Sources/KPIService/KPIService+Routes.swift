@@ -2,6 +2,7 @@ import Foundation
 import KPICore
 import KPIHTTP
 import KPIPromQL
+import KPIRuntime
 import KPIStorage
 import KPIWire
 
@@ -208,13 +209,14 @@ extension KPIService {
     func exposition(openMetrics: Bool, sites: [String] = []) -> [UInt8] {
         if !sites.isEmpty {
             var body: [UInt8] = openMetrics ? Array("# EOF\n".utf8) : []
-            rollingKPIs.append(to: &body, openMetrics: openMetrics, sites: sites)
+            runtime.rollingKPIs.append(to: &body, openMetrics: openMetrics, sites: sites)
             return body
         }
-        var body = metrics.render(store: store.stats, databaseBytes: databaseFileBytes, ready: isReady, openMetrics: openMetrics)
-        retentionMetrics.append(to: &body, openMetrics: openMetrics)
-        rollingKPIs.append(to: &body, openMetrics: openMetrics)
-        state.withLock { $0.forwarder }?.append(to: &body, openMetrics: openMetrics)
+        var body = metrics.render(
+            store: store.stats, databaseBytes: runtime.databaseFileBytes, ready: isReady, openMetrics: openMetrics)
+        runtime.retentionMetrics.append(to: &body, openMetrics: openMetrics)
+        runtime.rollingKPIs.append(to: &body, openMetrics: openMetrics)
+        runtime.forwarder?.append(to: &body, openMetrics: openMetrics)
         appendOperationalMetrics(to: &body, openMetrics: openMetrics)
         return body
     }

@@ -2,6 +2,7 @@ import Foundation
 import KPICore
 import KPIHTTP
 import KPIQuery
+import KPIRuntime
 import KPIWire
 
 /// The SQL query API: `POST /api/v1/sql` (and `GET ?query=`), answering JSON or CSV.
@@ -12,16 +13,7 @@ extension KPIService {
 
     /// The engine's limits and time zone from the configuration.
     func queryOptions(parameters: [String: Value], principal: Principal, timeZone: TimeZone? = nil) -> QueryOptions {
-        var options = QueryOptions(
-            now: configuration.clock.nowMilliseconds(),
-            timeZone: timeZone ?? TimeZone(identifier: configuration.queryTimeZone) ?? TimeZone(identifier: "UTC")!,
-            parameters: parameters,
-            limits: QueryLimits(
-                maxSeries: configuration.queryMaxSeries, maxSamples: configuration.queryMaxSamples,
-                maxRows: configuration.queryMaxRows, timeoutMilliseconds: configuration.queryTimeoutMs,
-                maxGroupBytes: configuration.queryMaxMemoryBytes))
-        options.seriesScope = principal.scopeMatchers
-        return options
+        runtime.queryOptions(parameters: parameters, scope: principal.scopeMatchers, timeZone: timeZone)
     }
 
     /// Runs the query of `request`; `parameters`, when given, replace the request's own (saved

@@ -1,4 +1,5 @@
 import Foundation
+import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIQuery

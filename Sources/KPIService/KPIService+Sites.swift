@@ -1,16 +1,9 @@
 import Foundation
 import KPICore
 import KPIHTTP
+import KPIRuntime
 import KPIStorage
 import KPITemplates
-
-/// Where a site's definition comes from.
-enum SiteSource: String, Sendable {
-    /// The sites file (setting `sites-file`).
-    case file
-    /// Registered with `POST /api/v1/sites`, stored in SQLite (table `sites`).
-    case api
-}
 
 /// Sites: the sites file merged with the sites registered over the API.
 ///
@@ -39,75 +32,14 @@ extension KPIService {
     /// The name API-registered sites carry in validation errors.
     static let siteBodyName = "request body"
 
-    /// Every site: the sites file's, then those registered over the API (a stored site with the
-    /// id of a file site takes its place), validated against `templates`.
+    /// Every site (the catalog's), as an API error when they cannot be read.
     func loadSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
-        try loadSiteEntries(templates).map(\.site)
+        do { return try runtime.catalog.sites(templates) } catch { throw APIError(error) }
     }
 
     /// ``loadSites(_:)`` with each site's source, and whether a stored site replaces a file site.
-    func loadSiteEntries(_ templates: [KPITemplate]) throws(APIError) -> [(
-        site: SiteDefinition, source: SiteSource, replacesFileSite: Bool
-    )] {
-        var entries = try loadFileSites(templates).map { (site: $0, source: SiteSource.file, replacesFileSite: false) }
-        for site in try loadStoredSites(templates) {
-            if let index = entries.firstIndex(where: { $0.site.site == site.site }) {
-                entries[index] = (site, .api, true)
-            } else {
-                entries.append((site, .api, false))
-            }
-        }
-        return entries
-    }
-
-    /// The sites of the sites file, validated against `templates`; none when `sites-file` is
-    /// set to the empty string.
-    func loadFileSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
-        let path = configuration.sitesFile
-        guard !path.isEmpty else { return [] }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw APIError(
-                status: 500, message: "the sites file \(path) cannot be read (setting sites-file)")
-        }
-        do {
-            return try SiteCatalog.parse(data, file: (path as NSString).lastPathComponent, templates: templates)
-        } catch {
-            throw APIError(
-                status: 500, message: "invalid sites file",
-                details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
-        }
-    }
-
-    /// The sites stored in SQLite, validated against today's templates: one that no longer
-    /// fits them (a template or KPI removed) answers 500 naming the site and the field; replace
-    /// it with `POST /api/v1/sites` or remove it with `DELETE /api/v1/sites/<id>`.
-    func loadStoredSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
-        let records: [SiteRecord]
-        do {
-            records = try requireSiteStore().all()
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError(status: 503, message: "the sites table cannot be read: \(error)")
-        }
-        var out: [SiteDefinition] = []
-        out.reserveCapacity(records.count)
-        for record in records {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(record.definition.utf8))) as? [String: Any]
-            else {
-                throw APIError(status: 500, message: "the stored site \"\(record.site)\" is not a JSON object")
-            }
-            do {
-                out.append(try SiteCatalog.parseOne(object, file: "sites table", label: record.site, templates: templates))
-            } catch {
-                throw APIError(
-                    status: 500,
-                    message:
-                        "the stored site \"\(record.site)\" no longer fits the templates; replace it (POST /api/v1/sites) or delete it",
-                    details: [IngestIssue(line: 0, field: error.field, reason: error.description)])
-            }
-        }
-        return out
+    func loadSiteEntries(_ templates: [KPITemplate]) throws(APIError) -> [SiteEntry] {
+        do { return try runtime.catalog.siteEntries(templates) } catch { throw APIError(error) }
     }
 
     // MARK: Handlers
@@ -169,7 +101,8 @@ extension KPIService {
                 status: 400, message: "invalid site",
                 details: [IngestIssue(line: 0, field: error.field ?? "body", reason: error.reason)])
         }
-        let fileSites = try loadFileSites(templates)
+        let fileSites: [SiteDefinition]
+        do { fileSites = try runtime.catalog.fileSites(templates) } catch { throw APIError(error) }
         let definition: String
         do {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -216,7 +149,7 @@ extension KPIService {
         }
         // Whether the sites file has the id (a deleted stored site may have replaced it). The
         // file is only looked up, not validated: a broken file must not block a deletion.
-        let inFile = fileSiteIDs().contains(id)
+        let inFile = runtime.catalog.fileSiteIDs().contains(id)
         audit(match, rows: deleted ? 1 : 0, detail: "delete site \(id)")
         guard deleted else {
             if inFile {
@@ -239,40 +172,11 @@ extension KPIService {
         return .json(200, w.bytes)
     }
 
-    // MARK: Storage
-
-    /// Opens the site table on a connection of its own (the database at `path` is migrated).
-    func openSites(path: String) throws {
-        let store = try SiteStore(path: path)
-        state.withLock { $0.siteStore = store }
-    }
-
-    /// Closes the site table's connection. Idempotent.
-    func closeSites() {
-        let store = state.withLock { s in
-            defer { s.siteStore = nil }
-            return s.siteStore
-        }
-        store?.close()
-    }
-
     func requireSiteStore() throws(APIError) -> SiteStore {
-        guard let store = state.withLock({ $0.siteStore }) else {
-            throw APIError(status: 503, message: "kpid is starting or stopping: the sites table is not open")
-        }
-        return store
+        do { return try runtime.catalog.requireSiteStore() } catch { throw APIError(error) }
     }
 
     // MARK: Helpers
-
-    /// The ids listed in the sites file (empty when there is no readable file).
-    func fileSiteIDs() -> Set<String> {
-        let path = configuration.sitesFile
-        guard !path.isEmpty, let data = FileManager.default.contents(atPath: path),
-            let list = (try? JSONSerialization.jsonObject(with: data)) as? [Any]
-        else { return [] }
-        return Set(list.compactMap { ($0 as? [String: Any])?["site"] as? String })
-    }
 
     /// Why `id` cannot be a site registered over the API (it appears in URL paths and in
     /// token scopes), nil when it can.

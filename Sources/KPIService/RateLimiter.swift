@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import KPIRuntime
 import KPIWire
 import Synchronization
 
@@ -62,7 +63,7 @@ extension KPIService {
     func appendOperationalMetrics(to body: inout [UInt8], openMetrics: Bool) {
         let failures = metrics.authFailures
         let refused = rateLimiter?.refusals ?? [:]
-        let (log, server, recovery) = state.withLock { ($0.auditLog, $0.server, $0.recovery) }
+        let (log, server, recovery) = (runtime.auditLog, httpServer, runtime.recovery)
         ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
             out.family(
                 "kpid_auth_failures_total", "counter",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KPICore
 import KPIService
+import KPIRuntime
 import KPIStorage
 import KPIWire
 import Logging
@@ -292,17 +293,14 @@ struct Ingest: ParsableCommand {
     @Flag(help: "No progress lines.") var quiet = false
 
     func run() throws {
-        var offline: KPIService? = nil
+        // Offline: a runtime on the data directory (its lock, database and writer), no socket.
+        var offline: Runtime? = nil
         if let data {
             var config = ServiceConfiguration()
             config.dataDirectory = data
-            config.port = 0
-            config.kpiIntervalSeconds = 0  // writing files offline: no KPI rounds
-            let service = KPIService(configuration: config, logger: makeLogger(level: "warning"))
-            try service.start()
-            offline = service
+            offline = try Runtime.open(config, logger: makeLogger(level: "warning"), mode: .ingest)
         }
-        defer { offline?.stop() }
+        defer { offline?.close() }
         var failed = false
         for path in files {
             guard let (format, contentType) = formatFor(path: path) else {

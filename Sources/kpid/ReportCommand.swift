@@ -4,6 +4,7 @@ import KPICore
 import KPIQuery
 import KPIReport
 import KPIService
+import KPIRuntime
 import KPIStorage
 import KPITemplates
 import Logging
@@ -94,52 +95,31 @@ struct Report: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        let templateList: [KPITemplate]
-        do {
-            templateList = try TemplateLoader.loadDirectory(config.templatesDirectory)
-        } catch {
-            printError("templates (\(config.templatesDirectory)): \(error)")
+        guard FileManager.default.fileExists(atPath: config.databasePath) else {
+            printError("no kpid database at \(config.databasePath) (--data)")
             throw ExitCode(1)
         }
-        var siteList: [SiteDefinition] = []
-        if !config.sitesFile.isEmpty {
-            guard let bytes = FileManager.default.contents(atPath: config.sitesFile) else {
-                printError("the sites file \(config.sitesFile) cannot be read (--sites)")
-                throw ExitCode(1)
-            }
-            do {
-                siteList = try SiteCatalog.parse(
-                    bytes, file: (config.sitesFile as NSString).lastPathComponent, templates: templateList)
-            } catch {
-                printError("sites: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        let path = config.databasePath
-        guard FileManager.default.fileExists(atPath: path) else {
-            printError("no kpid database at \(path) (--data)")
-            throw ExitCode(1)
-        }
-        // The lock keeps a server from starting (and writing) while the store is read.
-        let lock: DataDirectoryLock
+        // The runtime's lock keeps a server from starting (and writing) while the store is
+        // read; in read mode nothing is written.
+        var logger = Logger(label: "kpid")
+        logger.logLevel = .error
+        let runtime: Runtime
         do {
-            lock = try DataDirectoryLock(directory: config.dataDirectory)
-        } catch {
+            runtime = try Runtime.open(config, logger: logger, mode: .read)
+        } catch let error as DataDirectoryLockError {
             printError("\(error): ask the running kpid with --url instead")
             throw ExitCode(1)
         }
-        defer { lock.release() }
-        var logger = Logger(label: "kpid")
-        logger.logLevel = .error
-        let store = ColumnarStore(
-            configuration: StoreConfiguration(
-                outOfOrderWindowMs: config.outOfOrderWindowMs, chunkSize: config.chunkSize, rollupSketches: config.rollupSketches))
-        let database = try KPIDatabase(
-            path: path, durability: config.durability, logger: logger, softwareVersion: ServiceMetrics.version)
-        _ = try StoreRecovery.load(database, into: store, logger: logger)
-        database.close()
-        siteList = try Self.merge(siteList, storedIn: path, templates: templateList)
-
+        defer { runtime.close() }
+        let templateList: [KPITemplate]
+        let siteList: [SiteDefinition]
+        do {
+            templateList = try runtime.catalog.templates()
+            siteList = try runtime.catalog.sites(templateList)
+        } catch {
+            printError("\(error) (templates: \(config.templatesDirectory), sites: \(config.sitesFile))")
+            throw ExitCode(1)
+        }
         guard let site = siteList.first(where: { $0.site == self.site }) else {
             printError(
                 "unknown site \"\(self.site)\"; known: \(siteList.map(\.site).joined(separator: ", "))")
@@ -152,45 +132,17 @@ struct Report: ParsableCommand {
         let zone = TimeZone(identifier: site.timeZone) ?? .gmt
         let now = config.clock.nowMilliseconds()
         let isoWeek = try week.map { try ISOWeek.parse($0) } ?? ISOWeek.lastComplete(at: now, in: zone)
-        var options = QueryOptions(now: now, timeZone: zone)
-        options.limits = QueryLimits(
-            maxSeries: config.queryMaxSeries, maxSamples: config.queryMaxSamples, maxRows: config.queryMaxRows,
-            timeoutMilliseconds: config.queryTimeoutMs, maxGroupBytes: config.queryMaxMemoryBytes)
+        var options = runtime.queryOptions(scope: [], timeZone: zone)
+        options.now = now
         let review: WeeklyReview
         do {
             review = try WeeklyReview.build(
-                engine: QueryEngine(store: store), templates: templateList, site: site, week: isoWeek, options: options,
+                engine: QueryEngine(store: runtime.store), templates: templateList, site: site, week: isoWeek, options: options,
                 only: template.map { [$0] }, generatedAt: now)
         } catch {
             printError("KPI \(error.kpi): \(error.error.message)")
             throw ExitCode(1)
         }
         return review.render(format)
-    }
-
-    /// The sites file's sites with those registered over the API (`POST /api/v1/sites`) merged
-    /// in as the server does: a stored site replaces the file's site of the same id.
-    static func merge(_ fileSites: [SiteDefinition], storedIn path: String, templates: [KPITemplate]) throws
-        -> [SiteDefinition]
-    {
-        var out = fileSites
-        let records: [SiteRecord]
-        do {
-            let store = try SiteStore(path: path)
-            defer { store.close() }
-            records = try store.all()
-        } catch {
-            return out  // a database without the sites table holds no registered site
-        }
-        for record in records {
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(record.definition.utf8))) as? [String: Any],
-                let site = try? SiteCatalog.parseOne(object, file: "sites table", label: record.site, templates: templates)
-            else {
-                printError("warning: the stored site \"\(record.site)\" does not fit the templates; skipped")
-                continue
-            }
-            if let index = out.firstIndex(where: { $0.site == site.site }) { out[index] = site } else { out.append(site) }
-        }
-        return out
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KPIService
+import KPIRuntime
 import KPIStorage
 import Logging
 

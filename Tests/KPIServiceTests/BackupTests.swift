@@ -1,5 +1,6 @@
 import Foundation
 import KPIService
+import KPIRuntime
 import KPIStorage
 import Synchronization
 import Testing

@@ -42,6 +42,36 @@ import Testing
         #expect(kpid.service.store.stats.sampleCount == 300)
     }
 
+    /// The `socket`, `bind` and `listen` calls of a `kpid` run, traced with strace.
+    func socketCalls(_ arguments: [String], trace: String) throws -> [Substring] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        process.arguments = ["-f", "-e", "trace=socket,bind,listen", "-o", trace, kpidBinary] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.contains("+++") && !$0.contains("---") }
+    }
+
+    /// Offline ingest writes through the runtime alone: the process makes no `socket`, `bind`
+    /// or `listen` call. The control: the same trace of an ingest over HTTP shows its socket.
+    @Test func offlineIngestOpensNoSocket() throws {
+        let dir = TempDir()
+        let file = dir.path + "/dwell.csv"
+        try writeCSV(file, rows: 30)
+        let offline = try socketCalls(["ingest", "--data", dir.path + "/data", file], trace: dir.path + "/offline.trace")
+        #expect(offline.isEmpty, "\(offline)")
+        let kpid = try RunningService(data: dir.path + "/served")
+        let online = try socketCalls(["ingest", "--url", kpid.base, file], trace: dir.path + "/online.trace")
+        #expect(online.contains { $0.contains("socket(") }, "\(online)")
+        kpid.stop()
+        let reopened = try RunningService(data: dir.path + "/data")
+        #expect(reopened.service.store.stats.sampleCount == 30)
+    }
+
     @Test func badFileFailsWithTheServersReason() throws {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path + "/data")

@@ -2,6 +2,7 @@ import Foundation
 import KPICore
 import KPIPromQL
 import KPIService
+import KPIRuntime
 import Testing
 
 /// The Grafana dashboards in `Dashboards/`: valid JSON with unique uids and the variables

@@ -161,9 +161,9 @@ struct RawConnection {
         for _ in 0..<20 {
             connection.send(Array(line.utf8))
             Thread.sleep(forTimeInterval: 0.3)
-            if kpid.service.state.withLock({ $0.server })?.slowRequestsAborted == 1 { break }
+            if kpid.service.httpServer?.slowRequestsAborted == 1 { break }
         }
-        #expect(kpid.service.state.withLock({ $0.server })?.slowRequestsAborted == 1)
+        #expect(kpid.service.httpServer?.slowRequestsAborted == 1)
         #expect(Date().timeIntervalSince(started) < 4)
         #expect(connection.readAll().isEmpty)  // closed with no answer
         #expect(try kpid.exportedSamples("drip").isEmpty)

@@ -1,5 +1,6 @@
 import Foundation
 import KPIService
+import KPIRuntime
 import Testing
 
 /// `forward-url`: kpid forwards what it acknowledges to a real Prometheus started with

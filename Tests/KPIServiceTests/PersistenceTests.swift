@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import KPIService
+import KPIRuntime
 import Testing
 
 @Suite(.serialized) struct PersistenceTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import KPIRuntime
 @testable import KPIService
 
 /// `/metrics` in the delimited MetricFamily protobuf format: negotiated by `Accept`, decoded

@@ -1,5 +1,6 @@
 import Foundation
 import KPIService
+import KPIRuntime
 import Testing
 
 /// `kpid query` against a running service, as a real process.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import KPIRuntime
 @testable import KPIService
 
 /// The scheduled rolling KPIs: values per window against sums and means worked out by hand
@@ -200,15 +201,15 @@ import Testing
         #expect(RollingWindow(name: "28d", milliseconds: 28 * 86_400_000).refreshMilliseconds(interval: 60) == 8_400_000)
         let dir = TempDir()
         let kpid = try start(dir)
-        kpid.service.runRollingRound(force: true)
-        let first = kpid.service.rollingKPIs.values(site: "S1")
-        let recorded = kpid.service.rollingKPIs.counts.withLock { $0.recordedSamples }
-        kpid.service.runRollingRound()
-        let second = kpid.service.rollingKPIs.values(site: "S1")
+        kpid.service.runtime.runRollingRound(force: true)
+        let first = kpid.service.runtime.rollingKPIs.values(site: "S1")
+        let recorded = kpid.service.runtime.rollingKPIs.counts.withLock { $0.recordedSamples }
+        kpid.service.runtime.runRollingRound()
+        let second = kpid.service.runtime.rollingKPIs.values(site: "S1")
         // Nothing was due (the shortest refresh is 12.5 s): same evaluation times...
         #expect(first.map(\.evaluatedAt) == second.map(\.evaluatedAt))
         // ...but every latest value was recorded again (value, target, warning, status: 8 x 4).
-        let again = kpid.service.rollingKPIs.counts.withLock { $0.recordedSamples }
+        let again = kpid.service.runtime.rollingKPIs.counts.withLock { $0.recordedSamples }
         #expect(again - recorded == 32)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import KPIStorage
 import Testing
 
+import KPIRuntime
 @testable import KPIService
 
 /// Retention rules per KPI template (`template/<name>=<duration>`): expanded to the metrics the

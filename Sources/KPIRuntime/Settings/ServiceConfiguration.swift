@@ -166,6 +166,12 @@ public struct ServiceConfiguration: Sendable {
         public var source: String
         public var reason: String
         public var description: String { "invalid \(setting) (from \(source)): \(reason)" }
+
+        public init(setting: String, source: String, reason: String) {
+            self.setting = setting
+            self.source = source
+            self.reason = reason
+        }
     }
 
     /// Resolves the settings from the three sources (flags win, then environment, then file).

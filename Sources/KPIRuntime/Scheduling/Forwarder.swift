@@ -24,7 +24,7 @@ import Synchronization
 /// Prometheus does. The queue is bounded by `forward-queue-max-samples`: past it, the oldest
 /// rows are dropped and counted. Delivery is at least once: after a crash the rows since the
 /// last checkpoint are sent again.
-final class Forwarder: Sendable {
+public final class Forwarder: Sendable {
     let url: URL
     let bearerToken: String?
     let batchSamples: Int
@@ -237,7 +237,7 @@ final class Forwarder: Sendable {
     }
 
     /// The `kpid_forward_*` families in the text format.
-    func append(to body: inout [UInt8], openMetrics: Bool) {
+    public func append(to body: inout [UInt8], openMetrics: Bool) {
         let c = counts.withLock { $0 }
         ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
             out.family("kpid_forward_samples_sent_total", "counter", "Samples the remote-write receiver took (forward-url).")
@@ -264,36 +264,5 @@ final class Forwarder: Sendable {
                 out.sample("kpid_forward_last_success_timestamp_seconds", [], Double(last) / 1000)
             }
         }
-    }
-}
-
-extension KPIService {
-    /// The forwarding position to hand the writer, read from the database (or, the first time,
-    /// the newest write-ahead row: forwarding starts with what is written from now on).
-    func forwardProgress(_ database: KPIDatabase) throws -> ForwardProgress? {
-        guard configuration.forwardURL != nil else { return nil }
-        let start = try database.forwardSequence ?? database.highestAssignedSequence()
-        return ForwardProgress(sequence: start)
-    }
-
-    /// Starts the forwarder thread (after the writer).
-    func startForwarding(_ progress: ForwardProgress?, databasePath: String) {
-        guard let progress, let text = configuration.forwardURL, let url = URL(string: text) else { return }
-        let forwarder = Forwarder(
-            url: url, bearerToken: configuration.forwardBearerToken, batchSamples: configuration.forwardBatchSamples,
-            queueMaxSamples: configuration.forwardQueueMaxSamples, progress: progress, store: store,
-            databasePath: databasePath, logger: logger)
-        state.withLock { $0.forwarder = forwarder }
-        forwarder.start()
-        logger.info("forwarding samples", metadata: ["url": "\(text)", "from_sequence": "\(progress.sequence)"])
-    }
-
-    /// Stops the forwarder (before the writer's last checkpoint stores its position).
-    func stopForwarding() {
-        let forwarder = state.withLock { s -> Forwarder? in
-            defer { s.forwarder = nil }
-            return s.forwarder
-        }
-        forwarder?.stop()
     }
 }

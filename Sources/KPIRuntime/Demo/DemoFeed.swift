@@ -24,7 +24,7 @@ import Synchronization
 /// The generator is deterministic, so a restart after a pause feeds the gap with exactly what a
 /// running demo would have fed, then goes on live: a site is fed from just after its newest
 /// stored sample (batches end between timestamps, so a crash never leaves half a timestamp).
-final class DemoFeed: Sendable {
+public final class DemoFeed: Sendable {
     /// `demo.json`: what the demo wrote into this data directory.
     struct Marker: Codable, Equatable {
         var version = 1

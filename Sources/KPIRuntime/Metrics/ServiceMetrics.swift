@@ -5,18 +5,18 @@ import KPIWire
 import Synchronization
 
 /// A cumulative histogram with fixed upper bounds, Prometheus-style.
-struct Histogram: Sendable {
+public struct Histogram: Sendable {
     let bounds: [Double]
     var counts: [UInt64]
     var sum = 0.0
     var count: UInt64 = 0
 
-    init(bounds: [Double]) {
+    public init(bounds: [Double]) {
         self.bounds = bounds
         counts = Array(repeating: 0, count: bounds.count)
     }
 
-    mutating func observe(_ value: Double) {
+    public mutating func observe(_ value: Double) {
         for i in bounds.indices where value <= bounds[i] { counts[i] += 1 }
         sum += value
         count += 1
@@ -87,7 +87,7 @@ public final class ServiceMetrics: WriterObserver, Sendable {
         state.withLock { $0.authFailures[status, default: 0] += 1 }
     }
 
-    var authFailures: [Int: UInt64] { state.withLock { $0.authFailures } }
+    public var authFailures: [Int: UInt64] { state.withLock { $0.authFailures } }
 
     public func writerFailed(_ message: String) {
         state.withLock { $0.writerFailures[message, default: 0] += 1 }
