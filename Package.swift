@@ -65,7 +65,7 @@ let package = Package(
         // (inline SVG sparklines), JSON, CSV and Markdown.
         .target(name: "KPIReport", dependencies: ["KPICore", "KPIQuery", "KPITemplates"]),
         // The deterministic fixture generator behind `kpid fixtures generate`. Pure Swift.
-        .target(name: "KPIFixtures"),
+        .target(name: "KPIFixtures", dependencies: ["KPICore"]),
         // PromQL: lexer, parser and evaluator over the store (Prometheus HTTP query API). Pure Swift.
         .target(name: "KPIPromQL", dependencies: ["KPICore"]),
         // Everything below HTTP: settings, the data directory lock, database connections, store

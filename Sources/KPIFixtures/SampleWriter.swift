@@ -1,3 +1,4 @@
+import KPICore
 import Foundation
 
 /// Collects the samples of one site and writes them as ndjson: sorted by time, each series'
@@ -205,16 +206,5 @@ public struct FixtureSamples: Sendable {
     }
 }
 
-/// A JSON string literal (the fixture names need no escapes beyond quotes and backslashes).
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal (``JSONString``).
+func jsonString(_ s: String) -> String { JSONString.literal(s) }

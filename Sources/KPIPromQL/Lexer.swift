@@ -1,3 +1,5 @@
+import KPICore
+
 /// A parse error: message and 0-based byte offset; `description` is Prometheus' format
 /// (`1:5: parse error: unexpected ...`, line and 1-based column).
 public struct PromQLParseError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -194,37 +196,24 @@ struct Lexer {
         // Duration: digits followed by a unit, repeated.
         var j = i
         while j < bytes.count && Lexer.isDigit(bytes[j]) { j += 1 }
-        if j > i, j < bytes.count, Lexer.durationUnit(bytes, j) != nil {
-            var total: Int64 = 0
-            var previousUnit = Int64.max
-            while i < bytes.count && Lexer.isDigit(bytes[i]) {
-                var n: Int64 = 0
-                while i < bytes.count && Lexer.isDigit(bytes[i]) {
-                    let (m, o1) = n.multipliedReportingOverflow(by: 10)
-                    let (a, o2) = m.addingReportingOverflow(Int64(bytes[i] - 0x30))
-                    if o1 || o2 { throw error("duration out of range", at: start) }
-                    n = a
-                    i += 1
+        if j > i, j < bytes.count, Lexer.startsDurationUnit(bytes[j]) {
+            let scanned: (milliseconds: Int64, end: Int)
+            do {
+                scanned = try DurationParser.scan(bytes, from: i, syntax: .promQL)
+            } catch {
+                switch error.kind {
+                case .outOfRange: throw self.error("duration out of range", at: start)
+                case .unitOrder: throw self.error("bad duration syntax: units must be given from the largest to the smallest", at: start)
+                default:
+                    let end = min(error.offset + 1, bytes.count)
+                    throw self.error("bad duration syntax: \"\(String(decoding: bytes[start..<end], as: UTF8.self))\"", at: start)
                 }
-                guard let (unit, length) = Lexer.durationUnit(bytes, i) else {
-                    throw error(
-                        "bad duration syntax: \"\(String(decoding: bytes[start..<min(i + 1, bytes.count)], as: UTF8.self))\"", at: start)
-                }
-                guard unit < previousUnit else {
-                    throw error("bad duration syntax: units must be given from the largest to the smallest", at: start)
-                }
-                previousUnit = unit
-                i += length
-                let (p, o) = n.multipliedReportingOverflow(by: unit)
-                let (s, o2) = total.addingReportingOverflow(p)
-                // Prometheus keeps durations in nanoseconds: at most about 292 years.
-                if o || o2 || s > Lexer.maxDurationMs { throw error("duration out of range", at: start) }
-                total = s
             }
+            i = scanned.end
             if i < bytes.count && (Lexer.isAlpha(bytes[i])) {
                 throw error("bad duration syntax: \"\(String(decoding: bytes[start...i], as: UTF8.self))\"", at: start)
             }
-            return .duration(total)
+            return .duration(scanned.milliseconds)
         }
         // Hexadecimal.
         if bytes[i] == UInt8(ascii: "0"), i + 1 < bytes.count, bytes[i + 1] | 0x20 == UInt8(ascii: "x") {
@@ -259,23 +248,12 @@ struct Lexer {
     }
 
     /// The longest duration, in milliseconds: Int64 nanoseconds, as Prometheus stores durations.
-    static let maxDurationMs = Int64.max / 1_000_000
+    static let maxDurationMs = DurationParser.Syntax.promQL.maximumMilliseconds
 
-    /// The unit at `j` (milliseconds per unit, length in bytes), or nil.
-    static func durationUnit(_ b: [UInt8], _ j: Int) -> (Int64, Int)? {
-        guard j < b.count else { return nil }
-        let next: UInt8 = j + 1 < b.count ? b[j + 1] : 0
-        switch b[j] {
-        case UInt8(ascii: "m"):
-            if next == UInt8(ascii: "s") { return (1, 2) }
-            return (60_000, 1)
-        case UInt8(ascii: "s"): return (1000, 1)
-        case UInt8(ascii: "h"): return (3_600_000, 1)
-        case UInt8(ascii: "d"): return (86_400_000, 1)
-        case UInt8(ascii: "w"): return (604_800_000, 1)
-        case UInt8(ascii: "y"): return (31_536_000_000, 1)
-        default: return nil
-        }
+    /// Whether `c` begins a duration unit (`ms s m h d w y`): digits followed by one make a
+    /// duration, not a number.
+    static func startsDurationUnit(_ c: UInt8) -> Bool {
+        DurationParser.Syntax.promQL.units[String(UnicodeScalar(c))] != nil
     }
 
     /// A quoted string with Go's escapes; backquotes are raw.

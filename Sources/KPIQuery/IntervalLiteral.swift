@@ -1,3 +1,5 @@
+import KPICore
+
 /// Parses the duration strings of `INTERVAL '...'` into milliseconds at parse time, so the
 /// AST holds plain numbers and a bad duration is reported with the query's other syntax errors.
 ///
@@ -12,81 +14,33 @@ public enum IntervalLiteral {
         public var hint: String?
     }
 
-    static let unitMilliseconds: [String: Int64] = {
-        var table: [String: Int64] = [:]
-        let units: [(Int64, [String])] = [
-            (1, ["ms", "msec", "msecs", "millisecond", "milliseconds"]),
-            (1_000, ["s", "sec", "secs", "second", "seconds"]),
-            (60_000, ["m", "min", "mins", "minute", "minutes"]),
-            (3_600_000, ["h", "hr", "hrs", "hour", "hours"]),
-            (86_400_000, ["d", "day", "days"]),
-            (604_800_000, ["w", "week", "weeks"]),
-        ]
-        for (ms, names) in units {
-            for name in names { table[name] = ms }
-        }
-        return table
-    }()
-
     static let unitHint = "units are ms, s, m, h, d, w (or sec, min, hour, day, week)"
 
-    /// The duration `text` in milliseconds.
+    /// The duration `text` in milliseconds (``DurationParser`` with the SQL syntax).
     public static func milliseconds(_ text: String) throws(SyntaxError) -> Int64 {
         let bytes = Array(text.utf8)
-        var i = 0
-        var total: Int64 = 0
-        var parts = 0
-        func skipSpaces() {
-            while i < bytes.count, bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") {
-                i += 1
-            }
-        }
-        skipSpaces()
-        while i < bytes.count {
-            let numberStart = i
-            var amount: Int64 = 0
-            while i < bytes.count, Lexer.isDigit(bytes[i]) {
-                let (scaled, o1) = amount.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = scaled.addingReportingOverflow(Int64(bytes[i] - 0x30))
-                if o1 || o2 {
-                    throw SyntaxError(message: "interval is too large", offset: numberStart)
-                }
-                amount = sum
-                i += 1
-            }
-            if i == numberStart {
-                let hint: String? = bytes[i] == UInt8(ascii: "-") ? "intervals cannot be negative" : nil
-                throw SyntaxError(message: "expected a number in interval", offset: i, hint: hint)
-            }
-            if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+        do {
+            return try DurationParser.scan(bytes, from: 0, syntax: .sql).milliseconds
+        } catch {
+            let at = error.offset
+            switch error.kind {
+            case .empty:
+                throw SyntaxError(message: "empty interval", offset: 0, hint: "e.g. INTERVAL '7 days'")
+            case .expectedNumber:
+                let hint: String? = at < bytes.count && bytes[at] == UInt8(ascii: "-") ? "intervals cannot be negative" : nil
+                throw SyntaxError(message: "expected a number in interval", offset: at, hint: hint)
+            case .fractional:
                 throw SyntaxError(
-                    message: "fractional interval amounts are not supported", offset: i,
+                    message: "fractional interval amounts are not supported", offset: at,
                     hint: "combine units instead, e.g. '1h30m'")
+            case .missingUnit(let amount):
+                throw SyntaxError(message: "missing unit after '\(amount)' in interval", offset: at, hint: unitHint)
+            case .unknownUnit(let unit):
+                throw SyntaxError(message: "unknown interval unit '\(unit)'", offset: at, hint: unitHint)
+            case .unitOrder, .outOfRange:
+                throw SyntaxError(message: "interval is too large", offset: at)
             }
-            skipSpaces()
-            let unitStart = i
-            while i < bytes.count, Lexer.isIdentifierStart(bytes[i]) { i += 1 }
-            let unit = String(decoding: bytes[unitStart..<i], as: UTF8.self)
-            if unit.isEmpty {
-                throw SyntaxError(
-                    message: "missing unit after '\(amount)' in interval", offset: unitStart,
-                    hint: unitHint)
-            }
-            guard let scale = unitMilliseconds[unit.lowercased()] else {
-                throw SyntaxError(
-                    message: "unknown interval unit '\(unit)'", offset: unitStart, hint: unitHint)
-            }
-            let (part, o1) = amount.multipliedReportingOverflow(by: scale)
-            let (sum, o2) = total.addingReportingOverflow(part)
-            if o1 || o2 { throw SyntaxError(message: "interval is too large", offset: numberStart) }
-            total = sum
-            parts += 1
-            skipSpaces()
         }
-        if parts == 0 {
-            throw SyntaxError(message: "empty interval", offset: 0, hint: "e.g. INTERVAL '7 days'")
-        }
-        return total
     }
 
     /// The canonical spelling of `milliseconds`, e.g. `1d2h30m` or `0s`; parses back to the

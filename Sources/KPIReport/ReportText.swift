@@ -162,29 +162,8 @@ enum ReportText {
     /// its numbers are plain decimals and stay as they are).
     static func csvField(_ s: String) -> String { CSVCell.string(s, guarded: true) }
 
-    /// JSON string literal.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if c.value < 0x20 {
-                    let hex = String(c.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// JSON string literal (``JSONString``).
+    static func json(_ s: String) -> String { JSONString.literal(s) }
 
     /// A JSON number, or `null`.
     static func json(_ v: Double?) -> String {

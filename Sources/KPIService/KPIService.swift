@@ -17,17 +17,43 @@ import Synchronization
 public final class KPIService: Sendable {
     /// What the HTTP layer runs on: store, writer, schedulers, catalog, tokens, audit.
     public let runtime: Runtime
-    /// Per-client request rate limit (`rate-limit`); nil when off.
-    let rateLimiter: RateLimiter?
-    private let server = Mutex<HTTPServer?>(nil)
+    /// Finds each request's route and runs the middleware and the handler.
+    let router: Router
+    private let server = ServerSlot()
     private let stopped = Mutex(false)
 
     public init(configuration: ServiceConfiguration, logger: Logger) {
-        self.runtime = Runtime(configuration: configuration, logger: logger, mode: .serve)
-        self.rateLimiter =
+        let runtime = Runtime(configuration: configuration, logger: logger, mode: .serve)
+        self.runtime = runtime
+        let rateLimiter =
             configuration.rateLimit > 0
             ? RateLimiter(rate: configuration.rateLimit, burst: Double(configuration.rateLimitBurst)) : nil
+        let server = self.server
+        let sql = SQLController(runtime: runtime)
+        // Every endpoint, feature by feature; each controller declares its routes.
+        let controllers: [any Controller] = [
+            CoreController(runtime: runtime),
+            MetricsController(runtime: runtime, rateLimiter: rateLimiter, server: { server.current }),
+            IngestController(runtime: runtime),
+            SeriesController(runtime: runtime),
+            TokenController(runtime: runtime),
+            AuditController(runtime: runtime),
+            AdminController(runtime: runtime),
+            PromQLController(runtime: runtime),
+            sql,
+            SavedQueryController(runtime: runtime, sql: sql),
+            KPIController(runtime: runtime),
+            SiteController(runtime: runtime),
+            ReportController(runtime: runtime),
+        ]
+        self.router = Router(runtime: runtime, routes: controllers.flatMap(\.routes), rateLimiter: rateLimiter)
     }
+
+    /// Every endpoint, in matching order.
+    var routes: [Route] { router.routes }
+
+    /// Per-client request rate limit (`rate-limit`); nil when off.
+    var rateLimiter: RateLimiter? { router.rateLimiter }
 
     public var configuration: ServiceConfiguration { runtime.configuration }
     public var store: ColumnarStore { runtime.store }
@@ -35,10 +61,10 @@ public final class KPIService: Sendable {
     var logger: Logger { runtime.logger }
 
     /// The port actually bound (differs from the configured one when that was 0).
-    public var boundPort: UInt16? { server.withLock { $0?.boundPort } }
+    public var boundPort: UInt16? { server.current?.boundPort }
 
     /// The HTTP server, while it runs.
-    var httpServer: HTTPServer? { server.withLock { $0 } }
+    var httpServer: HTTPServer? { server.current }
 
     public var isReady: Bool { runtime.isReady }
 
@@ -68,20 +94,24 @@ public final class KPIService: Sendable {
         http.requestTimeoutSeconds = configuration.requestTimeoutSeconds
         http.tls = tls
         http.tlsMinimumMinorVersion = Int(configuration.tlsMinimumVersion.dropFirst(2)) ?? 2
-        let server = HTTPServer(configuration: http, logger: logger) { [self] request, responder in
-            self.handle(request, responder)
+        let server = HTTPServer(configuration: http, logger: logger) { [router] request, responder in
+            router.handle(request, responder)
         }
         try server.start()
-        self.server.withLock { $0 = server }
+        self.server.set(server)
         logger.info("listening", metadata: ["address": "\(configuration.bind):\(server.boundPort)"])
     }
 
     /// Graceful stop: no new connections, in-flight requests finish, queued commits complete,
     /// a final checkpoint is written and SQLite is closed. Idempotent.
     public func stop() {
-        guard !stopped.withLock({ s in defer { s = true }; return s }) else { return }
+        guard
+            !stopped.withLock({ s in
+                defer { s = true }; return s
+            })
+        else { return }
         runtime.beginStopping()
-        if let server = server.withLock({ $0 }) {
+        if let server = server.current {
             server.stopAccepting()
             server.stop()
         }
@@ -102,4 +132,34 @@ public final class KPIService: Sendable {
 
     /// The audit log, once the database is open.
     var auditLog: AuditLog? { runtime.auditLog }
+
+    /// Reads `tls-cert` and `tls-key` (nil when not set); throws a clear error when a file
+    /// cannot be read or does not hold PEM.
+    func loadTLS() throws -> HTTPServerConfiguration.TLSMaterial? {
+        guard let certPath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else { return nil }
+        func read(_ path: String, _ setting: String, marker: String) throws -> String {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ServiceConfiguration.Invalid(setting: setting, source: path, reason: "cannot read the file")
+            }
+            guard text.contains("-----BEGIN ") && text.contains(marker) else {
+                throw ServiceConfiguration.Invalid(setting: setting, source: path, reason: "not a PEM file holding \(marker)")
+            }
+            return text
+        }
+        return HTTPServerConfiguration.TLSMaterial(
+            certificatePEM: try read(certPath, "tls-cert", marker: "CERTIFICATE-----"),
+            keyPEM: try read(keyPath, "tls-key", marker: "PRIVATE KEY-----"))
+    }
+
+    /// `http` or `https`, as the server speaks.
+    public var urlScheme: String { configuration.tlsCertificatePath == nil ? "http" : "https" }
+}
+
+/// The HTTP server once started, shared with the `/metrics` controller.
+final class ServerSlot: Sendable {
+    private let server = Mutex<HTTPServer?>(nil)
+
+    var current: HTTPServer? { server.withLock { $0 } }
+
+    func set(_ value: HTTPServer) { server.withLock { $0 = value } }
 }

@@ -78,11 +78,9 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     /// Parses per-metric rules: `metric=duration` entries separated by commas, semicolons or
     /// new lines (a file's content works too); `#` starts a comment; a duration is `0` (keep for
-    /// ever) or like `35d`, `400d`, `12h`, `2w`. `durationMs` parses one duration (the service's
-    /// duration syntax); `minimumMs` is the shortest non-zero retention accepted.
-    public static func parseRules(
-        _ text: String, minimumMs: Int64, durationMs: (String) -> Int64?
-    ) throws(ParseError) -> [String: Int64] {
+    /// ever) or like `35d`, `400d`, `12h`, `2w` (``DurationParser``'s settings syntax); `minimumMs`
+    /// is the shortest non-zero retention accepted.
+    public static func parseRules(_ text: String, minimumMs: Int64) throws(ParseError) -> [String: Int64] {
         var rules: [String: Int64] = [:]
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -107,7 +105,7 @@ public struct RetentionPolicy: Sendable, Equatable {
                 if value == "0" {
                     ms = 0
                 } else {
-                    guard let parsed = durationMs(value), parsed >= minimumMs else {
+                    guard let parsed = DurationParser.milliseconds(value), parsed >= minimumMs else {
                         throw ParseError(
                             entry: entry, reason: "\"\(value)\" is not 0 or a duration of at least \(minimumMs / 3_600_000)h, like 35d")
                     }

@@ -1,4 +1,5 @@
 import Foundation
+import KPICore
 import KPIQuery
 import Yams
 
@@ -168,17 +169,12 @@ public enum TemplateLoader {
             targetWindowMs: targetWindowMs)
     }
 
-    /// A positive whole number of minutes (`m`), hours (`h`), days (`d`) or weeks (`w`), in
-    /// milliseconds: `15m`, `1h`, `24h`, `7d`, `4w`. nil for anything else.
+    /// A KPI window: a duration (``DurationParser``'s settings syntax) of at least a minute and
+    /// at most 100,000 weeks, in milliseconds: `15m`, `1h`, `24h`, `7d`, `4w`, `1h30m`. nil for
+    /// anything else.
     public static func windowMilliseconds(_ text: String) -> Int64? {
-        guard let unit = text.last, let n = Int64(text.dropLast()), n > 0, n <= 100_000 else { return nil }
-        switch unit {
-        case "m": return n * 60_000
-        case "h": return n * 3_600_000
-        case "d": return n * 86_400_000
-        case "w": return n * 7 * 86_400_000
-        default: return nil
-        }
+        guard let ms = DurationParser.milliseconds(text), ms >= 60_000, ms <= 100_000 * 604_800_000 else { return nil }
+        return ms
     }
 
     /// The warning threshold must lie on the bad side of the target (equal is allowed: no amber band).

@@ -12,15 +12,15 @@ public enum SampleEncoder {
         DoubleFormatter.appendASCII(&out, "{\"metric\":")
         var metric: String? = nil
         for pair in labels.pairs where pair.name == Labels.metricNameLabel { metric = pair.value }
-        appendJSONString(&out, metric ?? "")
+        JSONString.append(metric ?? "", to: &out)
         DoubleFormatter.appendASCII(&out, ",\"labels\":{")
         var first = true
         for pair in labels.pairs where pair.name != Labels.metricNameLabel {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            appendJSONString(&out, pair.name)
+            JSONString.append(pair.name, to: &out)
             out.append(UInt8(ascii: ":"))
-            appendJSONString(&out, pair.value)
+            JSONString.append(pair.value, to: &out)
         }
         DoubleFormatter.appendASCII(&out, "},\"ts\":")
         DoubleFormatter.appendInteger(&out, timestamp)
@@ -66,44 +66,5 @@ public enum SampleEncoder {
             if let v = labels[name] { CSVCell.append(v, to: &out, guarded: guarded) }
         }
         out.append(0x0A)
-    }
-
-    /// Appends `text` as a JSON string literal. Control characters are escaped; other
-    /// characters, including non-ASCII, are written as UTF-8.
-    public static func appendJSONString(_ out: inout [UInt8], _ text: String) {
-        out.append(UInt8(ascii: "\""))
-        text.withContiguousUTF8 { appendJSONEscaped(&out, $0) }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    private static func appendJSONEscaped(_ out: inout [UInt8], _ utf8: UnsafeBufferPointer<UInt8>) {
-        var clean = true
-        for b in utf8 where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-            clean = false
-            break
-        }
-        if clean {
-            out.append(contentsOf: utf8)
-            return
-        }
-        for b in utf8 {
-            switch b {
-            case UInt8(ascii: "\""): DoubleFormatter.appendASCII(&out, "\\\"")
-            case UInt8(ascii: "\\"): DoubleFormatter.appendASCII(&out, "\\\\")
-            case 0x0A: DoubleFormatter.appendASCII(&out, "\\n")
-            case 0x0D: DoubleFormatter.appendASCII(&out, "\\r")
-            case 0x09: DoubleFormatter.appendASCII(&out, "\\t")
-            case 0..<0x20:
-                DoubleFormatter.appendASCII(&out, "\\u00")
-                out.append(hexDigit(b >> 4))
-                out.append(hexDigit(b & 0xF))
-            default: out.append(b)
-            }
-        }
-    }
-
-    @inline(__always)
-    private static func hexDigit(_ v: UInt8) -> UInt8 {
-        v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10
     }
 }

@@ -13,18 +13,18 @@ import KPIRuntime
         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
     @Test func negotiation() {
-        #expect(KPIService.prefersProtobuf(Self.prometheusProtobufAccept))
-        #expect(!KPIService.prefersProtobuf(nil))
-        #expect(!KPIService.prefersProtobuf("text/plain;version=0.0.4"))
-        #expect(!KPIService.prefersProtobuf("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"))
+        #expect(MetricsController.prefersProtobuf(Self.prometheusProtobufAccept))
+        #expect(!MetricsController.prefersProtobuf(nil))
+        #expect(!MetricsController.prefersProtobuf("text/plain;version=0.0.4"))
+        #expect(!MetricsController.prefersProtobuf("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"))
         #expect(
-            !KPIService.prefersProtobuf(
+            !MetricsController.prefersProtobuf(
                 "text/plain,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"))
         #expect(
-            KPIService.prefersProtobuf(
+            MetricsController.prefersProtobuf(
                 "text/plain;q=0.5,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"))
         // Another encoding or message is not this format.
-        #expect(!KPIService.prefersProtobuf("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"))
+        #expect(!MetricsController.prefersProtobuf("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"))
     }
 
     // MARK: An independent protobuf reader (wire format only)
@@ -151,7 +151,7 @@ import KPIRuntime
         let proto = try http("GET", kpid.base + "/metrics", headers: ["Accept": Self.prometheusProtobufAccept])
         let text = try http("GET", kpid.base + "/metrics", headers: ["Accept": "text/plain;version=0.0.4"])
         #expect(proto.status == 200)
-        #expect(proto.headers["content-type"] == KPIService.protobufExpositionType)
+        #expect(proto.headers["content-type"] == MetricsController.protobufExpositionType)
         #expect(text.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let decoded = Self.decode(Array(proto.body))
         let expected = Self.textSamples(text.text)

@@ -82,10 +82,10 @@ import Testing
         let jfk = try secured.token(.read, sites: ["JFK"])
         let probes = Self.probes(at: fixturesEndMs)
         // Every route a read token may call is listed (a read route added later must be probed).
-        for route in KPIService.routes where route.access == .read && route.methods.contains("GET") {
+        for route in secured.kpid.service.routes where route.access == .read && route.methods.contains("GET") {
             if probes[route.pattern] == nil { Issue.record("read route \(route.pattern) has no scope probe in ScopeTests") }
         }
-        let patterns = Set(KPIService.routes.map(\.pattern))
+        let patterns = Set(secured.kpid.service.routes.map(\.pattern))
         for pattern in probes.keys where !patterns.contains(pattern) { Issue.record("probe for \(pattern), which is no route") }
         // The marks are there for an unscoped reader (so their absence below means something).
         let all = try secured.get("/api/v1/export?match[]=" + percentEncoded(#"{__name__=~".+"}"#), token: unscoped)

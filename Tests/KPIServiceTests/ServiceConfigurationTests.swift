@@ -1,4 +1,5 @@
 import Foundation
+import KPICore
 import KPIService
 import KPIRuntime
 import KPIStorage

@@ -93,78 +93,70 @@ public final class ServiceMetrics: WriterObserver, Sendable {
         state.withLock { $0.writerFailures[message, default: 0] += 1 }
     }
 
-    /// Renders every metric. `store` and `databaseBytes` give the gauges.
-    /// With `openMetrics`, the OpenMetrics 1.0 text format: counter families are named without
-    /// their `_total` suffix in HELP/TYPE lines, and the body ends with `# EOF`.
-    public func render(store: StoreStats, databaseBytes: Int64?, ready: Bool, openMetrics: Bool = false) -> [UInt8] {
+    /// Writes every metric. `store` and `databaseBytes` give the gauges.
+    public func write(to out: inout ExpositionWriter, store: StoreStats, databaseBytes: Int64?, ready: Bool) {
         let s = state.withLock { $0 }
-        var body: [UInt8] = []
-        body.reserveCapacity(8192)
-        ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
 
-            out.family("kpid_build_info", "gauge", "Build information; the value is always 1.")
-            out.sample("kpid_build_info", [("version", ServiceMetrics.version)], 1)
-            out.family("kpid_start_time_seconds", "gauge", "Unix time at which the process started.")
-            out.sample("kpid_start_time_seconds", [], startTime.timeIntervalSince1970.rounded())
-            out.family("kpid_ready", "gauge", "1 once the store is loaded and ingest is open.")
-            out.sample("kpid_ready", [], ready ? 1 : 0)
+        out.family("kpid_build_info", "gauge", "Build information; the value is always 1.")
+        out.sample("kpid_build_info", [("version", ServiceMetrics.version)], 1)
+        out.family("kpid_start_time_seconds", "gauge", "Unix time at which the process started.")
+        out.sample("kpid_start_time_seconds", [], startTime.timeIntervalSince1970.rounded())
+        out.family("kpid_ready", "gauge", "1 once the store is loaded and ingest is open.")
+        out.sample("kpid_ready", [], ready ? 1 : 0)
 
-            out.family("kpid_samples_ingested_total", "counter", "Samples acknowledged (committed to SQLite), by ingest format.")
-            for (format, n) in s.samplesIngested.sorted(by: { $0.key < $1.key }) {
-                out.sample("kpid_samples_ingested_total", [("format", format)], Double(n))
-            }
-            out.family("kpid_samples_rejected_total", "counter", "Samples in refused ingest requests, by reason.")
-            for (reason, n) in s.samplesRejected.sorted(by: { $0.key < $1.key }) {
-                out.sample("kpid_samples_rejected_total", [("reason", reason)], Double(n))
-            }
-            out.family("kpid_ingest_requests_rejected_total", "counter", "Ingest requests refused, by reason.")
-            for (reason, n) in s.requestsRejected.sorted(by: { $0.key < $1.key }) {
-                out.sample("kpid_ingest_requests_rejected_total", [("reason", reason)], Double(n))
-            }
-
-            out.family("kpid_series", "gauge", "Series in the store.")
-            out.sample("kpid_series", [], Double(store.seriesCount))
-            out.family("kpid_samples_in_memory", "gauge", "Samples held in the in-memory store.")
-            out.sample("kpid_samples_in_memory", [], Double(store.sampleCount))
-            out.family("kpid_chunks", "gauge", "Sealed chunks in the in-memory store.")
-            out.sample("kpid_chunks", [], Double(store.chunkCount))
-            out.family("kpid_memory_bytes", "gauge", "Bytes held by the store: sample columns, and the sealed chunks' rollups.")
-            out.sample("kpid_memory_bytes", [("kind", "columns")], Double(store.memoryBytes))
-            out.sample("kpid_memory_bytes", [("kind", "rollups")], Double(store.rollupBytes))
-            if let databaseBytes {
-                out.family("kpid_sqlite_file_bytes", "gauge", "Size of the SQLite database and its WAL file.")
-                out.sample("kpid_sqlite_file_bytes", [], Double(databaseBytes))
-            }
-
-            out.family("kpid_sqlite_commit_duration_seconds", "histogram", "Duration of group commits (one SQLite transaction each).")
-            out.histogram("kpid_sqlite_commit_duration_seconds", [], s.commitDuration)
-            out.family("kpid_sqlite_committed_requests_total", "counter", "Ingest requests acknowledged through group commits.")
-            out.sample("kpid_sqlite_committed_requests_total", [], Double(s.commitRequests))
-            out.family(
-                "kpid_sqlite_checkpoint_duration_seconds", "histogram",
-                "Duration of checkpoints (chunks and heads written, WAL rows dropped).")
-            out.histogram("kpid_sqlite_checkpoint_duration_seconds", [], s.checkpointDuration)
-            out.family("kpid_writer_failures_total", "counter", "Failed SQLite commits and checkpoints.")
-            for (what, n) in s.writerFailures.sorted(by: { $0.key < $1.key }) {
-                out.sample("kpid_writer_failures_total", [("operation", what)], Double(n))
-            }
-
-            out.family("kpid_http_requests_total", "counter", "HTTP requests answered, by route and status code.")
-            for (key, n) in s.httpRequests.sorted(by: { $0.key < $1.key }) {
-                let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-                out.sample("kpid_http_requests_total", [("route", parts[0]), ("code", parts[1])], Double(n))
-            }
-            out.family("kpid_http_request_duration_seconds", "histogram", "HTTP request latency, by route.")
-            for (route, h) in s.httpDuration.sorted(by: { $0.key < $1.key }) {
-                out.histogram("kpid_http_request_duration_seconds", [("route", route)], h)
-            }
-            if let rss = ServiceMetrics.residentMemoryBytes() {
-                out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
-                out.sample("process_resident_memory_bytes", [], Double(rss))
-            }
+        out.family("kpid_samples_ingested_total", "counter", "Samples acknowledged (committed to SQLite), by ingest format.")
+        for (format, n) in s.samplesIngested.sorted(by: { $0.key < $1.key }) {
+            out.sample("kpid_samples_ingested_total", [("format", format)], Double(n))
         }
-        if openMetrics { body.append(contentsOf: "# EOF\n".utf8) }
-        return body
+        out.family("kpid_samples_rejected_total", "counter", "Samples in refused ingest requests, by reason.")
+        for (reason, n) in s.samplesRejected.sorted(by: { $0.key < $1.key }) {
+            out.sample("kpid_samples_rejected_total", [("reason", reason)], Double(n))
+        }
+        out.family("kpid_ingest_requests_rejected_total", "counter", "Ingest requests refused, by reason.")
+        for (reason, n) in s.requestsRejected.sorted(by: { $0.key < $1.key }) {
+            out.sample("kpid_ingest_requests_rejected_total", [("reason", reason)], Double(n))
+        }
+
+        out.family("kpid_series", "gauge", "Series in the store.")
+        out.sample("kpid_series", [], Double(store.seriesCount))
+        out.family("kpid_samples_in_memory", "gauge", "Samples held in the in-memory store.")
+        out.sample("kpid_samples_in_memory", [], Double(store.sampleCount))
+        out.family("kpid_chunks", "gauge", "Sealed chunks in the in-memory store.")
+        out.sample("kpid_chunks", [], Double(store.chunkCount))
+        out.family("kpid_memory_bytes", "gauge", "Bytes held by the store: sample columns, and the sealed chunks' rollups.")
+        out.sample("kpid_memory_bytes", [("kind", "columns")], Double(store.memoryBytes))
+        out.sample("kpid_memory_bytes", [("kind", "rollups")], Double(store.rollupBytes))
+        if let databaseBytes {
+            out.family("kpid_sqlite_file_bytes", "gauge", "Size of the SQLite database and its WAL file.")
+            out.sample("kpid_sqlite_file_bytes", [], Double(databaseBytes))
+        }
+
+        out.family("kpid_sqlite_commit_duration_seconds", "histogram", "Duration of group commits (one SQLite transaction each).")
+        out.histogram("kpid_sqlite_commit_duration_seconds", [], s.commitDuration)
+        out.family("kpid_sqlite_committed_requests_total", "counter", "Ingest requests acknowledged through group commits.")
+        out.sample("kpid_sqlite_committed_requests_total", [], Double(s.commitRequests))
+        out.family(
+            "kpid_sqlite_checkpoint_duration_seconds", "histogram",
+            "Duration of checkpoints (chunks and heads written, WAL rows dropped).")
+        out.histogram("kpid_sqlite_checkpoint_duration_seconds", [], s.checkpointDuration)
+        out.family("kpid_writer_failures_total", "counter", "Failed SQLite commits and checkpoints.")
+        for (what, n) in s.writerFailures.sorted(by: { $0.key < $1.key }) {
+            out.sample("kpid_writer_failures_total", [("operation", what)], Double(n))
+        }
+
+        out.family("kpid_http_requests_total", "counter", "HTTP requests answered, by route and status code.")
+        for (key, n) in s.httpRequests.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            out.sample("kpid_http_requests_total", [("route", parts[0]), ("code", parts[1])], Double(n))
+        }
+        out.family("kpid_http_request_duration_seconds", "histogram", "HTTP request latency, by route.")
+        for (route, h) in s.httpDuration.sorted(by: { $0.key < $1.key }) {
+            out.histogram("kpid_http_request_duration_seconds", [("route", route)], h)
+        }
+        if let rss = ServiceMetrics.residentMemoryBytes() {
+            out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+            out.sample("process_resident_memory_bytes", [], Double(rss))
+        }
     }
 
     /// Resident set size from /proc/self/statm (Linux); nil elsewhere.

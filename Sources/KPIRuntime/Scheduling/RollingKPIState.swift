@@ -88,7 +88,7 @@ public final class RollingKPIState: Sendable {
     /// Appends the `kpid_kpi_*` families in the text format (OpenMetrics names for counters when
     /// asked), keeping a trailing `# EOF` last. With `sites` (a site-scoped reader), only those
     /// sites' KPI series, and none of the evaluation's own families.
-    public func append(to body: inout [UInt8], openMetrics: Bool, sites: [String] = []) {
+    public func write(to out: inout ExpositionWriter, sites: [String] = []) {
         var c = counts.withLock { $0 }
         let scoped = !sites.isEmpty
         if scoped {
@@ -96,63 +96,61 @@ public final class RollingKPIState: Sendable {
             c.lastSuccess = c.lastSuccess.filter { key, _ in sites.contains { key.hasPrefix($0 + "\u{0}") } }
         }
         let all = c.values.sorted { $0.key < $1.key }.flatMap(\.value)
-        ExpositionWriter.append(to: &body, openMetrics: openMetrics) { out in
-            func labels(_ v: RollingValue) -> [(String, String)] {
+        func labels(_ v: RollingValue) -> [(String, String)] {
+            [
+                ("site", v.site), ("template", v.template), ("kpi", v.result.kpi.id), ("window", v.window.name),
+                ("unit", v.result.kpi.unit),
+            ]
+        }
+        let templates = Set(all.map(\.template)).sorted().joined(separator: ", ")
+        out.family(
+            "kpid_kpi_value", "gauge",
+            "KPI value over a rolling window ending at the last evaluation, from the templates (\(templates)); "
+                + "kpid_kpi_info carries each KPI's title, direction and breakdown.")
+        for v in all { if let x = v.result.value { out.sample("kpid_kpi_value", labels(v), x) } }
+        out.family("kpid_kpi_previous_value", "gauge", "KPI value over the window before the current one.")
+        for v in all { if let x = v.previous { out.sample("kpid_kpi_previous_value", labels(v), x) } }
+        out.family("kpid_kpi_target", "gauge", "KPI target after site overrides, scaled to the window for totals.")
+        for v in all { out.sample("kpid_kpi_target", labels(v), v.result.target) }
+        out.family("kpid_kpi_warning", "gauge", "KPI warning (amber) threshold after site overrides, scaled like the target.")
+        for v in all { out.sample("kpid_kpi_warning", labels(v), v.result.warning) }
+        out.family("kpid_kpi_status", "gauge", "KPI status against target and warning: 0 green, 1 amber, 2 red.")
+        for v in all { if let s = v.result.status { out.sample("kpid_kpi_status", labels(v), RollingKPIState.code(s)) } }
+        out.family(
+            "kpid_kpi_info", "gauge",
+            "A KPI of a site's template: title, unit, direction and breakdown label from the template; always 1.")
+        var seen = Set<String>()
+        for v in all where seen.insert("\(v.site)\u{0}\(v.template)\u{0}\(v.result.kpi.id)").inserted {
+            let k = v.result.kpi
+            out.sample(
+                "kpid_kpi_info",
                 [
-                    ("site", v.site), ("template", v.template), ("kpi", v.result.kpi.id), ("window", v.window.name),
-                    ("unit", v.result.kpi.unit),
-                ]
-            }
-            let templates = Set(all.map(\.template)).sorted().joined(separator: ", ")
-            out.family(
-                "kpid_kpi_value", "gauge",
-                "KPI value over a rolling window ending at the last evaluation, from the templates (\(templates)); "
-                    + "kpid_kpi_info carries each KPI's title, direction and breakdown.")
-            for v in all { if let x = v.result.value { out.sample("kpid_kpi_value", labels(v), x) } }
-            out.family("kpid_kpi_previous_value", "gauge", "KPI value over the window before the current one.")
-            for v in all { if let x = v.previous { out.sample("kpid_kpi_previous_value", labels(v), x) } }
-            out.family("kpid_kpi_target", "gauge", "KPI target after site overrides, scaled to the window for totals.")
-            for v in all { out.sample("kpid_kpi_target", labels(v), v.result.target) }
-            out.family("kpid_kpi_warning", "gauge", "KPI warning (amber) threshold after site overrides, scaled like the target.")
-            for v in all { out.sample("kpid_kpi_warning", labels(v), v.result.warning) }
-            out.family("kpid_kpi_status", "gauge", "KPI status against target and warning: 0 green, 1 amber, 2 red.")
-            for v in all { if let s = v.result.status { out.sample("kpid_kpi_status", labels(v), RollingKPIState.code(s)) } }
-            out.family(
-                "kpid_kpi_info", "gauge",
-                "A KPI of a site's template: title, unit, direction and breakdown label from the template; always 1.")
-            var seen = Set<String>()
-            for v in all where seen.insert("\(v.site)\u{0}\(v.template)\u{0}\(v.result.kpi.id)").inserted {
-                let k = v.result.kpi
-                out.sample(
-                    "kpid_kpi_info",
-                    [
-                        ("site", v.site), ("template", v.template), ("kpi", k.id), ("title", k.title), ("unit", k.unit),
-                        ("direction", k.direction.rawValue), ("breakdown", k.breakdown ?? ""),
-                    ], 1)
-            }
-            guard !scoped else { return }
-            out.family(
-                "kpid_kpi_evaluation_duration_seconds", "histogram",
-                "Duration of a scheduled round evaluating every KPI of every site over every window.")
-            out.histogram("kpid_kpi_evaluation_duration_seconds", [], c.rounds)
-            out.family("kpid_kpi_evaluations_total", "counter", "Evaluations of one template at one site, by result.")
-            out.sample("kpid_kpi_evaluations_total", [("result", "ok")], Double(c.evaluationsOK))
-            out.sample("kpid_kpi_evaluations_total", [("result", "error")], Double(c.evaluationsFailed))
-            out.family("kpid_kpi_recorded_samples_total", "counter", "KPI samples written into the store (kpid_kpi_* series).")
-            out.sample("kpid_kpi_recorded_samples_total", [], Double(c.recordedSamples))
-            out.family("kpid_kpi_record_failures_total", "counter", "Rounds whose KPI samples the store refused.")
-            out.sample("kpid_kpi_record_failures_total", [], Double(c.recordFailures))
-            if let last = c.lastRound {
-                out.family("kpid_kpi_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last evaluation round.")
-                out.sample("kpid_kpi_last_evaluation_timestamp_seconds", [], Double(last) / 1000)
-            }
-            out.family(
-                "kpid_kpi_last_success_timestamp_seconds", "gauge",
-                "Unix time of the last successful evaluation of a template at a site (old values are kept on failure).")
-            for (key, ms) in c.lastSuccess.sorted(by: { $0.key < $1.key }) {
-                let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-                out.sample("kpid_kpi_last_success_timestamp_seconds", [("site", parts[0]), ("template", parts[1])], Double(ms) / 1000)
-            }
+                    ("site", v.site), ("template", v.template), ("kpi", k.id), ("title", k.title), ("unit", k.unit),
+                    ("direction", k.direction.rawValue), ("breakdown", k.breakdown ?? ""),
+                ], 1)
+        }
+        guard !scoped else { return }
+        out.family(
+            "kpid_kpi_evaluation_duration_seconds", "histogram",
+            "Duration of a scheduled round evaluating every KPI of every site over every window.")
+        out.histogram("kpid_kpi_evaluation_duration_seconds", [], c.rounds)
+        out.family("kpid_kpi_evaluations_total", "counter", "Evaluations of one template at one site, by result.")
+        out.sample("kpid_kpi_evaluations_total", [("result", "ok")], Double(c.evaluationsOK))
+        out.sample("kpid_kpi_evaluations_total", [("result", "error")], Double(c.evaluationsFailed))
+        out.family("kpid_kpi_recorded_samples_total", "counter", "KPI samples written into the store (kpid_kpi_* series).")
+        out.sample("kpid_kpi_recorded_samples_total", [], Double(c.recordedSamples))
+        out.family("kpid_kpi_record_failures_total", "counter", "Rounds whose KPI samples the store refused.")
+        out.sample("kpid_kpi_record_failures_total", [], Double(c.recordFailures))
+        if let last = c.lastRound {
+            out.family("kpid_kpi_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last evaluation round.")
+            out.sample("kpid_kpi_last_evaluation_timestamp_seconds", [], Double(last) / 1000)
+        }
+        out.family(
+            "kpid_kpi_last_success_timestamp_seconds", "gauge",
+            "Unix time of the last successful evaluation of a template at a site (old values are kept on failure).")
+        for (key, ms) in c.lastSuccess.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            out.sample("kpid_kpi_last_success_timestamp_seconds", [("site", parts[0]), ("template", parts[1])], Double(ms) / 1000)
         }
     }
 

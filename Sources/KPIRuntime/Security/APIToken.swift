@@ -1,6 +1,6 @@
 import Crypto
-import KPICore
 import Foundation
+import KPICore
 import KPIStorage
 
 /// API tokens: how they are made and hashed.

@@ -297,9 +297,7 @@ public struct ServiceConfiguration: Sendable {
                 }
             }
             do {
-                retention.rules = try RetentionPolicy.parseRules(text, minimumMs: Self.minimumRetentionMs) {
-                    DurationParser.milliseconds($0)
-                }
+                retention.rules = try RetentionPolicy.parseRules(text, minimumMs: Self.minimumRetentionMs)
             } catch {
                 throw Invalid(setting: name, source: source, reason: error.description)
             }
@@ -422,46 +420,5 @@ public struct ServiceConfiguration: Sendable {
             out[normalized] = value
         }
         return out
-    }
-}
-
-/// Durations such as `1h`, `30m`, `90s`, `500ms`, `1h30m`, `7d`, `2w`.
-public enum DurationParser {
-    public static func milliseconds(_ text: String) -> Int64? {
-        let s = Array(text.trimmingCharacters(in: .whitespaces).utf8)
-        guard !s.isEmpty else { return nil }
-        var i = 0
-        var total: Int64 = 0
-        while i < s.count {
-            var n: Int64 = 0
-            let start = i
-            while i < s.count, s[i] >= 48, s[i] <= 57 {
-                let (m, o1) = n.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int64(s[i] - 48))
-                if o1 || o2 { return nil }
-                n = a
-                i += 1
-            }
-            guard i > start, i < s.count else { return nil }
-            let unit: Int64
-            if s[i] == UInt8(ascii: "m"), i + 1 < s.count, s[i + 1] == UInt8(ascii: "s") {
-                unit = 1
-                i += 2
-            } else {
-                switch s[i] {
-                case UInt8(ascii: "s"): unit = 1000
-                case UInt8(ascii: "m"): unit = 60_000
-                case UInt8(ascii: "h"): unit = 3_600_000
-                case UInt8(ascii: "d"): unit = 86_400_000
-                case UInt8(ascii: "w"): unit = 604_800_000
-                default: return nil
-                }
-                i += 1
-            }
-            let (p, o) = n.multipliedReportingOverflow(by: unit)
-            if o { return nil }
-            total += p
-        }
-        return total
     }
 }

@@ -1,32 +1,31 @@
 import Foundation
-import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIQuery
+import KPIRuntime
 import KPITemplates
 import KPIWire
 
 /// KPI templates and on-demand KPI evaluation: `GET /api/v1/templates`,
-/// `GET /api/v1/kpis?site=&template=&from=&to=&worst=` (sites: KPIService+Sites.swift).
+/// `GET /api/v1/kpis?site=&template=&from=&to=&worst=` (sites: SiteController.swift).
 ///
 /// Templates (`templates-dir`) and sites (`sites-file` and the `sites` table) are read on each
 /// request, so edits take effect without a restart; an invalid file answers 500 naming the
 /// file, KPI and field.
-extension KPIService {
-    static let kpiRoutes: [Route] = [
-        Route(
-            "/api/v1/templates", ["GET"], .read,
-            .now { s, _, m throws(APIError) in try s.listTemplates(m) }),
-        Route("/api/v1/kpis", ["GET"], .read, .now { s, r, m throws(APIError) in try s.kpis(r, m) }),
-    ]
+struct KPIController: Controller {
+    let runtime: Runtime
+
+    var routes: [Route] {
+        [
+            Route(
+                "/api/v1/templates", ["GET"], .read,
+                .now { _, m throws(APIError) in try self.listTemplates(m) }),
+            Route("/api/v1/kpis", ["GET"], .read, .now { r, m throws(APIError) in try self.kpis(r, m) }),
+        ]
+    }
 
     /// The most breakdown items `worst=` may ask for.
     static let maxWorstItems = 100
-
-    /// Every template of the templates directory, validated.
-    func loadTemplates() throws(APIError) -> [KPITemplate] {
-        do { return try runtime.catalog.templates() } catch { throw APIError(error) }
-    }
 
     func listTemplates(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let templates = try loadTemplates()
@@ -44,7 +43,7 @@ extension KPIService {
             w.raw(",\"kpis\":[")
             for (k, kpi) in t.kpis.enumerated() {
                 if k > 0 { w.raw(",") }
-                KPIService.writeDefinition(&w, kpi)
+                KPIController.writeDefinition(&w, kpi)
                 switch kpi.computation {
                 case .query(let sql):
                     w.raw(",\"query\":")
@@ -109,9 +108,9 @@ extension KPIService {
         guard from < to else { throw APIError.badParameter("from", "from must be before to") }
         var worst = 3
         if let text = request.queryValue("worst") {
-            guard let n = Int(text), (0...KPIService.maxWorstItems).contains(n) else {
+            guard let n = Int(text), (0...KPIController.maxWorstItems).contains(n) else {
                 throw APIError.badParameter(
-                    "worst", "\"\(text)\" is not a whole number from 0 to \(KPIService.maxWorstItems)")
+                    "worst", "\"\(text)\" is not a whole number from 0 to \(KPIController.maxWorstItems)")
             }
             worst = n
         }
@@ -120,7 +119,7 @@ extension KPIService {
         options.now = now
         let evaluator = TemplateEvaluator(engine: QueryEngine(store: store))
         var w = JSONWriter(capacity: 8192)
-        KPIService.writeSiteHeader(&w, site)
+        KPIController.writeSiteHeader(&w, site)
         w.raw(",\"from\":")
         w.string(TimestampLiteral.format(from))
         w.raw(",\"to\":")
@@ -137,14 +136,14 @@ extension KPIService {
                     worst: worst)
             } catch {
                 audit(match, rows: nil, detail: "\(siteID) \(name) \(error.kpi)")
-                throw KPIService.apiError(error.error)
+                throw SQLController.apiError(error.error)
             }
             count += results.count
             if i > 0 { w.raw(",") }
-            KPIService.writeTemplateOpening(&w, template)
+            KPIController.writeTemplateOpening(&w, template)
             for (k, r) in results.enumerated() {
                 if k > 0 { w.raw(",") }
-                KPIService.writeResult(&w, r)
+                KPIController.writeResult(&w, r)
             }
             w.raw("]}")
         }
@@ -183,11 +182,11 @@ extension KPIService {
                     scope: match.principal.scopeMatchers)
             } catch {
                 audit(match, rows: nil, detail: "\(site.site) \(template.name) \(error.kpi)")
-                throw KPIService.apiError(error.error)
+                throw SQLController.apiError(error.error)
             }
         }
         var w = JSONWriter(capacity: 8192)
-        KPIService.writeSiteHeader(&w, site)
+        KPIController.writeSiteHeader(&w, site)
         w.raw(",\"window\":")
         w.string(window.name)
         w.raw(",\"evaluated_at\":")
@@ -195,15 +194,15 @@ extension KPIService {
         w.raw(",\"templates\":[")
         for (i, template) in templates.enumerated() {
             if i > 0 { w.raw(",") }
-            KPIService.writeTemplateOpening(&w, template)
+            KPIController.writeTemplateOpening(&w, template)
             for (k, v) in values.filter({ $0.template == template.name }).enumerated() {
                 if k > 0 { w.raw(",") }
-                KPIService.writeResult(&w, v.result)
+                KPIController.writeResult(&w, v.result)
                 w.bytes.removeLast()  // the closing brace: add the rolling fields
                 w.raw(",\"previous\":")
-                if let p = v.previous { KPIService.writeNumber(&w, p) } else { w.raw("null") }
+                if let p = v.previous { KPIController.writeNumber(&w, p) } else { w.raw("null") }
                 w.raw(",\"change\":")
-                if let p = v.previous, let x = v.result.value { KPIService.writeNumber(&w, x - p) } else { w.raw("null") }
+                if let p = v.previous, let x = v.result.value { KPIController.writeNumber(&w, x - p) } else { w.raw("null") }
                 w.raw("}")
             }
             w.raw("]}")

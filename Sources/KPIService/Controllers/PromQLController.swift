@@ -1,20 +1,24 @@
 import Foundation
-import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIPromQL
+import KPIRuntime
 import KPIWire
 
 /// Prometheus' query API: instant and range PromQL queries and metric metadata, answered in
 /// Prometheus' envelope so that Grafana's stock Prometheus data source works unchanged.
-extension KPIService {
-    static let promQLRoutes: [Route] = [
-        Route("/api/v1/query", ["GET", "POST"], .read, form: true, .now { s, r, m throws(APIError) in try s.promQLQuery(r, m) }),
-        Route(
-            "/api/v1/query_range", ["GET", "POST"], .read, form: true,
-            .now { s, r, m throws(APIError) in try s.promQLRangeQuery(r, m) }),
-        Route("/api/v1/metadata", ["GET"], .read, form: true, .now { s, r, m throws(APIError) in try s.promQLMetadata(r, m) }),
-    ]
+struct PromQLController: Controller {
+    let runtime: Runtime
+
+    var routes: [Route] {
+        [
+            Route("/api/v1/query", ["GET", "POST"], .read, form: true, .now { r, m throws(APIError) in try self.promQLQuery(r, m) }),
+            Route(
+                "/api/v1/query_range", ["GET", "POST"], .read, form: true,
+                .now { r, m throws(APIError) in try self.promQLRangeQuery(r, m) }),
+            Route("/api/v1/metadata", ["GET"], .read, form: true, .now { r, m throws(APIError) in try self.promQLMetadata(r, m) }),
+        ]
+    }
 
     var promQLEngine: PromQLEngine {
         PromQLEngine(
@@ -35,10 +39,10 @@ extension KPIService {
         } catch {
             if case .execution = error { reclaimMemoryAfterRefusal() }
             if case .timeout = error { reclaimMemoryAfterRefusal() }
-            return KPIService.promQLErrorResponse(error)
+            return PromQLController.promQLErrorResponse(error)
         }
-        audit(match, rows: KPIService.seriesCount(result), detail: query)
-        return KPIService.promQLSuccess(result)
+        audit(match, rows: PromQLController.seriesCount(result), detail: query)
+        return PromQLController.promQLSuccess(result)
     }
 
     /// `GET|POST /api/v1/query_range?query=&start=&end=&step=&timeout=`.
@@ -51,7 +55,7 @@ extension KPIService {
         let end = try promQLTime(request, "end", default: 0)
         guard end >= start else { throw APIError.badParameter("end", "end timestamp must not be before start time") }
         let stepText = request.queryValue("step") ?? ""
-        guard let step = KPIService.promDuration(stepText) else {
+        guard let step = PromQLController.promDuration(stepText) else {
             throw APIError.badParameter("step", "cannot parse \"\(stepText)\" to a valid duration")
         }
         guard step > 0 else {
@@ -72,10 +76,10 @@ extension KPIService {
         } catch {
             if case .execution = error { reclaimMemoryAfterRefusal() }
             if case .timeout = error { reclaimMemoryAfterRefusal() }
-            return KPIService.promQLErrorResponse(error)
+            return PromQLController.promQLErrorResponse(error)
         }
-        audit(match, rows: KPIService.seriesCount(result), detail: query)
-        return KPIService.promQLSuccess(result)
+        audit(match, rows: PromQLController.seriesCount(result), detail: query)
+        return PromQLController.promQLSuccess(result)
     }
 
     /// `GET /api/v1/metadata`: kpid keeps no HELP or TYPE text, so the answer is Prometheus'
@@ -103,24 +107,6 @@ extension KPIService {
         return query
     }
 
-    /// The configured query timeout, shortened by a `timeout` parameter (a duration, or float
-    /// seconds with sub-millisecond precision).
-    func queryDeadline(_ request: HTTPRequest) throws(APIError) -> ContinuousClock.Instant {
-        var timeout = Duration.milliseconds(configuration.queryTimeoutMs)
-        if let text = request.queryValue("timeout"), !text.isEmpty {
-            let requested: Duration
-            if let seconds = Double(text), seconds.isFinite, seconds > 0, seconds < 1e9 {
-                requested = .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
-            } else if let ms = DurationParser.milliseconds(text), ms > 0 {
-                requested = .milliseconds(ms)
-            } else {
-                throw APIError.badParameter("timeout", "cannot parse \"\(text)\" to a valid positive duration")
-            }
-            timeout = min(timeout, requested)
-        }
-        return ContinuousClock.now.advanced(by: timeout)
-    }
-
     /// A duration as Prometheus' API takes it: float seconds (`15`, `0.5`) or a duration (`1m30s`).
     static func promDuration(_ text: String) -> Int64? {
         if let seconds = Double(text) {
@@ -136,11 +122,6 @@ extension KPIService {
         case .vector(let v): return v.count
         case .matrix(let m): return m.count
         }
-    }
-
-    /// After a query refused for a limit or its timeout: memory it grew back to the system.
-    func reclaimMemoryAfterRefusal() {
-        if configuration.trimMemoryAfterRefusedQueries { MemoryReclaimer.afterRefusedQuery() }
     }
 
     /// Prometheus' error envelope with its status codes (400 bad_data, 422 execution, 503

@@ -9,10 +9,8 @@ import KPIRuntime
 struct Route: Sendable {
     /// Answers at once, or later (after a commit) through the callback.
     enum Handler: Sendable {
-        case now(@Sendable (KPIService, HTTPRequest, RouteMatch) throws(APIError) -> HTTPResponse)
-        case later(
-            @Sendable (KPIService, HTTPRequest, RouteMatch, @escaping @Sendable (HTTPResponse) -> Void) throws(APIError) -> Void
-        )
+        case now(@Sendable (HTTPRequest, RouteMatch) throws(APIError) -> HTTPResponse)
+        case later(@Sendable (HTTPRequest, RouteMatch, @escaping @Sendable (HTTPResponse) -> Void) throws(APIError) -> Void)
     }
 
     let pattern: String
@@ -59,6 +57,6 @@ struct RouteMatch: Sendable {
     /// when authentication is off). Handlers reading or writing series apply its site scope:
     /// see ``Principal``.
     var principal: Principal = .unrestricted
-    /// What the handler adds to this request's audit entry (see ``KPIService/audit(_:rows:detail:)``).
+    /// What the handler adds to this request's audit entry (see ``Controller/audit(_:rows:detail:)``).
     let auditNote = AuditNote()
 }

@@ -1,24 +1,62 @@
 import Foundation
-import KPIRuntime
 import KPICore
 import KPIHTTP
+import KPIRuntime
 import KPIStorage
 import KPITemplates
 import KPIWire
 import Logging
 import Synchronization
 
-extension KPIService {
-    /// Series deletion (admin): kpid's shape and Prometheus' admin API shape.
-    static let retentionRoutes: [Route] = [
-        Route(
-            "/api/v1/series", ["DELETE"], .admin,
-            .now { s, r, m throws(APIError) in try s.deleteSeries(r, m, prometheusShape: false) }),
-        Route(
-            "/api/v1/admin/tsdb/delete_series", ["POST", "PUT"], .admin, form: true,
-            .now { s, r, m throws(APIError) in try s.deleteSeries(r, m, prometheusShape: true) }),
-        Route("/api/v1/admin/retention", ["POST"], .admin, .now { s, _, m throws(APIError) in try s.runRetentionNow(m) }),
-    ]
+/// Admin operations over HTTP besides tokens, sites and the audit log: backups, retention
+/// runs, series deletion and rolling KPI rounds on demand.
+struct AdminController: Controller {
+    let runtime: Runtime
+
+    var routes: [Route] {
+        [
+            Route("/api/v1/admin/backup", ["POST"], .admin, .now { _, m throws(APIError) in try self.backupNow(m) }),
+            Route(
+                "/api/v1/series", ["DELETE"], .admin,
+                .now { r, m throws(APIError) in try self.deleteSeries(r, m, prometheusShape: false) }),
+            Route(
+                "/api/v1/admin/tsdb/delete_series", ["POST", "PUT"], .admin, form: true,
+                .now { r, m throws(APIError) in try self.deleteSeries(r, m, prometheusShape: true) }),
+            Route("/api/v1/admin/retention", ["POST"], .admin, .now { _, m throws(APIError) in try self.runRetentionNow(m) }),
+            Route(
+                "/api/v1/admin/kpis/evaluate", ["POST"], .admin,
+                .now { _, m throws(APIError) in try self.evaluateRollingNow(m) }),
+        ]
+    }
+
+    /// Where `POST /api/v1/admin/backup` writes: `backups/` in the data directory. The client
+    /// chooses no path, so an admin token cannot make kpid write files elsewhere.
+    var backupDirectory: String { (configuration.dataDirectory as NSString).appendingPathComponent("backups") }
+
+    /// `POST /api/v1/admin/backup`: an online backup (as `kpid backup`) to
+    /// `<data>/backups/kpid-<UTC time>.sqlite`; answers its path and size. Runs on the request's
+    /// thread; ingest and reads go on meanwhile.
+    func backupNow(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        let path = (backupDirectory as NSString).appendingPathComponent("kpid-\(formatter.string(from: Date())).sqlite")
+        do {
+            try FileManager.default.createDirectory(atPath: backupDirectory, withIntermediateDirectories: true)
+            try KPIDatabase.backup(from: configuration.databasePath, to: path)
+        } catch {
+            logger.error("backup failed", metadata: ["path": "\(path)", "error": "\(error)"])
+            throw APIError(status: 503, message: "the backup failed: \(error)")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        audit(match, rows: 1, detail: "backup to \(path)")
+        var w = JSONWriter()
+        w.raw("{\"status\":\"success\",\"data\":{\"path\":")
+        w.string(path)
+        w.raw(",\"bytes\":\(size)}}\n")
+        return .json(200, w.bytes)
+    }
 
     /// `POST /api/v1/admin/retention`: one retention run now (as the periodic one), answering
     /// what it removed. With no retention set it removes nothing.
@@ -92,6 +130,18 @@ extension KPIService {
         w.raw(
             "{\"status\":\"success\",\"data\":{\"series_matched\":\(selected.count),\"samples_deleted\":\(summary.samples),"
                 + "\"series_removed\":\(summary.seriesRemoved),\"chunks_rewritten\":\(summary.chunks)}}\n")
+        return .json(200, w.bytes)
+    }
+
+    /// `POST /api/v1/admin/kpis/evaluate`: one round of every window now (waits for it); answers how many
+    /// evaluations failed.
+    func evaluateRollingNow(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let failures = runtime.runRollingRound(force: true)
+        let c = runtime.rollingKPIs.counts.withLock { $0 }
+        let count = c.values.values.reduce(0) { $0 + $1.count }
+        audit(match, rows: count, detail: "KPI round: \(failures) failed")
+        var w = JSONWriter()
+        w.raw("{\"status\":\"success\",\"data\":{\"values\":\(count),\"failures\":\(failures)}}\n")
         return .json(200, w.bytes)
     }
 }

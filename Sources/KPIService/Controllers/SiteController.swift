@@ -18,29 +18,23 @@ import KPITemplates
 ///
 /// Every handler gets the sites from ``loadSites(_:)``, read on each call, so a change is seen
 /// by the next request and the next KPI round without a restart.
-extension KPIService {
-    static let siteRoutes: [Route] = [
-        Route("/api/v1/sites", ["GET"], .read, .now { s, _, m throws(APIError) in try s.listSites(m) }),
-        Route("/api/v1/sites", ["POST"], .admin, .now { s, r, m throws(APIError) in try s.putSite(r, m) }),
-        Route("/api/v1/sites/:id", ["GET"], .read, .now { s, _, m throws(APIError) in try s.getSite(m) }),
-        Route("/api/v1/sites/:id", ["DELETE"], .admin, .now { s, _, m throws(APIError) in try s.deleteSite(m) }),
-    ]
+struct SiteController: Controller {
+    let runtime: Runtime
+
+    var routes: [Route] {
+        [
+            Route("/api/v1/sites", ["GET"], .read, .now { _, m throws(APIError) in try self.listSites(m) }),
+            Route("/api/v1/sites", ["POST"], .admin, .now { r, m throws(APIError) in try self.putSite(r, m) }),
+            Route("/api/v1/sites/:id", ["GET"], .read, .now { _, m throws(APIError) in try self.getSite(m) }),
+            Route("/api/v1/sites/:id", ["DELETE"], .admin, .now { _, m throws(APIError) in try self.deleteSite(m) }),
+        ]
+    }
 
     /// Longest site id accepted over the API, in bytes (as for a token's site names).
     static let maxSiteIDBytes = 1024
 
     /// The name API-registered sites carry in validation errors.
     static let siteBodyName = "request body"
-
-    /// Every site (the catalog's), as an API error when they cannot be read.
-    func loadSites(_ templates: [KPITemplate]) throws(APIError) -> [SiteDefinition] {
-        do { return try runtime.catalog.sites(templates) } catch { throw APIError(error) }
-    }
-
-    /// ``loadSites(_:)`` with each site's source, and whether a stored site replaces a file site.
-    func loadSiteEntries(_ templates: [KPITemplate]) throws(APIError) -> [SiteEntry] {
-        do { return try runtime.catalog.siteEntries(templates) } catch { throw APIError(error) }
-    }
 
     // MARK: Handlers
 
@@ -52,7 +46,7 @@ extension KPIService {
         w.raw("{\"sites\":[")
         for (i, entry) in entries.enumerated() {
             if i > 0 { w.raw(",") }
-            KPIService.writeSite(&w, entry.site, source: entry.source, replacesFileSite: entry.replacesFileSite)
+            SiteController.writeSite(&w, entry.site, source: entry.source, replacesFileSite: entry.replacesFileSite)
         }
         w.raw("]}\n")
         return .json(200, w.bytes)
@@ -66,12 +60,12 @@ extension KPIService {
             let entry = try loadSiteEntries(try loadTemplates()).first(where: { $0.site.site == id })
         else {
             audit(match, rows: 0, detail: "site \(id)")
-            throw KPIService.unknownSite(id)
+            throw SiteController.unknownSite(id)
         }
         audit(match, rows: 1, detail: "site \(id)")
         var w = JSONWriter(capacity: 1024)
         w.raw("{\"status\":\"success\",\"data\":")
-        KPIService.writeSite(&w, entry.site, source: entry.source, replacesFileSite: entry.replacesFileSite)
+        SiteController.writeSite(&w, entry.site, source: entry.source, replacesFileSite: entry.replacesFileSite)
         w.raw("}\n")
         return .json(200, w.bytes)
     }
@@ -87,7 +81,7 @@ extension KPIService {
                     + "\"templates\":[\"airport\"],\"overrides\":{\"airport\":{\"avg_queue_wait\":{\"target\":5}}}}")
         }
         let id = object["site"] as? String ?? "?"
-        if let problem = KPIService.siteIDProblem(id), object["site"] is String {
+        if let problem = SiteController.siteIDProblem(id), object["site"] is String {
             audit(match, rows: 0, detail: "refused site \(id): site")
             throw APIError.badParameter("site", problem)
         }
@@ -128,7 +122,7 @@ extension KPIService {
                 + (replaced.map { " (replaces the \($0.rawValue) site)" } ?? ""))
         var w = JSONWriter(capacity: 1024)
         w.raw("{\"status\":\"success\",\"data\":")
-        KPIService.writeSite(
+        SiteController.writeSite(
             &w, site, source: .api, replacesFileSite: fileSites.contains(where: { $0.site == site.site }))
         w.raw(",\"replaced\":")
         if let replaced { w.string(replaced.rawValue) } else { w.raw("null") }
@@ -163,17 +157,13 @@ extension KPIService {
                         )
                     ])
             }
-            throw KPIService.unknownSite(id)
+            throw SiteController.unknownSite(id)
         }
         var w = JSONWriter()
         w.raw("{\"status\":\"success\",\"data\":{\"site\":")
         w.string(id)
         w.raw(",\"deleted\":true,\"file_site_restored\":\(inFile)}}\n")
         return .json(200, w.bytes)
-    }
-
-    func requireSiteStore() throws(APIError) -> SiteStore {
-        do { return try runtime.catalog.requireSiteStore() } catch { throw APIError(error) }
     }
 
     // MARK: Helpers
@@ -195,7 +185,6 @@ extension KPIService {
             status: 404, message: "unknown site",
             details: [IngestIssue(line: 0, field: "site", reason: "no site \"\(id)\"; see /api/v1/sites")])
     }
-
 
     /// One site as JSON: `{"site", "display_name", "time_zone", "templates", "overrides",
     /// "source"}`, plus `"replaces_file_site": true` for a stored site that replaces a file site.
@@ -223,12 +212,12 @@ extension KPIService {
                 var first = true
                 if let t = thresholds.target {
                     w.raw("\"target\":")
-                    writeNumber(&w, t)
+                    KPIController.writeNumber(&w, t)
                     first = false
                 }
                 if let v = thresholds.warning {
                     w.raw(first ? "\"warning\":" : ",\"warning\":")
-                    writeNumber(&w, v)
+                    KPIController.writeNumber(&w, v)
                 }
                 w.raw("}")
             }

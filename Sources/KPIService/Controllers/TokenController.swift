@@ -1,23 +1,27 @@
 import Foundation
-import KPIRuntime
 import KPICore
 import KPIHTTP
+import KPIRuntime
 import KPIStorage
 
 /// Token administration over HTTP (admin role): create, list, revoke. The same operations as
 /// `kpid token create|list|revoke`, which write the database file directly.
-extension KPIService {
-    static let tokenRoutes: [Route] = [
-        Route(
-            "/api/v1/tokens", ["GET", "POST"], .admin,
-            .now { s, r, m throws(APIError) in r.method == "POST" ? try s.createToken(r, m) : try s.listTokens(m) }),
-        Route("/api/v1/tokens/:id", ["DELETE"], .admin, .now { s, r, m throws(APIError) in try s.revokeToken(m) }),
-    ]
+struct TokenController: Controller {
+    let runtime: Runtime
+
+    var routes: [Route] {
+        [
+            Route(
+                "/api/v1/tokens", ["GET", "POST"], .admin,
+                .now { r, m throws(APIError) in r.method == "POST" ? try self.createToken(r, m) : try self.listTokens(m) }),
+            Route("/api/v1/tokens/:id", ["DELETE"], .admin, .now { r, m throws(APIError) in try self.revokeToken(m) }),
+        ]
+    }
 
     /// `POST /api/v1/tokens` with a JSON body `{"role": "read", "sites": ["JFK"], "name": "grafana"}`
     /// (or the same as query parameters, `site` repeated): 201 with the token, shown this once.
     func createToken(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
-        guard let authenticator else { throw APIError(status: 503, message: "kpid is starting") }
+        guard let authenticator = runtime.authenticator else { throw APIError(status: 503, message: "kpid is starting") }
         var roleText = request.queryValue("role")
         var sites = request.queryValues("site")
         var name = request.queryValue("name")
@@ -68,7 +72,7 @@ extension KPIService {
 
     /// `GET /api/v1/tokens`: every token (revoked ones too), without secrets.
     func listTokens(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
-        guard let authenticator else { throw APIError(status: 503, message: "kpid is starting") }
+        guard let authenticator = runtime.authenticator else { throw APIError(status: 503, message: "kpid is starting") }
         let records: [TokenRecord]
         do {
             records = try authenticator.store.all()
@@ -88,7 +92,7 @@ extension KPIService {
 
     /// `DELETE /api/v1/tokens/:id`: revokes at once (this server's cache is dropped).
     func revokeToken(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
-        guard let authenticator else { throw APIError(status: 503, message: "kpid is starting") }
+        guard let authenticator = runtime.authenticator else { throw APIError(status: 503, message: "kpid is starting") }
         let text = match.parameters["id"] ?? ""
         guard let id = Int64(text), id > 0 else { throw APIError.badParameter("id", "\"\(text)\" is not a token id") }
         let revoked: Bool
@@ -116,9 +120,9 @@ extension KPIService {
             w.string(site)
         }
         w.raw("],\"created\":")
-        w.string(Self.rfc3339(record.createdMs))
+        w.string(AuditController.rfc3339(record.createdMs))
         w.raw(",\"revoked\":")
-        if let revoked = record.revokedMs { w.string(Self.rfc3339(revoked)) } else { w.raw("null") }
+        if let revoked = record.revokedMs { w.string(AuditController.rfc3339(revoked)) } else { w.raw("null") }
         if let token {
             w.raw(",\"token\":")
             w.string(token)

@@ -1,9 +1,9 @@
 import Foundation
-import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIQuery
 import KPIReport
+import KPIRuntime
 import KPITemplates
 
 /// The weekly KPI review: `GET /reports/weekly?site=JFK&week=2026-W45[&format=html|json|csv|md]`,
@@ -12,19 +12,22 @@ import KPITemplates
 /// Access is `read`; a token limited to sites gets 403 for another site, and the review's queries
 /// see only its sites' series. Templates and sites are read on each request, as for
 /// `/api/v1/kpis`.
-extension KPIService {
-    static let reportRoutes: [Route] =
+struct ReportController: Controller {
+    let runtime: Runtime
+
+    var routes: [Route] {
         [
-            Route("/reports", ["GET"], .read, .now { s, _, m throws(APIError) in try s.reportIndex(m) }),
+            Route("/reports", ["GET"], .read, .now { _, m throws(APIError) in try self.reportIndex(m) }),
             Route(
                 "/reports/weekly", ["GET"], .read,
-                .now { s, r, m throws(APIError) in try s.weeklyReport(r, m, pathFormat: nil) }),
+                .now { r, m throws(APIError) in try self.weeklyReport(r, m, pathFormat: nil) }),
         ]
-        + ReportFormat.allCases.map { format in
-            Route(
-                "/reports/weekly.\(format.fileExtension)", ["GET"], .read,
-                .now { s, r, m throws(APIError) in try s.weeklyReport(r, m, pathFormat: format) })
-        }
+            + ReportFormat.allCases.map { format in
+                Route(
+                    "/reports/weekly.\(format.fileExtension)", ["GET"], .read,
+                    .now { r, m throws(APIError) in try self.weeklyReport(r, m, pathFormat: format) })
+            }
+    }
 
     /// Headers of every report page: the HTML needs no script and nothing from elsewhere, so the
     /// policy forbids both (a defence in depth behind the escaping).
@@ -57,7 +60,7 @@ extension KPIService {
                 lastWeek: ISOWeek.lastComplete(at: now, in: TimeZone(identifier: s.timeZone) ?? .gmt))
         }
         return HTTPResponse(
-            status: 200, headers: KPIService.reportHeaders(.html, filename: nil),
+            status: 200, headers: ReportController.reportHeaders(.html, filename: nil),
             body: .bytes(Array(ReportIndex.html(sites: entries).utf8)))
     }
 
@@ -128,26 +131,26 @@ extension KPIService {
                 only: only, generatedAt: now)
         } catch {
             audit(match, rows: nil, detail: "\(siteID) \(week) \(error.kpi)")
-            throw KPIService.apiError(error.error)
+            throw SQLController.apiError(error.error)
         }
         audit(
             match, rows: review.sections.reduce(0) { $0 + $1.rows.count },
             detail: "\(siteID) \(week) \(format.fileExtension)")
         var alternates: [(label: String, href: String)] = []
         if format == .html {
-            var query = "?site=" + (siteID.addingPercentEncoding(withAllowedCharacters: KPIService.queryValueCharacters) ?? siteID)
+            var query = "?site=" + (siteID.addingPercentEncoding(withAllowedCharacters: ReportController.queryValueCharacters) ?? siteID)
             query += "&week=\(week)"
             if let only {
-                query += "&template=" + (only[0].addingPercentEncoding(withAllowedCharacters: KPIService.queryValueCharacters) ?? "")
+                query += "&template=" + (only[0].addingPercentEncoding(withAllowedCharacters: ReportController.queryValueCharacters) ?? "")
             }
             alternates = [
                 ("JSON", "weekly.json" + query), ("CSV", "weekly.csv" + query), ("Markdown", "weekly.md" + query),
             ]
         }
         let body = review.render(format, alternates: alternates)
-        let filename = "kpid-review-\(KPIService.fileSafe(siteID))-\(week).\(format.fileExtension)"
+        let filename = "kpid-review-\(ReportController.fileSafe(siteID))-\(week).\(format.fileExtension)"
         return HTTPResponse(
-            status: 200, headers: KPIService.reportHeaders(format, filename: filename), body: .bytes(Array(body.utf8)))
+            status: 200, headers: ReportController.reportHeaders(format, filename: filename), body: .bytes(Array(body.utf8)))
     }
 
     /// RFC 3986 unreserved characters: safe unescaped in a query value.

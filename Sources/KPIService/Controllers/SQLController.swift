@@ -6,14 +6,13 @@ import KPIRuntime
 import KPIWire
 
 /// The SQL query API: `POST /api/v1/sql` (and `GET ?query=`), answering JSON or CSV.
-extension KPIService {
-    static let sqlRoutes: [Route] = [
-        Route("/api/v1/sql", ["GET", "POST"], .read, form: true, .now { s, r, m throws(APIError) in try s.sql(r, m) })
-    ]
+struct SQLController: Controller {
+    let runtime: Runtime
 
-    /// The engine's limits and time zone from the configuration.
-    func queryOptions(parameters: [String: Value], principal: Principal, timeZone: TimeZone? = nil) -> QueryOptions {
-        runtime.queryOptions(parameters: parameters, scope: principal.scopeMatchers, timeZone: timeZone)
+    var routes: [Route] {
+        [
+            Route("/api/v1/sql", ["GET", "POST"], .read, form: true, .now { r, m throws(APIError) in try self.sql(r, m) })
+        ]
     }
 
     /// Runs the query of `request`; `parameters`, when given, replace the request's own (saved
@@ -21,7 +20,7 @@ extension KPIService {
     func sql(_ request: HTTPRequest, _ match: RouteMatch, parameters bound: [String: Value]? = nil) throws(APIError)
         -> HTTPResponse
     {
-        var (text, parameters, zoneName) = try KPIService.sqlRequest(request)
+        var (text, parameters, zoneName) = try SQLController.sqlRequest(request)
         if let bound { parameters = bound }
         var zone: TimeZone? = nil
         if let zoneName {
@@ -44,7 +43,7 @@ extension KPIService {
         } catch {
             audit(match, rows: nil, detail: text)
             if error.kind == .limit || error.kind == .timeout { reclaimMemoryAfterRefusal() }
-            throw KPIService.apiError(error)
+            throw SQLController.apiError(error)
         }
         audit(match, rows: result.rows.count, detail: text)
         let format = request.queryValue("format")?.lowercased()
@@ -58,7 +57,7 @@ extension KPIService {
                 status: 200, headers: [(name: "Content-Type", value: "text/csv; charset=utf-8; header=present")],
                 body: .stream { CSVResultStream(result, guarded: guarded) })
         }
-        return .json(200, KPIService.json(result))
+        return .json(200, SQLController.json(result))
     }
 
     /// The query text, parameters and time zone of a request: a `text/plain` (or

@@ -1,19 +1,25 @@
 import Foundation
-import KPIRuntime
 import KPICore
 import KPIHTTP
 import KPIQuery
+import KPIRuntime
 import KPIWire
 
 /// Saved queries: `GET /api/v1/queries` lists them, `GET /api/v1/queries/<group>/<name>` runs
 /// one with its parameters from the query string.
-extension KPIService {
-    static let savedQueryRoutes: [Route] = [
-        Route("/api/v1/queries", ["GET"], .read, .now { s, _, _ throws(APIError) in try s.listSavedQueries() }),
-        Route(
-            "/api/v1/queries/:group/:name", ["GET"], .read,
-            .now { s, r, m throws(APIError) in try s.runSavedQuery(r, m) }),
-    ]
+struct SavedQueryController: Controller {
+    let runtime: Runtime
+    /// Runs the saved queries.
+    let sql: SQLController
+
+    var routes: [Route] {
+        [
+            Route("/api/v1/queries", ["GET"], .read, .now { _, _ throws(APIError) in try self.listSavedQueries() }),
+            Route(
+                "/api/v1/queries/:group/:name", ["GET"], .read,
+                .now { r, m throws(APIError) in try self.runSavedQuery(r, m) }),
+        ]
+    }
 
     /// Every saved query under the queries directory, sorted by name. Files are read on each
     /// call, so edits take effect without a restart.
@@ -90,6 +96,6 @@ extension KPIService {
         var forwarded = request
         forwarded.method = "GET"
         forwarded.query = [(name: "query", value: query.sql)] + request.query.filter { ["format", "tz", "timeout"].contains($0.name) }
-        return try sql(forwarded, match, parameters: parameters)
+        return try sql.sql(forwarded, match, parameters: parameters)
     }
 }
