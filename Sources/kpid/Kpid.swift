@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import KPICore
-import KPIService
 import KPIRuntime
+import KPIService
 import KPIStorage
 import KPIWire
 import Logging
@@ -19,144 +19,87 @@ struct Kpid: ParsableCommand {
         version: ServiceMetrics.version,
         subcommands: [
             Serve.self, Ingest.self, Export.self, Query.self, Token.self, Backup.self,
-            Restore.self, Check.self, Fixtures.self, Report.self,
+            Restore.self, Check.self, Fixtures.self, Report.self, Settings.self,
         ],
         defaultSubcommand: Serve.self)
 }
 
-/// Flags of `kpid serve`. Each is optional so that environment variables and the config file
-/// can supply what the command line does not (see ServiceConfiguration).
+/// Flags of `kpid serve`: `--config FILE` and one `--NAME VALUE` (or `--NAME=VALUE`) per
+/// setting of ``ServiceConfiguration/settings``, the one table that declares them; environment
+/// variables and the config file supply what the command line does not.
 struct ServeOptions: ParsableArguments {
-    @Option(help: "Config file of `name = value` lines.") var config: String?
-    @Option(help: "Address to listen on (default 127.0.0.1).") var bind: String?
-    @Option(help: "Port to listen on (default 9464; 0 picks a free one).") var port: String?
-    @Option(help: "Data directory holding kpid.sqlite (default ./data).") var data: String?
-    @Option(help: "process (survives kill -9; default) or power (also survives power loss).") var durability: String?
-    @Option(name: .customLong("http-threads"), help: "HTTP worker threads (default 8).") var httpThreads: String?
-    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 67108864).") var maxBodyBytes: String?
-    @Option(name: .customLong("max-connections"), help: "Concurrent connections (default 1024).") var maxConnections: String?
-    @Option(name: .customLong("connection-timeout"), help: "Idle connection timeout in seconds (default 60).") var connectionTimeout:
-        String?
-    @Option(name: .customLong("max-labels-per-series"), help: "Labels per series (default 30).") var maxLabelsPerSeries: String?
-    @Option(name: .customLong("max-label-name-length"), help: "Bytes per label name (default 128).") var maxLabelNameLength: String?
-    @Option(name: .customLong("max-label-value-length"), help: "Bytes per label value (default 1024).") var maxLabelValueLength: String?
-    @Option(name: .customLong("max-metric-name-length"), help: "Bytes per metric name (default 256).")
-    var maxMetricNameLength: String?
-    @Option(name: .customLong("max-new-series-per-request"), help: "New series one request may create (default 100000).")
-    var maxNewSeriesPerRequest: String?
-    @Option(name: .customLong("max-series"), help: "Series in total (default 5000000).") var maxSeries: String?
-    @Option(name: .customLong("out-of-order-window"), help: "How far behind a series' newest sample a sample may arrive (default 1h).")
-    var outOfOrderWindow: String?
-    @Option(name: .customLong("chunk-size"), help: "Samples per sealed chunk (default 512).") var chunkSize: String?
-    @Option(
-        name: .customLong("rollup-sketches"),
-        help: "true or false: quantile sketches in the chunks' rollups, for approx_quantile from buckets (default true).")
-    var rollupSketches: String?
-    @Option(
-        name: .customLong("checkpoint-interval"),
-        help: "How often sealed chunks are written and the write-ahead table trimmed (default 30s).") var checkpointInterval: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (default info).") var logLevel:
-        String?
-    @Option(name: .customLong("query-lookback-delta"), help: "PromQL: how far back an instant selector looks (default 5m).")
-    var queryLookbackDelta: String?
-    @Option(name: .customLong("query-timeout"), help: "PromQL and SQL: longest query run (default 2m).") var queryTimeout: String?
-    @Option(name: .customLong("query-max-samples"), help: "PromQL and SQL: samples one query may load (default 50000000).")
-    var queryMaxSamples: String?
-    @Option(name: .customLong("query-max-series"), help: "SQL: series one query may read (default 100000).")
-    var queryMaxSeries: String?
-    @Option(name: .customLong("query-max-rows"), help: "SQL: rows in a result (default 1000000).") var queryMaxRows: String?
-    @Option(name: .customLong("query-max-memory"), help: "SQL: bytes of GROUP BY state per query (default 1073741824).")
-    var queryMaxMemory: String?
-    @Option(name: .customLong("query-time-zone"), help: "SQL: zone of date_trunc/date_part when a query names none (default UTC).")
-    var queryTimeZone: String?
-    @Option(name: .customLong("queries-dir"), help: "Saved queries directory (default Queries).") var queriesDir: String?
-    @Option(name: .customLong("templates-dir"), help: "KPI templates directory (default Queries/templates).") var templatesDir: String?
-    @Option(name: .customLong("sites-file"), help: "Sites and their templates (default Queries/sites.json).") var sitesFile: String?
-    @Option(help: "API tokens required: on, off, or auto (default: on unless bound to a loopback address).") var auth: String?
-    @Option(name: .customLong("tls-cert"), help: "PEM certificate (chain): serve HTTPS only (with --tls-key).") var tlsCert: String?
-    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
-    @Option(name: .customLong("tls-min-version"), help: "Oldest TLS version served: 1.0, 1.1, 1.2 or 1.3 (default 1.2).")
-    var tlsMinVersion: String?
-    @Option(name: .customLong("audit-retention"), help: "How long audit entries are kept (default 90d, at least 1d).")
-    var auditRetention: String?
-    @Option(help: "How long samples are kept: 0 for ever (default), or at least 1h, like 35d.") var retention: String?
-    @Option(
-        name: .customLong("retention-rules"),
-        help: "Per-metric retention: metric=duration,... (0 = for ever), or @FILE holding them.") var retentionRules: String?
-    @Option(name: .customLong("retention-interval"), help: "How often retention runs while serving (default 5m).")
-    var retentionInterval: String?
-    @Option(name: .customLong("kpi-interval"), help: "How often the rolling KPIs are evaluated; 0 = off (default 60s).")
-    var kpiInterval: String?
-    @Option(name: .customLong("kpi-windows"), help: "Rolling KPI windows (default 1h,24h,7d,28d).") var kpiWindows: String?
-    @Option(name: .customLong("forward-url"), help: "Remote-write endpoint every acknowledged sample is forwarded to.")
-    var forwardURL: String?
-    @Option(name: .customLong("forward-bearer-token"), help: "Bearer token for --forward-url (or KPID_FORWARD_BEARER_TOKEN).")
-    var forwardBearerToken: String?
-    @Option(name: .customLong("forward-batch-samples"), help: "Most samples per forwarded request (default 5000).")
-    var forwardBatchSamples: String?
-    @Option(
-        name: .customLong("forward-queue-max-samples"),
-        help: "Most samples waiting to be forwarded; the oldest are dropped past it (default 50000000).")
-    var forwardQueueMaxSamples: String?
-    @Option(name: .customLong("rate-limit"), help: "Requests a second per API token (per address with auth off); 0 = none (default).")
-    var rateLimit: String?
-    @Option(name: .customLong("rate-limit-burst"), help: "Requests a client may make at once before the rate applies (default 100).")
-    var rateLimitBurst: String?
-    @Option(
-        name: .customLong("max-database-size"),
-        help: "Size the database may grow to with samples, like 20G; past it ingest answers 507 (default 0: no limit).")
-    var maxDatabaseSize: String?
-    @Option(name: .customLong("max-header-bytes"), help: "Bytes for a request's line and headers; more gets 431 (default 65536).")
-    var maxHeaderBytes: String?
-    @Option(
-        name: .customLong("request-timeout"),
-        help: "Longest a client may take to send a request body, like 5m; slower ones are cut off (default 5m; 0 = none).")
-    var requestTimeout: String?
-    @Option(
-        help:
-            "Pin kpid's clock to this instant (RFC 3339 or Unix seconds) for the life of the process: a testing and backfill aid, to evaluate KPIs and reviews as of a past instant (default: the system clock)."
-    )
-    var now: String?
-    @Option(
-        help:
-            "true: the live demo (8 generated weeks of the Fixtures/sites.json sites ending now on the first start, then fed as time passes); default false."
-    )
-    var demo: String?
-    @Option(
-        name: .customLong("demo-force"),
-        help: "true: let --demo write into a data directory that holds series it did not write (default false).")
-    var demoForce: String?
-    @Option(name: .customLong("demo-sites"), help: "The demo's sites, shaped like Fixtures/sites.json (default Fixtures/sites.json).")
-    var demoSites: String?
+    @Argument(
+        parsing: .captureForPassthrough,
+        help: ArgumentHelp("--config FILE and --NAME VALUE for each setting listed below.", valueName: "settings"))
+    var arguments: [String] = []
+
+    /// The settings and their flags, for `kpid serve --help`.
+    static var settingsHelp: String {
+        var lines = [
+            "Settings (flag, environment variable, default):", "  --config <file>  config file of `name = value` lines (or KPID_CONFIG)",
+        ]
+        for setting in ServiceConfiguration.settings {
+            let plainDefault = setting.defaultText.replacingOccurrences(of: "`", with: "")
+            lines.append("  --\(setting.name) <value>  \(setting.environmentName); default \(plainDefault)")
+            lines.append("      \(setting.help.replacingOccurrences(of: "`", with: ""))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The flags given, by setting name, and the config file's path (`--config`).
+    func flags() throws -> (flags: [String: String], config: String?) {
+        let known = Set(ServiceConfiguration.settingNames)
+        var flags: [String: String] = [:]
+        var config: String? = nil
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            if argument == "--help" || argument == "-h" { throw CleanExit.helpRequest(Serve.self) }
+            guard argument.hasPrefix("--"), argument.count > 2 else {
+                throw ValidationError("unexpected argument \"\(argument)\"; settings are given as --NAME VALUE (see kpid serve --help)")
+            }
+            var name = String(argument.dropFirst(2))
+            var value: String
+            if let eq = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            } else {
+                guard i + 1 < arguments.count else { throw ValidationError("--\(name) needs a value") }
+                i += 1
+                value = arguments[i]
+            }
+            if name == "config" {
+                config = value
+            } else {
+                guard known.contains(name) else { throw ValidationError("unknown setting --\(name) (see kpid serve --help)") }
+                guard flags[name] == nil else { throw ValidationError("--\(name) is given twice") }
+                flags[name] = value
+            }
+            i += 1
+        }
+        return (flags, config)
+    }
 
     func resolve() throws -> ServiceConfiguration {
-        let flags: [String: String?] = [
-            "bind": bind, "port": port, "data": data, "durability": durability, "http-threads": httpThreads,
-            "max-body-bytes": maxBodyBytes, "max-connections": maxConnections, "connection-timeout": connectionTimeout,
-            "max-labels-per-series": maxLabelsPerSeries, "max-label-name-length": maxLabelNameLength,
-            "max-label-value-length": maxLabelValueLength, "max-metric-name-length": maxMetricNameLength, "max-new-series-per-request": maxNewSeriesPerRequest,
-            "max-series": maxSeries, "out-of-order-window": outOfOrderWindow, "chunk-size": chunkSize, "rollup-sketches": rollupSketches,
-            "checkpoint-interval": checkpointInterval, "log-level": logLevel, "auth": auth, "tls-cert": tlsCert,
-            "tls-key": tlsKey, "tls-min-version": tlsMinVersion, "audit-retention": auditRetention, "query-lookback-delta": queryLookbackDelta,
-            "query-timeout": queryTimeout, "query-max-samples": queryMaxSamples, "query-max-series": queryMaxSeries,
-            "query-max-rows": queryMaxRows, "query-max-memory": queryMaxMemory, "query-time-zone": queryTimeZone,
-            "queries-dir": queriesDir, "templates-dir": templatesDir, "sites-file": sitesFile,
-            "retention": retention, "retention-rules": retentionRules, "retention-interval": retentionInterval,
-            "kpi-interval": kpiInterval, "kpi-windows": kpiWindows, "forward-url": forwardURL,
-            "forward-bearer-token": forwardBearerToken, "forward-batch-samples": forwardBatchSamples,
-            "forward-queue-max-samples": forwardQueueMaxSamples, "rate-limit": rateLimit, "rate-limit-burst": rateLimitBurst,
-            "max-database-size": maxDatabaseSize, "max-header-bytes": maxHeaderBytes, "request-timeout": requestTimeout,
-            "now": now, "demo": demo, "demo-force": demoForce, "demo-sites": demoSites,
-        ]
+        let (flags, config) = try self.flags()
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["KPID_CONFIG"]
         let file = try configPath.map { try ServiceConfiguration.readConfigFile($0) } ?? [:]
         do {
-            return try ServiceConfiguration.resolve(
-                flags: flags.compactMapValues { $0 }, environment: environment, configFile: file)
+            return try ServiceConfiguration.resolve(flags: flags, environment: environment, configFile: file)
         } catch {
             throw ValidationError(error.description)
         }
+    }
+}
+
+/// `kpid settings`: every setting with its default and meaning, as the README's table.
+struct Settings: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print every setting of kpid serve (flag, environment variable, config-file key) as a Markdown table.")
+
+    func run() throws {
+        FileHandle.standardOutput.write(Data(ServiceConfiguration.markdownTable.utf8))
     }
 }
 
@@ -170,7 +113,7 @@ func makeLogger(level: String) -> Logger {
 }
 
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the kpid server.")
+    static let configuration = CommandConfiguration(abstract: "Run the kpid server.", discussion: ServeOptions.settingsHelp)
     @OptionGroup var options: ServeOptions
 
     func run() throws {

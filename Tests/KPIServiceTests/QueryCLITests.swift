@@ -1,6 +1,6 @@
 import Foundation
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// `kpid query` against a running service, as a real process.
@@ -65,6 +65,48 @@ import Testing
         let help = run.stdout + run.stderr
         for name in ServiceConfiguration.settingNames {
             #expect(help.contains("--\(name) "), "kpid serve has no --\(name) flag")
+        }
+    }
+}
+
+/// The README's Configuration table is the settings table, row for row.
+@Suite struct SettingsTableTests {
+    @Test func readmeTableIsTheSettingsTable() throws {
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains(ServiceConfiguration.markdownTable))
+        let run = try runKpidCommand(["settings"])
+        #expect(run.status == 0)
+        #expect(run.stdout == ServiceConfiguration.markdownTable)
+    }
+
+    @Test func everySettingComesFromFlagEnvironmentAndFile() throws {
+        // Each setting is read from each source: a value it refuses is reported under its name
+        // and source. Free-text settings (addresses, paths, tokens) take any value.
+        let freeText: Set<String> = [
+            "bind", "data", "demo-sites", "queries-dir", "templates-dir", "sites-file", "forward-bearer-token",
+        ]
+        let bad = "\u{1}not a value"
+        for setting in ServiceConfiguration.settings {
+            let sources: [(String, [String: String], [String: String], [String: String])] = [
+                ("--\(setting.name)", [setting.name: bad], [:], [:]),
+                (setting.environmentName, [:], [setting.environmentName: bad], [:]),
+                ("config file", [:], [:], [setting.name.replacingOccurrences(of: "-", with: "_"): bad]),
+            ]
+            for (source, flags, environment, file) in sources {
+                do {
+                    _ = try ServiceConfiguration.resolve(flags: flags, environment: environment, configFile: file)
+                    #expect(freeText.contains(setting.name), "\(setting.name) took \(bad.debugDescription) from \(source)")
+                } catch {
+                    #expect(!freeText.contains(setting.name))
+                    // tls-cert and tls-key are refused alone, naming the missing partner.
+                    if error.source == "settings" {
+                        #expect(["tls-cert", "tls-key"].contains(setting.name), "\(error)")
+                    } else {
+                        #expect(error.setting == setting.name)
+                        #expect(error.source == source, "\(error)")
+                    }
+                }
+            }
         }
     }
 }

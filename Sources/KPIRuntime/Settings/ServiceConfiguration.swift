@@ -145,20 +145,9 @@ public struct ServiceConfiguration: Sendable {
             now: clock.nowMilliseconds(), openMetrics: openMetrics)
     }
 
-    /// Names of the settings, as flags (`--max-body-bytes`), environment variables
+    /// Names of the settings (``settings``), as flags (`--max-body-bytes`), environment variables
     /// (`KPID_MAX_BODY_BYTES`) and config-file keys (`max-body-bytes` or `max_body_bytes`).
-    public static let settingNames = [
-        "bind", "port", "data", "durability", "http-threads", "max-body-bytes", "max-connections",
-        "connection-timeout", "max-labels-per-series", "max-label-name-length", "max-label-value-length", "max-metric-name-length",
-        "max-new-series-per-request", "max-series", "out-of-order-window", "chunk-size", "rollup-sketches", "checkpoint-interval",
-        "log-level", "query-lookback-delta", "query-timeout", "query-max-samples",
-        "query-max-series", "query-max-rows", "query-max-memory", "query-time-zone", "queries-dir",
-        "templates-dir", "sites-file",
-        "auth", "tls-cert", "tls-key", "tls-min-version", "audit-retention", "retention", "retention-rules", "retention-interval",
-        "kpi-interval", "kpi-windows", "forward-url", "forward-bearer-token", "forward-batch-samples",
-        "forward-queue-max-samples", "rate-limit", "rate-limit-burst",
-        "max-database-size", "max-header-bytes", "request-timeout", "now", "demo", "demo-force", "demo-sites",
-    ]
+    public static var settingNames: [String] { settings.map(\.name) }
 
     /// A setting that could not be used; names the setting and where it came from.
     public struct Invalid: Error, CustomStringConvertible {
@@ -179,14 +168,18 @@ public struct ServiceConfiguration: Sendable {
         flags: [String: String], environment: [String: String], configFile: [String: String]
     ) throws(Invalid) -> ServiceConfiguration {
         var config = ServiceConfiguration()
-        for name in settingNames {
-            let envName = "KPID_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+        for setting in settings {
+            let name = setting.name
             let fileValue = configFile[name] ?? configFile[name.replacingOccurrences(of: "-", with: "_")]
             let pick: (String, String)? =
-                flags[name].map { ($0, "--\(name)") } ?? environment[envName].map { ($0, envName) }
+                flags[name].map { ($0, "--\(name)") } ?? environment[setting.environmentName].map { ($0, setting.environmentName) }
                 ?? fileValue.map { ($0, "config file") }
             guard let (value, source) = pick else { continue }
-            try config.set(name, value, source: source)
+            do {
+                try setting.apply(&config, value)
+            } catch {
+                throw Invalid(setting: name, source: source, reason: error.reason)
+            }
         }
         if (config.tlsCertificatePath == nil) != (config.tlsKeyPath == nil) {
             throw Invalid(
@@ -194,196 +187,6 @@ public struct ServiceConfiguration: Sendable {
                 reason: "tls-cert and tls-key must be given together")
         }
         return config
-    }
-
-    mutating func set(_ name: String, _ value: String, source: String) throws(Invalid) {
-        func int(_ range: ClosedRange<Int>) throws(Invalid) -> Int {
-            guard let v = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
-                throw Invalid(
-                    setting: name, source: source, reason: "\"\(value)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)"
-                )
-            }
-            return v
-        }
-        switch name {
-        case "bind": bind = value
-        case "port": port = UInt16(try int(0...65535))
-        case "data": dataDirectory = value
-        case "durability":
-            guard let d = Durability(rawValue: value) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of process, power")
-            }
-            durability = d
-        case "http-threads": httpThreads = try int(1...1024)
-        case "max-body-bytes": maxBodyBytes = try int(1...(1 << 34))
-        case "max-connections": maxConnections = try int(1...1_000_000)
-        case "connection-timeout": connectionTimeoutSeconds = try int(1...86_400)
-        case "max-labels-per-series": maxLabelsPerSeries = try int(1...1000)
-        case "max-label-name-length": maxLabelNameLength = try int(1...65_536)
-        case "max-label-value-length": maxLabelValueLength = try int(1...1 << 20)
-        case "max-metric-name-length": maxMetricNameLength = try int(1...65_536)
-        case "max-new-series-per-request": maxNewSeriesPerRequest = try int(0...100_000_000)
-        case "max-series": maxSeries = try int(1...1_000_000_000)
-        case "out-of-order-window":
-            guard let ms = DurationParser.milliseconds(value) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration like 1h, 30m, 90s, 500ms")
-            }
-            outOfOrderWindowMs = ms
-        case "chunk-size": chunkSize = try int(16...65_536)
-        case "rollup-sketches":
-            guard value == "true" || value == "false" else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not true or false")
-            }
-            rollupSketches = value == "true"
-        case "checkpoint-interval":
-            guard let ms = DurationParser.milliseconds(value), ms > 0 else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a positive duration like 30s")
-            }
-            checkpointIntervalSeconds = Double(ms) / 1000
-        case "query-lookback-delta", "query-timeout":
-            guard let ms = DurationParser.milliseconds(value), ms > 0, ms <= 1000 * 86_400_000 else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a positive duration up to 1000d, like 5m")
-            }
-            if name == "query-timeout" { queryTimeoutMs = ms } else { queryLookbackDeltaMs = ms }
-        case "query-max-samples": queryMaxSamples = try int(1...1_000_000_000_000)
-        case "query-max-series": queryMaxSeries = try int(1...1_000_000_000)
-        case "query-max-rows": queryMaxRows = try int(1...1_000_000_000)
-        case "query-max-memory": queryMaxMemoryBytes = try int(1 << 20...1 << 40)
-        case "query-time-zone":
-            guard TimeZone(identifier: value) != nil else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not an IANA time zone like Europe/Paris")
-            }
-            queryTimeZone = value
-        case "queries-dir": queriesDirectory = value
-        case "templates-dir": templatesDirectory = value
-        case "sites-file": sitesFile = value
-        case "log-level":
-            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            guard levels.contains(value) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of \(levels.joined(separator: ", "))")
-            }
-            logLevel = value
-        case "auth":
-            guard let mode = AuthMode(rawValue: value) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of on, off, auto")
-            }
-            auth = mode
-        case "tls-cert": tlsCertificatePath = value.isEmpty ? nil : value
-        case "tls-key": tlsKeyPath = value.isEmpty ? nil : value
-        case "tls-min-version":
-            guard ["1.0", "1.1", "1.2", "1.3"].contains(value) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not one of 1.0, 1.1, 1.2, 1.3")
-            }
-            tlsMinimumVersion = value
-        case "audit-retention":
-            guard let ms = DurationParser.milliseconds(value), ms >= 86_400_000 else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration of at least 1d, like 90d")
-            }
-            auditRetentionMs = ms
-        case "retention":
-            let trimmed = value.trimmingCharacters(in: .whitespaces)
-            guard trimmed == "0" || (DurationParser.milliseconds(trimmed).map { $0 >= Self.minimumRetentionMs } ?? false) else {
-                throw Invalid(
-                    setting: name, source: source, reason: "\"\(value)\" is not 0 (keep for ever) or a duration of at least 1h, like 35d")
-            }
-            retention.defaultMs = trimmed == "0" ? 0 : DurationParser.milliseconds(trimmed)!
-        case "retention-rules":
-            var text = value
-            if value.hasPrefix("@") {
-                do {
-                    text = try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8)
-                } catch {
-                    throw Invalid(setting: name, source: source, reason: "cannot read \(value.dropFirst()): \(error.localizedDescription)")
-                }
-            }
-            do {
-                retention.rules = try RetentionPolicy.parseRules(text, minimumMs: Self.minimumRetentionMs)
-            } catch {
-                throw Invalid(setting: name, source: source, reason: error.description)
-            }
-        case "retention-interval":
-            guard let ms = DurationParser.milliseconds(value), ms >= 1000, ms <= 86_400_000 else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a duration from 1s to 1d, like 5m")
-            }
-            retentionIntervalSeconds = Double(ms) / 1000
-        case "kpi-interval":
-            guard let ms = value == "0" ? 0 : DurationParser.milliseconds(value), ms == 0 || (ms >= 1000 && ms <= 86_400_000)
-            else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not 0 (off) or a duration from 1s to 1d, like 60s")
-            }
-            kpiIntervalSeconds = Double(ms) / 1000
-        case "forward-url":
-            guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-                url.host?.isEmpty == false
-            else {
-                throw Invalid(
-                    setting: name, source: source,
-                    reason: "\"\(value)\" is not an http(s) URL like http://127.0.0.1:9090/api/v1/write")
-            }
-            forwardURL = value
-        case "forward-bearer-token":
-            forwardBearerToken = value.isEmpty ? nil : value
-        case "forward-batch-samples":
-            guard let n = Int(value), (1...1_000_000).contains(n) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number from 1 to 1000000")
-            }
-            forwardBatchSamples = n
-        case "forward-queue-max-samples":
-            guard let n = Int(value), n >= 1000 else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number of at least 1000")
-            }
-            forwardQueueMaxSamples = n
-        case "max-header-bytes":
-            guard let n = Int(value), (8192...(16 << 20)).contains(n) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a byte count from 8192 to 16777216")
-            }
-            maxHeaderBytes = n
-        case "request-timeout":
-            guard let ms = value == "0" ? 0 : DurationParser.milliseconds(value), ms == 0 || (ms >= 1000 && ms <= 86_400_000)
-            else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not 0 (off) or a duration from 1s to 1d, like 5m")
-            }
-            requestTimeoutSeconds = Int(ms / 1000)
-        case "max-database-size":
-            guard let bytes = Self.byteSize(value) else {
-                throw Invalid(
-                    setting: name, source: source,
-                    reason: "\"\(value)\" is not 0 (no limit) or a size of at least 1M like 500M, 20G (K, M, G, T: powers of 1024)")
-            }
-            maxDatabaseBytes = bytes
-        case "rate-limit":
-            guard let r = Double(value), r.isFinite, r >= 0, r <= 1_000_000 else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a rate from 0 (off) to 1000000 requests a second")
-            }
-            rateLimit = r
-        case "rate-limit-burst":
-            guard let n = Int(value), (1...1_000_000).contains(n) else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not a whole number from 1 to 1000000")
-            }
-            rateLimitBurst = n
-        case "now":
-            guard let ms = TimestampParser.parseAPITime(value.trimmingCharacters(in: .whitespaces)) else {
-                throw Invalid(
-                    setting: name, source: source,
-                    reason: "\"\(value)\" is not an instant like 2026-11-23T05:00:00Z or Unix seconds")
-            }
-            clock = .pinned(at: ms)
-        case "demo-sites": demoSitesFile = value
-        case "demo", "demo-force":
-            guard value == "true" || value == "false" else {
-                throw Invalid(setting: name, source: source, reason: "\"\(value)\" is not true or false")
-            }
-            if name == "demo" { demo = value == "true" } else { demoForce = value == "true" }
-        case "kpi-windows":
-            guard let windows = RollingWindow.parseList(value) else {
-                throw Invalid(
-                    setting: name, source: source,
-                    reason: "\"\(value)\" is not a list of distinct windows like 1h,24h,7d,28d (m, h, d or w)")
-            }
-            kpiWindows = windows
-        default:
-            throw Invalid(setting: name, source: source, reason: "unknown setting")
-        }
     }
 
     /// `0`, or a byte count of at least 1 MiB with an optional K, M, G or T suffix (powers of 1024).
