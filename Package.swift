@@ -54,7 +54,7 @@ let package = Package(
         // libmicrohttpd wrapper; the only importer of CMicroHTTPD.
         .target(
             name: "KPIHTTP",
-            dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CMicroHTTPD", "KPICore", .product(name: "Logging", package: "swift-log")]),
         // Query language: lexer, parser, AST, planner, executor. Pure Swift.
         .target(name: "KPIQuery", dependencies: ["KPICore"]),
         // KPI templates (YAML), their validation and evaluation through the SQL engine.

@@ -47,16 +47,15 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: .bytes(Array(string.utf8)))
     }
 
-    /// The answer to an upload larger than `limit` bytes, in the project's error shape.
     /// 400 for a request with both `Content-Length` and `Transfer-Encoding` (RFC 9112, 6.1).
-    static let ambiguousBodyLength = HTTPResponse.json(
-        400,
-        Array(
-            #"{"error":"both Content-Length and Transfer-Encoding","details":[{"field":"Content-Length","reason":"send one of Content-Length and Transfer-Encoding, not both"}]}"#
-                .utf8))
+    static let ambiguousBodyLength = HTTPResponse.error(
+        400, "both Content-Length and Transfer-Encoding",
+        details: [
+            ErrorDetail(field: "Content-Length", reason: "send one of Content-Length and Transfer-Encoding, not both")
+        ])
 
+    /// The answer to an upload larger than `limit` bytes.
     static func bodyTooLarge(limit: Int) -> HTTPResponse {
-        let json = #"{"error":"request body too large","details":[{"field":"body","reason":"exceeds the limit of \#(limit) bytes"}]}"#
-        return .json(413, Array(json.utf8))
+        .error(413, "request body too large", details: [ErrorDetail(field: "body", reason: "exceeds the limit of \(limit) bytes")])
     }
 }

@@ -3,8 +3,11 @@ import KPIHTTP
 import Testing
 
 extension HTTPServerTests {
+    /// The one error envelope (as every API refusal): Prometheus' status and errorType beside
+    /// kpid's error and details.
     static let tooLargeJSON =
-        #"{"error":"request body too large","details":[{"field":"body","reason":"exceeds the limit of 1024 bytes"}]}"#
+        #"{"status":"error","errorType":"bad_data","error":"request body too large","details":[{"line":0,"field":"body","reason":"exceeds the limit of 1024 bytes"}]}"#
+            + "\n"
 
     @Test func contentLengthOverLimitIs413WithoutCallingTheHandler() throws {
         let calls = Shared(0)

@@ -36,6 +36,12 @@ public struct ExpositionWriter {
         }
     }
 
+    /// A family of one unlabelled sample: a counter's or a gauge's HELP, TYPE and value.
+    public mutating func single(_ name: String, _ type: String, _ help: String, _ value: Double) {
+        family(name, type, help)
+        sample(name, [], value)
+    }
+
     /// One sample of the current family.
     public mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
         switch format {

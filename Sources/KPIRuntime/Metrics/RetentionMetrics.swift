@@ -48,29 +48,23 @@ public final class RetentionMetrics: Sendable {
     /// Appends the families in the text format (before OpenMetrics' `# EOF`, if present).
     public func write(to out: inout ExpositionWriter) {
         let c = counts.withLock { $0 }
-        out.family("kpid_retention_deleted_samples_total", "counter", "Samples removed by retention.")
-        out.sample("kpid_retention_deleted_samples_total", [], Double(c.retentionSamples))
-        out.family("kpid_retention_deleted_chunks_total", "counter", "Sealed chunks dropped by retention.")
-        out.sample("kpid_retention_deleted_chunks_total", [], Double(c.retentionChunks))
-        out.family("kpid_retention_deleted_series_total", "counter", "Series removed by retention (no sample left).")
-        out.sample("kpid_retention_deleted_series_total", [], Double(c.retentionSeries))
+        out.single("kpid_retention_deleted_samples_total", "counter", "Samples removed by retention.", Double(c.retentionSamples))
+        out.single("kpid_retention_deleted_chunks_total", "counter", "Sealed chunks dropped by retention.", Double(c.retentionChunks))
+        out.single(
+            "kpid_retention_deleted_series_total", "counter", "Series removed by retention (no sample left).", Double(c.retentionSeries))
         out.family("kpid_retention_runs_total", "counter", "Retention runs, by result.")
         for (result, n) in c.retentionRuns.sorted(by: { $0.key < $1.key }) {
             out.sample("kpid_retention_runs_total", [("result", result)], Double(n))
         }
         if let last = c.lastRunSeconds {
-            out.family("kpid_retention_last_run_timestamp_seconds", "gauge", "Unix time of the last retention run.")
-            out.sample("kpid_retention_last_run_timestamp_seconds", [], last.rounded())
-            out.family("kpid_retention_last_run_duration_seconds", "gauge", "Duration of the last retention run.")
-            out.sample("kpid_retention_last_run_duration_seconds", [], c.lastRunDurationSeconds)
+            out.single("kpid_retention_last_run_timestamp_seconds", "gauge", "Unix time of the last retention run.", last.rounded())
+            out.single("kpid_retention_last_run_duration_seconds", "gauge", "Duration of the last retention run.", c.lastRunDurationSeconds)
         }
-        out.family("kpid_series_delete_requests_total", "counter", "Series deletions through the admin API.")
-        out.sample("kpid_series_delete_requests_total", [], Double(c.deleteRequests))
-        out.family("kpid_deleted_samples_total", "counter", "Samples removed through the admin delete API.")
-        out.sample("kpid_deleted_samples_total", [], Double(c.deletedSamples))
-        out.family("kpid_deleted_series_total", "counter", "Series removed through the admin delete API.")
-        out.sample("kpid_deleted_series_total", [], Double(c.deletedSeries))
-        out.family("kpid_sqlite_pages_reclaimed_total", "counter", "Free SQLite pages returned to the file system after deletions.")
-        out.sample("kpid_sqlite_pages_reclaimed_total", [], Double(c.pagesReclaimed))
+        out.single("kpid_series_delete_requests_total", "counter", "Series deletions through the admin API.", Double(c.deleteRequests))
+        out.single("kpid_deleted_samples_total", "counter", "Samples removed through the admin delete API.", Double(c.deletedSamples))
+        out.single("kpid_deleted_series_total", "counter", "Series removed through the admin delete API.", Double(c.deletedSeries))
+        out.single(
+            "kpid_sqlite_pages_reclaimed_total", "counter", "Free SQLite pages returned to the file system after deletions.",
+            Double(c.pagesReclaimed))
     }
 }

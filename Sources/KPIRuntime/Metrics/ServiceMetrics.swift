@@ -99,10 +99,8 @@ public final class ServiceMetrics: WriterObserver, Sendable {
 
         out.family("kpid_build_info", "gauge", "Build information; the value is always 1.")
         out.sample("kpid_build_info", [("version", ServiceMetrics.version)], 1)
-        out.family("kpid_start_time_seconds", "gauge", "Unix time at which the process started.")
-        out.sample("kpid_start_time_seconds", [], startTime.timeIntervalSince1970.rounded())
-        out.family("kpid_ready", "gauge", "1 once the store is loaded and ingest is open.")
-        out.sample("kpid_ready", [], ready ? 1 : 0)
+        out.single("kpid_start_time_seconds", "gauge", "Unix time at which the process started.", startTime.timeIntervalSince1970.rounded())
+        out.single("kpid_ready", "gauge", "1 once the store is loaded and ingest is open.", ready ? 1 : 0)
 
         out.family("kpid_samples_ingested_total", "counter", "Samples acknowledged (committed to SQLite), by ingest format.")
         for (format, n) in s.samplesIngested.sorted(by: { $0.key < $1.key }) {
@@ -117,24 +115,21 @@ public final class ServiceMetrics: WriterObserver, Sendable {
             out.sample("kpid_ingest_requests_rejected_total", [("reason", reason)], Double(n))
         }
 
-        out.family("kpid_series", "gauge", "Series in the store.")
-        out.sample("kpid_series", [], Double(store.seriesCount))
-        out.family("kpid_samples_in_memory", "gauge", "Samples held in the in-memory store.")
-        out.sample("kpid_samples_in_memory", [], Double(store.sampleCount))
-        out.family("kpid_chunks", "gauge", "Sealed chunks in the in-memory store.")
-        out.sample("kpid_chunks", [], Double(store.chunkCount))
+        out.single("kpid_series", "gauge", "Series in the store.", Double(store.seriesCount))
+        out.single("kpid_samples_in_memory", "gauge", "Samples held in the in-memory store.", Double(store.sampleCount))
+        out.single("kpid_chunks", "gauge", "Sealed chunks in the in-memory store.", Double(store.chunkCount))
         out.family("kpid_memory_bytes", "gauge", "Bytes held by the store: sample columns, and the sealed chunks' rollups.")
         out.sample("kpid_memory_bytes", [("kind", "columns")], Double(store.memoryBytes))
         out.sample("kpid_memory_bytes", [("kind", "rollups")], Double(store.rollupBytes))
         if let databaseBytes {
-            out.family("kpid_sqlite_file_bytes", "gauge", "Size of the SQLite database and its WAL file.")
-            out.sample("kpid_sqlite_file_bytes", [], Double(databaseBytes))
+            out.single("kpid_sqlite_file_bytes", "gauge", "Size of the SQLite database and its WAL file.", Double(databaseBytes))
         }
 
         out.family("kpid_sqlite_commit_duration_seconds", "histogram", "Duration of group commits (one SQLite transaction each).")
         out.histogram("kpid_sqlite_commit_duration_seconds", [], s.commitDuration)
-        out.family("kpid_sqlite_committed_requests_total", "counter", "Ingest requests acknowledged through group commits.")
-        out.sample("kpid_sqlite_committed_requests_total", [], Double(s.commitRequests))
+        out.single(
+            "kpid_sqlite_committed_requests_total", "counter", "Ingest requests acknowledged through group commits.",
+            Double(s.commitRequests))
         out.family(
             "kpid_sqlite_checkpoint_duration_seconds", "histogram",
             "Duration of checkpoints (chunks and heads written, WAL rows dropped).")
@@ -154,8 +149,7 @@ public final class ServiceMetrics: WriterObserver, Sendable {
             out.histogram("kpid_http_request_duration_seconds", [("route", route)], h)
         }
         if let rss = ServiceMetrics.residentMemoryBytes() {
-            out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
-            out.sample("process_resident_memory_bytes", [], Double(rss))
+            out.single("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", Double(rss))
         }
     }
 

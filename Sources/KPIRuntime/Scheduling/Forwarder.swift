@@ -239,28 +239,29 @@ public final class Forwarder: Sendable {
     /// The `kpid_forward_*` families in the text format.
     public func write(to out: inout ExpositionWriter) {
         let c = counts.withLock { $0 }
-        out.family("kpid_forward_samples_sent_total", "counter", "Samples the remote-write receiver took (forward-url).")
-        out.sample("kpid_forward_samples_sent_total", [], Double(c.samplesSent))
+        out.single(
+            "kpid_forward_samples_sent_total", "counter", "Samples the remote-write receiver took (forward-url).", Double(c.samplesSent))
         out.family("kpid_forward_requests_total", "counter", "Remote-write requests sent, by status code (error: no answer).")
         for (code, n) in c.requests.sorted(by: { $0.key < $1.key }) {
             out.sample("kpid_forward_requests_total", [("code", code)], Double(n))
         }
-        out.family("kpid_forward_retries_total", "counter", "Remote-write requests retried after a 5xx, 429 or network error.")
-        out.sample("kpid_forward_retries_total", [], Double(c.retries))
+        out.single(
+            "kpid_forward_retries_total", "counter", "Remote-write requests retried after a 5xx, 429 or network error.", Double(c.retries))
         out.family(
             "kpid_forward_samples_dropped_total", "counter",
             "Samples never forwarded: refused by the receiver (4xx) or dropped from a full queue.")
         for reason in ["queue_full", "rejected"] {
             out.sample("kpid_forward_samples_dropped_total", [("reason", reason)], Double(c.dropped[reason] ?? 0))
         }
-        out.family("kpid_forward_pending_samples", "gauge", "Samples committed but not forwarded yet (the queue).")
-        out.sample("kpid_forward_pending_samples", [], Double(c.pendingSamples))
+        out.single(
+            "kpid_forward_pending_samples", "gauge", "Samples committed but not forwarded yet (the queue).", Double(c.pendingSamples))
         out.family("kpid_forward_lag_seconds", "gauge", "Age of the oldest sample not forwarded yet; 0 when none.")
         let lag = c.oldestPendingMs.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1000) } ?? 0
         out.sample("kpid_forward_lag_seconds", [], lag)
         if let last = c.lastSuccess {
-            out.family("kpid_forward_last_success_timestamp_seconds", "gauge", "Unix time of the last request the receiver took.")
-            out.sample("kpid_forward_last_success_timestamp_seconds", [], Double(last) / 1000)
+            out.single(
+                "kpid_forward_last_success_timestamp_seconds", "gauge", "Unix time of the last request the receiver took.",
+                Double(last) / 1000)
         }
     }
 }

@@ -137,13 +137,13 @@ public final class RollingKPIState: Sendable {
         out.family("kpid_kpi_evaluations_total", "counter", "Evaluations of one template at one site, by result.")
         out.sample("kpid_kpi_evaluations_total", [("result", "ok")], Double(c.evaluationsOK))
         out.sample("kpid_kpi_evaluations_total", [("result", "error")], Double(c.evaluationsFailed))
-        out.family("kpid_kpi_recorded_samples_total", "counter", "KPI samples written into the store (kpid_kpi_* series).")
-        out.sample("kpid_kpi_recorded_samples_total", [], Double(c.recordedSamples))
-        out.family("kpid_kpi_record_failures_total", "counter", "Rounds whose KPI samples the store refused.")
-        out.sample("kpid_kpi_record_failures_total", [], Double(c.recordFailures))
+        out.single(
+            "kpid_kpi_recorded_samples_total", "counter", "KPI samples written into the store (kpid_kpi_* series).",
+            Double(c.recordedSamples))
+        out.single("kpid_kpi_record_failures_total", "counter", "Rounds whose KPI samples the store refused.", Double(c.recordFailures))
         if let last = c.lastRound {
-            out.family("kpid_kpi_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last evaluation round.")
-            out.sample("kpid_kpi_last_evaluation_timestamp_seconds", [], Double(last) / 1000)
+            out.single(
+                "kpid_kpi_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last evaluation round.", Double(last) / 1000)
         }
         out.family(
             "kpid_kpi_last_success_timestamp_seconds", "gauge",

@@ -34,8 +34,7 @@ struct IngestController: Controller {
                 status: 415,
                 message: "unsupported Content-Type \"\(contentType)\"",
                 details: [
-                    IngestIssue(
-                        line: 0, field: "Content-Type",
+                    ErrorDetail(field: "Content-Type",
                         reason:
                             "use application/x-ndjson, text/csv, text/plain (Prometheus text format) or application/x-protobuf (kpid.v1.Batch)"
                     )
@@ -55,20 +54,20 @@ struct IngestController: Controller {
                     throw APIError(
                         status: 413, message: "request body too large",
                         details: [
-                            IngestIssue(line: 0, field: "body", reason: "decompressed body exceeds the limit of \(limit) bytes")
+                            ErrorDetail(field: "body", reason: "decompressed body exceeds the limit of \(limit) bytes")
                         ])
                 case .corrupt(let reason):
                     metrics.rejected(samples: 0, reason: "invalid_input")
                     throw APIError(
                         status: 400, message: "invalid compressed body",
-                        details: [IngestIssue(line: 0, field: "Content-Encoding", reason: reason)])
+                        details: [ErrorDetail(field: "Content-Encoding", reason: reason)])
                 }
             }
         case let encoding?:
             metrics.rejected(samples: 0, reason: "unsupported_format")
             throw APIError(
                 status: 415, message: "unsupported Content-Encoding \"\(encoding)\"",
-                details: [IngestIssue(line: 0, field: "Content-Encoding", reason: "use gzip or send the body uncompressed")])
+                details: [ErrorDetail(field: "Content-Encoding", reason: "use gzip or send the body uncompressed")])
         }
         let options = configuration.decodeOptions(openMetrics: IngestFormat.isOpenMetrics(contentType: contentType))
         let batch: SampleBatch
@@ -76,7 +75,7 @@ struct IngestController: Controller {
             batch = try IngestDecoder.decode(body, format: format, options: options)
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
-            throw APIError(status: 400, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
+            throw APIError(status: 400, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
         }
         try checkWriteScope(batch, principal: principal)
         guard let writer = self.writer else {
@@ -107,7 +106,7 @@ struct IngestController: Controller {
         case .failure(.rejected(let error)):
             metrics.rejected(samples: sampleCount, reason: error.kind.rawValue)
             let status = error.kind == .limitExceeded ? 429 : 400
-            return APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
+            return APIError(status: status, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
                 .response
         // The storage error (SQLite's message, which can quote SQL) is in the writer's log
         // ("group commit failed"), never in the answer.
@@ -160,7 +159,7 @@ struct IngestController: Controller {
             throw APIError(
                 status: 415, message: "unsupported Content-Encoding \"\(encoding)\"",
                 details: [
-                    IngestIssue(line: 0, field: "Content-Encoding", reason: "remote write bodies must be snappy-compressed (block format)")
+                    ErrorDetail(field: "Content-Encoding", reason: "remote write bodies must be snappy-compressed (block format)")
                 ])
         }
         let contentType = request.header("content-type") ?? ""
@@ -168,7 +167,7 @@ struct IngestController: Controller {
             metrics.rejected(samples: 0, reason: "unsupported_format")
             throw APIError(
                 status: 415, message: "unsupported Content-Type \"\(contentType)\"",
-                details: [IngestIssue(line: 0, field: "Content-Type", reason: problem)])
+                details: [ErrorDetail(field: "Content-Type", reason: problem)])
         }
         let options = configuration.decodeOptions()
         let batch: SampleBatch
@@ -181,7 +180,7 @@ struct IngestController: Controller {
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
             let status = error.kind == .limitExceeded ? 413 : 400
-            throw APIError(status: status, message: error.message, details: error.details, detailsTruncated: error.detailsTruncated)
+            throw APIError(status: status, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
         }
         // A series outside the token's sites refuses the whole request (403; the sender drops it).
         try checkWriteScope(batch, principal: principal)
@@ -231,8 +230,7 @@ struct IngestController: Controller {
             throw APIError(
                 status: 403, message: "this token may not write this series; nothing was stored",
                 details: [
-                    IngestIssue(
-                        line: 0, field: Principal.siteLabel,
+                    ErrorDetail(field: Principal.siteLabel,
                         reason: "series \(labels.description) is outside the token's sites (\(principal.sites.joined(separator: ", ")))")
                 ])
         }

@@ -74,7 +74,7 @@ struct KPIController: Controller {
             throw APIError(
                 status: 403, message: "forbidden",
                 details: [
-                    IngestIssue(line: 0, field: "site", reason: "this token may not read site \"\(siteID)\"")
+                    ErrorDetail(field: "site", reason: "this token may not read site \"\(siteID)\"")
                 ])
         }
         let templates = try loadTemplates()
@@ -83,8 +83,7 @@ struct KPIController: Controller {
             throw APIError(
                 status: 404, message: "unknown site",
                 details: [
-                    IngestIssue(
-                        line: 0, field: "site",
+                    ErrorDetail(field: "site",
                         reason: "no site \"\(siteID)\"; see /api/v1/sites")
                 ])
         }

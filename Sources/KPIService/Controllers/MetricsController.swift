@@ -119,16 +119,17 @@ struct MetricsController: Controller {
             out.sample("kpid_http_requests_rate_limited_total", [("client", kind)], Double(refused[kind] ?? 0))
         }
         if let log {
-            out.family("kpid_audit_dropped_entries_total", "counter", "Audit entries lost because the audit queue was full.")
-            out.sample("kpid_audit_dropped_entries_total", [], Double(log.droppedCount))
+            out.single(
+                "kpid_audit_dropped_entries_total", "counter", "Audit entries lost because the audit queue was full.",
+                Double(log.droppedCount))
         }
         if let server {
-            out.family("kpid_http_slow_requests_aborted_total", "counter", "Uploads cut off for running past request-timeout.")
-            out.sample("kpid_http_slow_requests_aborted_total", [], Double(server.slowRequestsAborted))
+            out.single(
+                "kpid_http_slow_requests_aborted_total", "counter", "Uploads cut off for running past request-timeout.",
+                Double(server.slowRequestsAborted))
         }
         if let recovery {
-            out.family("kpid_store_load_seconds", "gauge", "Time the last start took to load the store from SQLite.")
-            out.sample("kpid_store_load_seconds", [], recovery.seconds)
+            out.single("kpid_store_load_seconds", "gauge", "Time the last start took to load the store from SQLite.", recovery.seconds)
             out.family(
                 "kpid_store_corrupt_rows", "gauge",
                 "Chunk and head rows that failed their checks at start and were left out (never served); see kpid check.")

@@ -32,10 +32,19 @@ struct PromQLController: Controller {
         let query = try queryParameter(request)
         let time = try promQLTime(request, "time", default: configuration.clock.nowMilliseconds())
         let deadline = try queryDeadline(request)
-        let engine = promQLEngine
+        return answer(query, match) { engine throws(PromQLError) in
+            try engine.instantQuery(query, at: time, extraMatchers: match.principal.scopeMatchers, deadline: deadline)
+        }
+    }
+
+    /// Runs a query and answers in Prometheus' envelope; a query refused for a limit or its
+    /// timeout hands the memory it grew back, and a success is audited with its series count.
+    private func answer(
+        _ query: String, _ match: RouteMatch, _ evaluate: (PromQLEngine) throws(PromQLError) -> QueryValue
+    ) -> HTTPResponse {
         let result: QueryValue
         do {
-            result = try engine.instantQuery(query, at: time, extraMatchers: match.principal.scopeMatchers, deadline: deadline)
+            result = try evaluate(promQLEngine)
         } catch {
             if case .execution = error { reclaimMemoryAfterRefusal() }
             if case .timeout = error { reclaimMemoryAfterRefusal() }
@@ -65,21 +74,13 @@ struct PromQLController: Controller {
             throw APIError(
                 status: 400,
                 message: "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
-                details: [IngestIssue(line: 0, field: "step", reason: "at most 11,000 steps between start and end")])
+                details: [ErrorDetail(field: "step", reason: "at most 11,000 steps between start and end")])
         }
         let deadline = try queryDeadline(request)
-        let engine = promQLEngine
-        let result: QueryValue
-        do {
-            result = try engine.rangeQuery(
+        return answer(query, match) { engine throws(PromQLError) in
+            try engine.rangeQuery(
                 query, start: start, end: end, step: step, extraMatchers: match.principal.scopeMatchers, deadline: deadline)
-        } catch {
-            if case .execution = error { reclaimMemoryAfterRefusal() }
-            if case .timeout = error { reclaimMemoryAfterRefusal() }
-            return PromQLController.promQLErrorResponse(error)
         }
-        audit(match, rows: PromQLController.seriesCount(result), detail: query)
-        return PromQLController.promQLSuccess(result)
     }
 
     /// `GET /api/v1/metadata`: kpid keeps no HELP or TYPE text, so the answer is Prometheus'

@@ -87,7 +87,7 @@ struct ReportController: Controller {
         if let allowed = match.principal.allowedSites, !allowed.contains(siteID) {
             throw APIError(
                 status: 403, message: "forbidden",
-                details: [IngestIssue(line: 0, field: "site", reason: "this token may not read site \"\(siteID)\"")])
+                details: [ErrorDetail(field: "site", reason: "this token may not read site \"\(siteID)\"")])
         }
         let templates = try loadTemplates()
         let sites = try loadSites(templates)
@@ -95,7 +95,7 @@ struct ReportController: Controller {
             throw APIError(
                 status: 404, message: "unknown site",
                 details: [
-                    IngestIssue(line: 0, field: "site", reason: "no site \"\(siteID)\" in the sites file; see /api/v1/sites")
+                    ErrorDetail(field: "site", reason: "no site \"\(siteID)\" in the sites file; see /api/v1/sites")
                 ])
         }
         var only: [String]? = nil

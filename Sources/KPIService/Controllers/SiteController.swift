@@ -93,7 +93,7 @@ struct SiteController: Controller {
             audit(match, rows: 0, detail: "refused site \(id): \(error.field ?? "body")")
             throw APIError(
                 status: 400, message: "invalid site",
-                details: [IngestIssue(line: 0, field: error.field ?? "body", reason: error.reason)])
+                details: [ErrorDetail(field: error.field ?? "body", reason: error.reason)])
         }
         let fileSites: [SiteDefinition]
         do { fileSites = try runtime.catalog.fileSites(templates) } catch { throw APIError(error) }
@@ -150,8 +150,7 @@ struct SiteController: Controller {
                 throw APIError(
                     status: 409, message: "site \(id) is defined in the sites file",
                     details: [
-                        IngestIssue(
-                            line: 0, field: "site",
+                        ErrorDetail(field: "site",
                             reason:
                                 "a site of the sites file (\(configuration.sitesFile)) cannot be deleted over the API; remove it from the file"
                         )
@@ -183,7 +182,7 @@ struct SiteController: Controller {
     static func unknownSite(_ id: String) -> APIError {
         APIError(
             status: 404, message: "unknown site",
-            details: [IngestIssue(line: 0, field: "site", reason: "no site \"\(id)\"; see /api/v1/sites")])
+            details: [ErrorDetail(field: "site", reason: "no site \"\(id)\"; see /api/v1/sites")])
     }
 
     /// One site as JSON: `{"site", "display_name", "time_zone", "templates", "overrides",

@@ -96,8 +96,7 @@ final class Router: Sendable {
                 var response = APIError(
                     status: 429, message: "too many requests",
                     details: [
-                        IngestIssue(
-                            line: 0, field: "rate",
+                        ErrorDetail(field: "rate",
                             reason:
                                 "over \(DoubleFormatter.string(limiter.rate)) requests a second (burst \(Int(limiter.burst))) for this client; retry later"
                         )
@@ -170,7 +169,7 @@ final class Router: Sendable {
         guard let form = FormDecoder.decode(request.body) else {
             throw APIError(
                 status: 400, message: "invalid form body",
-                details: [IngestIssue(line: 0, field: "body", reason: "malformed percent-encoding")])
+                details: [ErrorDetail(field: "body", reason: "malformed percent-encoding")])
         }
         var merged = request
         merged.query += form

@@ -2,19 +2,19 @@ import KPICore
 import KPIHTTP
 import KPIRuntime
 
-/// An error answered to an API client: status plus the project's JSON error shape
-/// `{"error": message, "details": [{"line": N, "field": f, "reason": r}]}`.
+/// An error answered to an API client: a status and the one error envelope
+/// (`HTTPResponse.error`: `{"status":"error","errorType",...,"error": message, "details": [...]}`).
 struct APIError: Error {
     var status: Int
     var message: String
-    var details: [IngestIssue] = []
+    var details: [ErrorDetail] = []
     var detailsTruncated = false
     /// Where in a query the problem is (1-based line and column), for query errors.
     var position: (line: Int, column: Int)? = nil
     /// A suggestion for fixing the request, for query errors.
     var hint: String? = nil
 
-    init(status: Int, message: String, details: [IngestIssue] = [], detailsTruncated: Bool = false) {
+    init(status: Int, message: String, details: [ErrorDetail] = [], detailsTruncated: Bool = false) {
         self.status = status
         self.message = message
         self.details = details
@@ -26,59 +26,19 @@ struct APIError: Error {
     init(_ error: CatalogError) {
         self.init(
             status: error.kind == .invalid ? 500 : 503, message: error.message,
-            details: error.field.map { [IngestIssue(line: 0, field: $0, reason: error.reason ?? "")] } ?? [])
+            details: error.field.map { [ErrorDetail(field: $0, reason: error.reason ?? "")] } ?? [])
     }
 
     /// A bad request parameter.
     static func badParameter(_ name: String, _ reason: String) -> APIError {
-        APIError(status: 400, message: "invalid parameter \(name)", details: [IngestIssue(line: 0, field: name, reason: reason)])
+        APIError(status: 400, message: "invalid parameter \(name)", details: [ErrorDetail(field: name, reason: reason)])
     }
 
     /// Prometheus' error type for the status.
-    var errorType: String {
-        switch status {
-        case 400, 413, 415, 429: return "bad_data"
-        case 401: return "unauthorized"
-        case 403: return "forbidden"
-        case 404: return "not_found"
-        case 405: return "bad_data"
-        case 422: return "execution"
-        case 503: return "unavailable"
-        default: return "internal"
-        }
-    }
+    var errorType: String { HTTPResponse.errorType(status) }
 
     var response: HTTPResponse {
-        // Prometheus' envelope fields (status, errorType) beside kpid's own (error, details), so
-        // Prometheus clients and kpid clients both read it.
-        var w = JSONWriter()
-        w.raw("{\"status\":\"error\",\"errorType\":")
-        w.string(errorType)
-        w.raw(",\"error\":")
-        w.string(message)
-        w.raw(",\"details\":[")
-        for (i, d) in details.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{\"line\":")
-            w.int(d.line)
-            if let field = d.field {
-                w.raw(",\"field\":")
-                w.string(field)
-            }
-            w.raw(",\"reason\":")
-            w.string(d.reason)
-            w.raw("}")
-        }
-        w.raw("]")
-        if detailsTruncated { w.raw(",\"details_truncated\":true") }
-        if let position {
-            w.raw(",\"position\":{\"line\":\(position.line),\"column\":\(position.column)}")
-        }
-        if let hint {
-            w.raw(",\"hint\":")
-            w.string(hint)
-        }
-        w.raw("}\n")
-        return HTTPResponse.json(status, w.bytes)
+        HTTPResponse.error(
+            status, message, details: details, detailsTruncated: detailsTruncated, position: position, hint: hint)
     }
 }
