@@ -10,6 +10,7 @@ SELECT checkpoint, count(*) AS events,
        round(epoch(sum(duration)) / 60, 1) AS total_min,
        round(epoch(max(duration)) / 60, 1) AS longest_min
 FROM intervals(queue_length_people, value > :threshold, :from, :to)
-WHERE site = :site AND duration >= CAST(:min_duration AS interval)
+WHERE site = :site AND coalesce(run_end, "end") - run_start >= CAST(:min_duration AS interval)
+  AND run_start + CAST(:min_duration AS interval) >= :from
 GROUP BY checkpoint
 ORDER BY events DESC, checkpoint

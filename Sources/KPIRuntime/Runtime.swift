@@ -257,6 +257,7 @@ public final class Runtime: Sendable {
                 maxRows: configuration.queryMaxRows, timeoutMilliseconds: configuration.queryTimeoutMs,
                 maxGroupBytes: configuration.queryMaxMemoryBytes))
         options.seriesScope = scope
+        options.staleness = configuration.staleness
         return options
     }
 

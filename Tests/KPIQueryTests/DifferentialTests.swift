@@ -16,6 +16,34 @@ final class DifferentialFixture: @unchecked Sendable {
     /// 2026-11-16T00:00:00Z, a Monday.
     static let t0: Int64 = 1_794_787_200_000
     static let now: Int64 = t0 + 3 * 86_400_000
+    /// The staleness limit of the state metrics in the `intervals` cases: a silence longer
+    /// than 3 minutes makes a series unknown (the SQLite side writes the same rule out).
+    static let staleMs: Int64 = 180_000
+
+    /// `WITH ... spans(sid, site, zone, device, start, end)`: the runs where `condition` held,
+    /// by the definition of `intervals`: a run starts at a holding sample after a sample that
+    /// did not hold or after a silence over ``staleMs``; it ends at the first later sample that
+    /// does not hold, or when a silence passes ``staleMs`` (then `staleMs` after the last
+    /// sample), or, still holding at the last sample, `staleMs` after it but no later than now.
+    static func runs(_ metric: String, _ condition: String, _ filter: String) -> String {
+        """
+        WITH s AS (SELECT sid, site, zone, device, ts, value, lag(value) OVER w AS pv, lag(ts) OVER w AS pt
+                   FROM samples WHERE metric = '\(metric)' AND \(filter) WINDOW w AS (PARTITION BY sid ORDER BY ts)),
+             starts AS (SELECT sid, site, zone, device, ts FROM s
+                        WHERE (\(condition)) AND (pv IS NULL OR NOT (\(condition.replacingOccurrences(of: "value", with: "pv"))) OR ts - pt > \(staleMs))),
+             spans AS (SELECT sid, site, zone, device, ts AS start, coalesce(
+                          (SELECT CASE WHEN b.ts - b.pt > \(staleMs) THEN b.pt + \(staleMs) ELSE b.ts END FROM s b
+                           WHERE b.sid = starts.sid AND b.ts > starts.ts AND (NOT (\(condition.replacingOccurrences(of: "value", with: "b.value"))) OR b.ts - b.pt > \(staleMs))
+                           ORDER BY b.ts LIMIT 1),
+                          min((SELECT max(ts) FROM s b WHERE b.sid = starts.sid) + \(staleMs), \(now))) AS "end" FROM starts)
+        """
+    }
+
+    static func options(_ parameters: [String: Value] = [:]) -> QueryOptions {
+        var options = QueryOptions(now: now, parameters: parameters)
+        options.staleness = StalenessPolicy(rules: ["device_up": staleMs, "occupancy": staleMs])
+        return options
+    }
     let store = ColumnarStore()
     let sqlite: SQLiteConnection
     let path: String
@@ -252,7 +280,8 @@ let differentialCases: [DifferentialCase] = [
             WHERE site = 'LHR' GROUP BY device ORDER BY device
             """,
         sqlite: """
-            SELECT device, sum(CASE WHEN value = 0 THEN nxt - ts ELSE 0 END), sum(CASE WHEN value = 1 THEN nxt - ts ELSE 0 END)
+            SELECT device, sum(CASE WHEN value = 0 THEN min(nxt - ts, \(DifferentialFixture.staleMs)) ELSE 0 END),
+                   sum(CASE WHEN value = 1 THEN min(nxt - ts, \(DifferentialFixture.staleMs)) ELSE 0 END)
             FROM (SELECT device, ts, value, lead(ts) OVER (PARTITION BY sid ORDER BY ts) AS nxt FROM samples
                   WHERE metric = 'device_up' AND site = 'LHR')
             WHERE nxt IS NOT NULL GROUP BY device ORDER BY device
@@ -265,7 +294,8 @@ let differentialCases: [DifferentialCase] = [
             GROUP BY device ORDER BY device
             """,
         sqlite: """
-            SELECT device, 100.0 * sum(CASE WHEN value = 1 THEN nxt - ts ELSE 0 END) / sum(nxt - ts)
+            SELECT device, 100.0 * sum(CASE WHEN value = 1 THEN min(nxt - ts, \(DifferentialFixture.staleMs)) ELSE 0 END)
+                   / sum(min(nxt - ts, \(DifferentialFixture.staleMs)))
             FROM (SELECT device, ts, value, lead(ts) OVER (PARTITION BY sid ORDER BY ts) AS nxt FROM samples
                   WHERE metric = 'device_up' AND site = 'JFK' AND ts >= \(DifferentialFixture.t0 + 86_400_000) AND ts < \(DifferentialFixture.t0 + 2 * 86_400_000))
             WHERE nxt IS NOT NULL GROUP BY device ORDER BY device
@@ -274,12 +304,7 @@ let differentialCases: [DifferentialCase] = [
         name: "intervals: each outage",
         kpid: "SELECT device, start, \"end\", duration FROM intervals(device_up, value = 0) WHERE site = 'JFK' ORDER BY device, start",
         sqlite: """
-            WITH s AS (SELECT sid, device, ts, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
-                       FROM samples WHERE metric = 'device_up' AND site = 'JFK'),
-                 starts AS (SELECT sid, device, ts FROM s WHERE value = 0 AND (prev IS NULL OR prev != 0)),
-                 spans AS (SELECT device, ts AS start,
-                                  coalesce((SELECT min(ts) FROM s b WHERE b.sid = starts.sid AND b.ts > starts.ts AND b.value != 0),
-                                           (SELECT max(ts) FROM s b WHERE b.sid = starts.sid)) AS "end" FROM starts)
+            \(DifferentialFixture.runs("device_up", "value = 0", "site = 'JFK'"))
             SELECT device, start, "end", "end" - start FROM spans ORDER BY device, start
             """),
     DifferentialCase(
@@ -289,12 +314,9 @@ let differentialCases: [DifferentialCase] = [
             FROM intervals(device_up, value = 0) GROUP BY site ORDER BY site
             """,
         sqlite: """
-            WITH s AS (SELECT sid, site, ts, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev
-                       FROM samples WHERE metric = 'device_up'),
-                 starts AS (SELECT sid, site, ts FROM s WHERE value = 0 AND (prev IS NULL OR prev != 0)),
-                 spans AS (SELECT site, coalesce((SELECT min(ts) FROM s b WHERE b.sid = starts.sid AND b.ts > starts.ts AND b.value != 0),
-                                                 (SELECT max(ts) FROM s b WHERE b.sid = starts.sid)) - ts AS d FROM starts)
-            SELECT site, count(*), CAST(round(avg(d)) AS INTEGER), sum(CASE WHEN d >= 900000 THEN 1 ELSE 0 END) FROM spans GROUP BY site ORDER BY site
+            \(DifferentialFixture.runs("device_up", "value = 0", "1"))
+            SELECT site, count(*), CAST(round(avg("end" - start)) AS INTEGER), sum(CASE WHEN "end" - start >= 900000 THEN 1 ELSE 0 END)
+            FROM spans GROUP BY site ORDER BY site
             """),
     DifferentialCase(
         name: "increase and rate of counters (reset-aware)",
@@ -494,11 +516,8 @@ let differentialCases: [DifferentialCase] = [
             WHERE duration >= INTERVAL '3 minutes' GROUP BY zone ORDER BY zone
             """,
         sqlite: """
-            WITH s AS (SELECT sid, zone, ts, value, lag(value) OVER (PARTITION BY sid ORDER BY ts) AS prev FROM samples WHERE metric = 'occupancy'),
-                 starts AS (SELECT sid, zone, ts FROM s WHERE value > 108 AND (prev IS NULL OR prev <= 108)),
-                 spans AS (SELECT zone, coalesce((SELECT min(ts) FROM s b WHERE b.sid = starts.sid AND b.ts > starts.ts AND b.value <= 108),
-                                                 (SELECT max(ts) FROM s b WHERE b.sid = starts.sid)) - ts AS d FROM starts)
-            SELECT zone, count(*), sum(d) FROM spans WHERE d >= 180000 GROUP BY zone ORDER BY zone
+            \(DifferentialFixture.runs("occupancy", "value > 108", "1"))
+            SELECT zone, count(*), sum("end" - start) FROM spans WHERE "end" - start >= 180000 GROUP BY zone ORDER BY zone
             """),
     DifferentialCase(
         name: "time_bucket with an origin",
@@ -515,7 +534,7 @@ let differentialCases: [DifferentialCase] = [
     func sameAnswerAsSQLite(_ c: DifferentialCase) throws {
         let fixture = DifferentialFixture.shared
         let ours = try QueryEngine(store: fixture.store).execute(
-            c.kpid, options: QueryOptions(now: DifferentialFixture.now, parameters: c.parameters))
+            c.kpid, options: DifferentialFixture.options(c.parameters))
         let statement = try fixture.sqlite.prepare(c.sqlite)
         var theirs: [[Value]] = []
         while try statement.step() {

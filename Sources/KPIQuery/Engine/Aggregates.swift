@@ -271,10 +271,11 @@ extension AggregateSpec {
 
     /// Folds the samples `lo..<hi` of one series (one group, ascending time) into `state`:
     /// tight loops over the column slices, no per-sample `Value`. `next` is the timestamp of
-    /// the series' sample after `hi - 1` (for time_in_state), if any.
+    /// the series' sample after `hi - 1` (for time_in_state), if any; `holdLimit` is the
+    /// series' staleness limit: a sample's state holds at most that long.
     func accumulateRun(
         _ state: inout AggregateState, ts: UnsafeBufferPointer<Int64>, vs: UnsafeBufferPointer<Double>, _ lo: Int, _ hi: Int,
-        series: Int, next: Int64?
+        series: Int, next: Int64?, holdLimit: Int64 = .max
     ) {
         switch function {
         case .countStar, .count:
@@ -338,7 +339,7 @@ extension AggregateSpec {
             for k in lo..<hi where p(vs[k]) {
                 let following = k + 1 < hi ? ts[k + 1] : next
                 guard let following else { continue }
-                total &+= following - ts[k]
+                total &+= min(following - ts[k], holdLimit)
                 n += 1
             }
             state.integerSum &+= total

@@ -149,11 +149,15 @@ struct ColumnarAggregation {
             let (ts, vs, first) = try execution.readSeries(entry.id, start: start, end: end, previous: previous)
             if ts.count <= first { continue }
             let seriesNumber = row.series
+            // time_in_state holds a sample's state at most the series' staleness limit.
+            let holdLimit =
+                table.holdsStates
+                ? execution.options.staleness.limitMs(metric: entry.labels.metricName ?? "", timestamps: ts) : Int64.max
             try ts.withUnsafeBufferPointer { t throws(QueryError) in
                 try vs.withUnsafeBufferPointer { v throws(QueryError) in
                     try foldRuns(
-                        t, v, first: first, key: &key, prefix: prefix, series: seriesNumber, row: row, table: &table,
-                        execution: execution)
+                        t, v, first: first, key: &key, prefix: prefix, series: seriesNumber, holdLimit: holdLimit, row: row,
+                        table: &table, execution: execution)
                 }
             }
         }
@@ -163,11 +167,11 @@ struct ColumnarAggregation {
     /// per bucket, each folded by `addRun`.
     private func foldRuns(
         _ t: UnsafeBufferPointer<Int64>, _ v: UnsafeBufferPointer<Double>, first: Int, key: inout [Value], prefix: Int32,
-        series seriesNumber: Int, row: Row, table: inout GroupTable, execution: Execution
+        series seriesNumber: Int, holdLimit: Int64, row: Row, table: inout GroupTable, execution: Execution
     ) throws(QueryError) {
         guard let (bucketIndex, bucket) = bucketKey else {
             let g = try table.group(for: key, execution: execution)
-            try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, execution: execution)
+            try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, holdLimit: holdLimit, execution: execution)
             return
         }
         func bucketOf(_ i: Int) -> Value {
@@ -184,7 +188,8 @@ struct ColumnarAggregation {
                 key[bucketIndex] = .timestamp(b)
                 let g = try table.group(prefix: prefix, bucket: b, key: key, execution: execution)
                 try table.addRun(
-                    g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, execution: execution)
+                    g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, holdLimit: holdLimit,
+                    execution: execution)
                 lo = hi
             }
             return
@@ -205,7 +210,8 @@ struct ColumnarAggregation {
             guard case .timestamp(let start) = b else { return }
             let g = try table.group(prefix: prefix, bucket: start, key: key, execution: execution)
             try table.addRun(
-                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, execution: execution)
+                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, holdLimit: holdLimit,
+                    execution: execution)
             lo = hi
         }
     }
@@ -237,8 +243,8 @@ struct ColumnarAggregation {
                 try kept.0.withUnsafeBufferPointer { tp throws(QueryError) in
                     try kept.1.withUnsafeBufferPointer { vp throws(QueryError) in
                         try foldRuns(
-                            tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, row: row, table: &table,
-                            execution: execution)
+                            tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, holdLimit: .max, row: row,
+                            table: &table, execution: execution)
                     }
                 }
                 return
@@ -246,8 +252,8 @@ struct ColumnarAggregation {
             try t.withUnsafeBufferPointer { tp throws(QueryError) in
                 try v.withUnsafeBufferPointer { vp throws(QueryError) in
                     try foldRuns(
-                        tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, row: row, table: &table,
-                        execution: execution)
+                        tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, holdLimit: .max, row: row,
+                        table: &table, execution: execution)
                 }
             }
         }

@@ -85,14 +85,17 @@ struct GroupTable {
         return g
     }
 
+    /// Whether an aggregate holds each sample's state until the next (`time_in_state`).
+    var holdsStates: Bool { specs.contains { $0.function == .timeInState } }
+
     /// Folds samples `lo..<hi` of one series into group `g` (columnar path).
     mutating func addRun(
         _ g: Int, ts: UnsafeBufferPointer<Int64>, vs: UnsafeBufferPointer<Double>, _ lo: Int, _ hi: Int, series: Int, next: Int64?,
-        execution: Execution
+        holdLimit: Int64 = .max, execution: Execution
     ) throws(QueryError) {
         let base = g * specs.count
         for j in specs.indices {
-            specs[j].accumulateRun(&states[base + j], ts: ts, vs: vs, lo, hi, series: series, next: next)
+            specs[j].accumulateRun(&states[base + j], ts: ts, vs: vs, lo, hi, series: series, next: next, holdLimit: holdLimit)
         }
         if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow * (hi - lo)) }
     }

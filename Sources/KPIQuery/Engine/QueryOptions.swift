@@ -40,6 +40,9 @@ public struct QueryOptions: Sendable {
     /// Matchers every series a query reads must also satisfy (a token's site scope): series
     /// outside it are invisible, as if they did not exist.
     public var seriesScope: [LabelMatcher] = []
+    /// When a series' last sample stops telling its state (`intervals` ends a run there and
+    /// reads that far before a range for the state carried into it).
+    public var staleness = StalenessPolicy()
     /// Threads a large grouped scan may use; nil for one per core, 1 for a single thread.
     public var parallelism: Int? = nil
     /// Whether grouped scans may read sealed chunks' rollups instead of their samples when the

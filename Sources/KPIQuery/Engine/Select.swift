@@ -51,11 +51,9 @@ extension Execution {
             var qualifiers: Set<String> = [ref.name]
             if let alias { qualifiers.insert(alias) }
             scope = Scope(
-                columns: [
-                    .init(table: nil, name: "start", type: .timestamp, slot: 0, perSeries: false),
-                    .init(table: nil, name: "end", type: .timestamp, slot: 1, perSeries: false),
-                    .init(table: nil, name: "duration", type: .interval, slot: 2, perSeries: false),
-                ], qualifiers: qualifiers, labelsOnDemand: true)
+                columns: IntervalRun.columns.enumerated().map { slot, column in
+                    .init(table: nil, name: column.name, type: column.type, slot: slot, perSeries: false)
+                }, qualifiers: qualifiers, labelsOnDemand: true)
         }
         if let metricName {
             var names = Set<String>()
@@ -295,6 +293,7 @@ extension Execution {
         case .samples(_, let series, let start, let end):
             let labelNames = scope.labels
             let needsPrevious = layout?.aggregates.contains { $0.function == .rate || $0.function == .increase } ?? false
+            let holdsStates = layout?.aggregates.contains { $0.function == .timeInState } ?? false
             if grouping != nil, let columnar {
                 try columnar.run(
                     series: series, start: start, end: end, previous: needsPrevious, row: scanRow, labelNames: labelNames,
@@ -308,11 +307,14 @@ extension Execution {
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
                 scanRow.series = Int(entry.id.rawValue)
                 let (ts, vs, first) = try readSeries(entry.id, start: start, end: end, previous: needsPrevious)
+                // A sample's state holds until the next sample, at most the series' staleness limit.
+                let holdLimit =
+                    holdsStates ? options.staleness.limitMs(metric: entry.labels.metricName ?? "", timestamps: ts) : Int64.max
                 var i = first
                 while i < ts.count && !done {
                     scanRow.slots[0] = .timestamp(ts[i])
                     scanRow.slots[1] = .double(vs[i])
-                    scanRow.nextTimestamp = i + 1 < ts.count ? ts[i + 1] : nil
+                    scanRow.nextTimestamp = i + 1 < ts.count ? min(ts[i + 1], ts[i].addingClamped(holdLimit)) : nil
                     scanRow.previousTimestamp = i > 0 ? ts[i - 1] : nil
                     if i > 0 { scanRow.previousValue = vs[i - 1] }
                     try consume(scanRow)
@@ -320,35 +322,25 @@ extension Execution {
                     if i & 0xFFFF == 0 { try checkDeadline() }
                 }
             }
-        case .intervals(_, let series, let start, let end, let condition, let conditionScope):
+        case .intervals(let metric, let series, let start, let end, let condition, let conditionScope):
             let labelNames = scope.labels
             let conditionRow = Row(count: conditionScope.slotCount)
             let conditionLabels = conditionScope.labels
+            let labelSlot = IntervalRun.columns.count
             for entry in series where !done {
                 try checkDeadline()
-                if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 3, filters: seriesFilters) { continue }
+                if !setLabels(scanRow, entry.labels, labelNames, firstSlot: labelSlot, filters: seriesFilters) { continue }
                 _ = setLabels(conditionRow, entry.labels, conditionLabels, firstSlot: 2, filters: [])
-                let (ts, vs, _) = try readSeries(entry.id, start: start, end: end)
-                var runStart: Int64? = nil
-                var lastTrue: Int64 = 0
-                for i in ts.indices {
-                    conditionRow.slots[0] = .timestamp(ts[i])
-                    conditionRow.slots[1] = .double(vs[i])
-                    let holds = condition.eval(conditionRow).truth == true
-                    if holds {
-                        if runStart == nil {
-                            // `[from, to)`: a run starting at `to` belongs to the next window (a
-                            // sample at `to` still ends a run that started before it).
-                            guard ts[i] < end else { continue }
-                            runStart = ts[i]
-                        }
-                        lastTrue = ts[i]
-                    } else if let s0 = runStart {
-                        try emitInterval(scanRow, s0, ts[i], consume)
-                        runStart = nil
-                    }
+                let holds: (Int64, Double) -> Bool = { t, v in
+                    conditionRow.slots[0] = .timestamp(t)
+                    conditionRow.slots[1] = .double(v)
+                    return condition.eval(conditionRow).truth == true
                 }
-                if let s0 = runStart { try emitInterval(scanRow, s0, lastTrue, consume) }
+                for run in try intervalRuns(entry.id, metric: metric, start: start, end: end, holds: holds) where !done {
+                    run.store(into: scanRow)
+                    scanRow.nextTimestamp = nil
+                    try consume(scanRow)
+                }
             }
         case .rows(let r):
             for (i, values) in r.rows.enumerated() where !done {
@@ -392,16 +384,6 @@ extension Execution {
         if case .samples(let metric, let series, _, _) = planned { warnAboutMissingLabels(scope.labels, series, metric) }
         if case .intervals(let metric, let series, _, _, _, _) = planned { warnAboutMissingLabels(scope.labels, series, metric) }
         return Relation(columns: columns, rows: rows)
-    }
-
-    private func emitInterval(_ row: Row, _ start: Int64, _ end: Int64, _ consume: (Row) throws(QueryError) -> Void)
-        throws(QueryError)
-    {
-        row.slots[0] = .timestamp(start)
-        row.slots[1] = .timestamp(end)
-        row.slots[2] = .interval(end - start)
-        row.nextTimestamp = nil
-        try consume(row)
     }
 
     /// The samples of a series in `[start, end]`, without Prometheus staleness markers (they

@@ -71,6 +71,8 @@ public struct ServiceConfiguration: Sendable {
     /// How long samples are kept (`retention`, 0 = for ever) and per-metric overrides
     /// (`retention-rules`); see README, Operations, Retention.
     public var retention = RetentionPolicy()
+    /// When a series with no new sample becomes unknown (`staleness-max`, `staleness-rules`).
+    public var staleness = StalenessPolicy()
     /// How often retention runs while serving (`retention-interval`); it also runs at start.
     public var retentionIntervalSeconds = 300.0
     /// How often the rolling KPIs are evaluated (`kpi-interval`); 0 turns the schedule off.

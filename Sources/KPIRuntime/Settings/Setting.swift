@@ -366,6 +366,48 @@ extension ServiceConfiguration {
             }
         },
         Setting(
+            "staleness-max", default: "`1h`",
+            help:
+                "longest silence after which a series is unknown (neither up nor down) when no rule names its metric: three times the series' median sampling step, at most this; see [Signals and staleness](#signals-and-staleness)"
+        ) { c, value throws(Setting.Refusal) in
+            guard let ms = DurationParser.milliseconds(value), ms >= 1000, ms <= 30 * 86_400_000 else {
+                throw Setting.Refusal("\"\(value)\" is not a duration from 1s to 30d, like 15m")
+            }
+            c.staleness.maximumMs = ms
+        },
+        Setting(
+            "staleness-rules", default: "none",
+            help:
+                "per-metric staleness limits, `metric=duration` entries separated by `,` `;` or new lines (e.g. `device_up=6h` for devices that report on change only), or `@FILE` holding them"
+        ) { c, value throws(Setting.Refusal) in
+            var text = value
+            if value.hasPrefix("@") {
+                do {
+                    text = try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8)
+                } catch {
+                    throw Setting.Refusal("cannot read \(value.dropFirst()): \(error.localizedDescription)")
+                }
+            }
+            var rules: [String: Int64] = [:]
+            for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+                let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                for raw in content.split(whereSeparator: { $0 == "," || $0 == ";" }) {
+                    let entry = raw.trimmingCharacters(in: .whitespaces)
+                    if entry.isEmpty { continue }
+                    let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard parts.count == 2, LabelValidator.isValidMetricName(parts[0]) else {
+                        throw Setting.Refusal("\"\(entry)\" is not metric=duration, like device_up=6h")
+                    }
+                    guard let ms = DurationParser.milliseconds(parts[1]), ms >= 1000 else {
+                        throw Setting.Refusal("\"\(entry)\": \"\(parts[1])\" is not a duration of at least 1s")
+                    }
+                    guard rules[parts[0]] == nil else { throw Setting.Refusal("metric \(parts[0]) is listed twice") }
+                    rules[parts[0]] = ms
+                }
+            }
+            c.staleness.rules = rules
+        },
+        Setting(
             "retention-interval", default: "`5m`",
             help: "how often retention runs while serving (it also runs at start)"
         ) { c, value throws(Setting.Refusal) in

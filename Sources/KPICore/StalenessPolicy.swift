@@ -1,0 +1,43 @@
+/// When a series' last sample stops telling its state: past its last sample plus its
+/// staleness limit, a series is **unknown** (not up, not down) until it reports again.
+///
+/// The limit of a series is the metric's rule when there is one (`staleness-rules`, e.g.
+/// `device_up=6h` for devices that report on change only); otherwise three times the series'
+/// own median sampling step (three missed reports, as camera platforms flag a device offline
+/// after a few missed heartbeats), at least a second and at most ``maximumMs``
+/// (`staleness-max`, default an hour: a gauge sampled every 15 minutes goes unknown after 45). A series with fewer than two samples in view gets ``maximumMs``.
+public struct StalenessPolicy: Sendable, Equatable {
+    /// The longest derived limit, in milliseconds.
+    public var maximumMs: Int64
+    /// Explicit limits by metric name, in milliseconds (may exceed ``maximumMs``).
+    public var rules: [String: Int64]
+
+    /// How many median steps of silence make a series unknown.
+    public static let stepMultiple: Int64 = 3
+
+    public init(maximumMs: Int64 = 3_600_000, rules: [String: Int64] = [:]) {
+        self.maximumMs = maximumMs
+        self.rules = rules
+    }
+
+    /// How far before a range a reader must look to know a series' state at the range's start:
+    /// the metric's rule, else the maximum (a derived limit is never longer).
+    public func lookbackMs(metric: String) -> Int64 { rules[metric] ?? maximumMs }
+
+    /// The limit of one series of `metric` whose samples (oldest first) are `timestamps`.
+    public func limitMs(metric: String, timestamps: some RandomAccessCollection<Int64>) -> Int64 {
+        if let rule = rules[metric] { return rule }
+        guard timestamps.count >= 2 else { return maximumMs }
+        var steps: [Int64] = []
+        steps.reserveCapacity(timestamps.count - 1)
+        var previous = timestamps.first!
+        for t in timestamps.dropFirst() {
+            steps.append(t &- previous)
+            previous = t
+        }
+        steps.sort()
+        let median = steps[steps.count / 2]
+        let (scaled, overflow) = median.multipliedReportingOverflow(by: Self.stepMultiple)
+        return min(maximumMs, max(1000, overflow ? maximumMs : scaled))
+    }
+}
