@@ -45,7 +45,12 @@ UNITS = {
     "ratio": "short",
 }
 
-STATUS_COLORS = {0: ("green", "on target"), 1: ("orange", "warning"), 2: ("red", "off target")}
+STATUS_COLORS = {
+    0: ("green", "on target"),
+    1: ("orange", "warning"),
+    2: ("red", "off target"),
+    3: ("#8e8e8e", "insufficient data"),
+}
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 

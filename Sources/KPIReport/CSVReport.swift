@@ -6,12 +6,15 @@ enum CSVReport {
         [
             "site", "week", "template", "kpi", "title", "unit", "direction", "value", "target", "warning", "status",
             "last_week", "change", "change_pct", "average_4w", "change_vs_average", "change_vs_average_pct",
-        ] + review.trendWeeks.map(\.description) + ["breakdown", "worst", "error"]
+        ] + review.trendWeeks.map(\.description) + ["breakdown", "worst", "error", "coverage", "not_reporting"]
     }
 
     static func render(_ review: WeeklyReview) -> String {
         func n(_ v: Double?) -> String { v.flatMap(ReportText.machine) ?? "" }
         var lines = [header(review).map(ReportText.csvField).joined(separator: ",")]
+        // The site's silent signals, on every record (the CSV has one record per KPI).
+        let silent = review.freshness.silent.map { "\($0.name) since \(ReportText.utc($0.unknownSinceMs))" }
+            .joined(separator: "; ")
         for section in review.sections {
             for r in section.rows {
                 var fields = [
@@ -24,6 +27,8 @@ enum CSVReport {
                 fields.append(r.kpi.breakdown ?? "")
                 fields.append(r.worst.map { "\($0.item)=\(n($0.value))" }.joined(separator: "; "))
                 fields.append(r.error ?? "")
+                fields.append(n(r.coverage))
+                fields.append(silent)
                 lines.append(fields.map(ReportText.csvField).joined(separator: ","))
             }
         }

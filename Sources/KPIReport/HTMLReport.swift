@@ -29,6 +29,7 @@ enum HTMLReport {
         .count.green{border-left-color:var(--green)}.count.none{border-left-color:#afb8c1}
         .attention{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 14px;margin:0 0 8px}
         .attention h2{font-size:1rem;margin-bottom:6px}
+        .silent{margin:0 0 8px;font-size:.9rem}
         .attention ul{margin:0;padding:0;list-style:none}
         .attention li{padding:3px 0}
         .attention .where{color:var(--muted);font-size:.85rem}
@@ -51,7 +52,7 @@ enum HTMLReport {
         .pill.green{color:var(--green);background:var(--green-bg)}
         .pill.amber{color:var(--amber);background:var(--amber-bg)}
         .pill.red{color:var(--red);background:var(--red-bg)}
-        .pill.none{color:var(--none);background:var(--none-bg)}
+        .pill.none,.pill.insufficient_data{color:var(--none);background:var(--none-bg)}
         .better{color:var(--green)}.worse{color:var(--red)}.same{color:var(--muted)}
         td.worst{min-width:13em}
         .worst ol{margin:0;padding-left:1.3em;font-size:.85rem}
@@ -117,11 +118,21 @@ enum HTMLReport {
         out += "<div class=\"summary\" role=\"list\" aria-label=\"Status counts\">\n"
         for (cls, count, label) in [
             ("red", s.red, "✗ Red"), ("amber", s.amber, "! Amber"), ("green", s.green, "✓ Green"),
-            ("none", s.noData, "· No data"),
+            ("none", s.insufficient, "? Insufficient data"), ("none", s.noData, "· No data"),
         ] {
             out += "<div class=\"count \(cls)\" role=\"listitem\"><b>\(count)</b><span>\(label)</span></div>\n"
         }
         out += "</div>\n"
+        let f = review.freshness
+        if !f.silent.isEmpty {
+            // One line in the summary: the signals whose state is unknown (no sample past their
+            // staleness limit); their KPIs count only the time they reported.
+            let listed = f.silent.prefix(10).map {
+                "<b>\(e($0.name))</b> since <time>\(e(ReportText.utc($0.unknownSinceMs)))</time>"
+            }
+            out += "<p class=\"silent\"><span class=\"badge\">Not reporting (\(f.silent.count) of \(f.seriesCount) signals)</span> "
+            out += listed.joined(separator: ", ") + (f.silent.count > 10 ? ", and \(f.silent.count - 10) more" : "") + "</p>\n"
+        }
         if !s.attention.isEmpty {
             out += "<div class=\"attention\"><h2>Needs attention</h2><ul>\n"
             for r in s.attention {
@@ -170,8 +181,10 @@ enum HTMLReport {
 
     static func statusClass(_ s: KPIStatus?) -> String { s?.rawValue ?? "none" }
 
-    static func pill(_ s: KPIStatus?) -> String {
-        "<span class=\"pill \(statusClass(s))\">\(ReportText.statusSymbol(s)) \(ReportText.statusLabel(s))</span>"
+    static func pill(_ s: KPIStatus?, coverage: Double? = nil) -> String {
+        var text = "\(ReportText.statusSymbol(s)) \(ReportText.statusLabel(s))"
+        if s == .insufficient, let coverage { text += " (\(Int((coverage * 100).rounded(.down))) % known)" }
+        return "<span class=\"pill \(statusClass(s))\">\(text)</span>"
     }
 
     /// A change cell: the signed change, the relative change below it, coloured by whether it
@@ -207,7 +220,7 @@ enum HTMLReport {
         t += "<td class=\"num\" data-label=\"Target\"><span>\(e(ReportText.value(r.target, unit: unit)))"
         t += "<span class=\"sub\">\(r.kpi.direction == .higherIsBetter ? "≥" : "≤") target · "
         t += "warn \(e(ReportText.value(r.warning, unit: unit)))</span></span></td>"
-        t += "<td data-label=\"Status\">\(pill(r.status))</td>"
+        t += "<td data-label=\"Status\">\(pill(r.status, coverage: r.coverage))</td>"
         t += changeCell(r, change: r.change, ratio: r.changeRatio, label: "vs last week")
         let avgNote = r.averageWeeks > 0 && r.averageWeeks < WeeklyReview.averageLength ? "\(r.averageWeeks) wk" : nil
         t += changeCell(r, change: r.changeVsAverage, ratio: r.changeVsAverageRatio, label: "vs 4-week avg", note: avgNote)

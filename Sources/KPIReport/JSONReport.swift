@@ -22,7 +22,8 @@ enum JSONReport {
         field("in_progress", h.inProgress ? "true" : "false")
         field("trend_weeks", "[" + review.trendWeeks.map { ReportText.json($0.description) }.joined(separator: ",") + "]")
         let s = review.summary
-        var summary = "{\"red\":\(s.red),\"amber\":\(s.amber),\"green\":\(s.green),\"no_data\":\(s.noData),\"attention\":["
+        var summary =
+            "{\"red\":\(s.red),\"amber\":\(s.amber),\"green\":\(s.green),\"no_data\":\(s.noData),\"insufficient_data\":\(s.insufficient),\"attention\":["
         summary += s.attention.map { row in
             "{\"template\":\(ReportText.json(row.template)),\"kpi\":\(ReportText.json(row.kpi.id)),"
                 + "\"title\":\(ReportText.json(row.kpi.title)),\"status\":\(status(row.status)),"
@@ -31,6 +32,16 @@ enum JSONReport {
         }.joined(separator: ",")
         summary += "]}"
         field("summary", summary)
+        let f = review.freshness
+        var freshness = "{\"last_sample\":" + (f.lastSampleMs.map { ReportText.json(ReportText.utc($0)) } ?? "null")
+        freshness += ",\"signals\":\(f.seriesCount),\"not_reporting\":["
+        freshness += f.silent.map { s in
+            "{\"name\":\(ReportText.json(s.name)),\"series\":\(ReportText.json(s.labels.description)),"
+                + "\"last_sample\":\(ReportText.json(ReportText.utc(s.lastSampleMs))),"
+                + "\"unknown_since\":\(ReportText.json(ReportText.utc(s.unknownSinceMs)))}"
+        }.joined(separator: ",")
+        freshness += "]}"
+        field("freshness", freshness)
         var sections: [String] = []
         for section in review.sections {
             var text = "{\"template\":\(ReportText.json(section.template)),\"title\":\(ReportText.json(section.title)),"
@@ -54,6 +65,7 @@ enum JSONReport {
         t += ",\"direction\":\(ReportText.json(r.kpi.direction.rawValue))"
         t += ",\"value\":\(ReportText.json(r.value)),\"target\":\(ReportText.json(r.target))"
         t += ",\"warning\":\(ReportText.json(r.warning)),\"status\":\(status(r.status))"
+        t += ",\"coverage\":\(ReportText.json(r.coverage))"
         t += ",\"last_week\":\(ReportText.json(r.lastWeek)),\"change\":\(ReportText.json(r.change))"
         t += ",\"change_pct\":\(percent(r.changeRatio))"
         t += ",\"average_4w\":\(ReportText.json(r.fourWeekAverage)),\"average_weeks\":\(r.averageWeeks)"

@@ -10,8 +10,18 @@ enum MarkdownReport {
         out += ". Generated \(ReportText.utc(h.generatedAt)).\n\n"
         let s = review.summary
         out += "**\(s.red) red, \(s.amber) amber, \(s.green) green**"
+        if s.insufficient > 0 { out += ", \(s.insufficient) with insufficient data" }
         if s.noData > 0 { out += ", \(s.noData) without data" }
         out += ".\n"
+        let f = review.freshness
+        if !f.silent.isEmpty {
+            out += "\nNot reporting (\(f.silent.count) of \(f.seriesCount) signals; state unknown):\n\n"
+            for silence in f.silent.prefix(20) {
+                out += "- \(cell(silence.name)): last sample \(ReportText.utc(silence.lastSampleMs)), unknown since "
+                out += "\(ReportText.utc(silence.unknownSinceMs))\n"
+            }
+            if f.silent.count > 20 { out += "- and \(f.silent.count - 20) more\n" }
+        }
         if !s.attention.isEmpty {
             out += "\nNeeds attention:\n\n"
             for r in s.attention {

@@ -85,12 +85,13 @@ enum ReportText {
         return (p > 0 ? "+" + n : n.replacingOccurrences(of: "-", with: "−")) + " %"
     }
 
-    /// `Green`, `Amber`, `Red`, `No data`.
+    /// `Green`, `Amber`, `Red`, `Insufficient data`, `No data`.
     static func statusLabel(_ s: KPIStatus?) -> String {
         switch s {
         case .green?: return "Green"
         case .amber?: return "Amber"
         case .red?: return "Red"
+        case .insufficient?: return "Insufficient data"
         case nil: return "No data"
         }
     }
@@ -101,6 +102,7 @@ enum ReportText {
         case .green?: return "✓"
         case .amber?: return "!"
         case .red?: return "✗"
+        case .insufficient?: return "?"
         case nil: return "·"
         }
     }

@@ -52,6 +52,8 @@ public struct WeeklyReview: Sendable {
         public var worst: [KPIResult.Item]
         /// Why the KPI could not be computed this week.
         public var error: String?
+        /// The share of the week in which the KPI's inputs were known (nil for formulas).
+        public var coverage: Double? = nil
 
         /// This week minus last week.
         public var change: Double? { difference(value, lastWeek) }
@@ -94,6 +96,8 @@ public struct WeeklyReview: Sendable {
         public var green = 0
         /// KPIs without a value this week.
         public var noData = 0
+        /// KPIs whose inputs were known for less than their minimum coverage (grey).
+        public var insufficient = 0
         /// Red KPIs, then amber ones, in template order.
         public var attention: [Row] = []
     }
@@ -101,6 +105,9 @@ public struct WeeklyReview: Sendable {
     public var header: Header
     public var sections: [Section]
     public var summary: Summary
+    /// The site's signals at the end of the week (or now, for a week in progress): the newest
+    /// sample and the devices that stopped reporting (state unknown), longest silent first.
+    public var freshness: SiteFreshness
     /// The weeks of ``Row/trend``, oldest first; the last is ``Header/week``.
     public var trendWeeks: [ISOWeek]
     /// Wall time of the evaluation, in milliseconds.
@@ -183,8 +190,9 @@ public struct WeeklyReview: Sendable {
                     template: template.name, kpi: kpi, value: now.value, target: now.target, warning: now.warning,
                     status: now.status, lastWeek: trend[trend.count - 2],
                     fourWeekAverage: previous.isEmpty ? nil : previous.reduce(0, +) / Double(previous.count),
-                    averageWeeks: previous.count, trend: trend, worst: now.worst, error: now.error)
+                    averageWeeks: previous.count, trend: trend, worst: now.worst, error: now.error, coverage: now.coverage)
                 switch row.status {
+                case .insufficient?: summary.insufficient += 1
                 case .red?: summary.red += 1
                 case .amber?: summary.amber += 1
                 case .green?: summary.green += 1
@@ -198,11 +206,17 @@ public struct WeeklyReview: Sendable {
         let all = sections.flatMap(\.rows)
         summary.attention = all.filter { $0.status == .red } + all.filter { $0.status == .amber }
         let range = week.range(in: zone)
+        let querier = engine.source.querier(
+            ReadScope(matchers: options.seriesScope, deadline: .after(milliseconds: max(1, budgetMs))))
+        let freshness =
+            (try? SiteFreshness.evaluate(
+                querier: querier, site: site.site, at: min(range.to, generatedAt), staleness: options.staleness))
+            ?? SiteFreshness(lastSampleMs: nil, silent: [], seriesCount: 0)
         return WeeklyReview(
             header: Header(
                 site: site.site, displayName: site.displayName, timeZone: site.timeZone, week: week, from: range.from,
                 to: range.to, generatedAt: generatedAt, inProgress: generatedAt < range.to),
-            sections: sections, summary: summary, trendWeeks: weeks,
+            sections: sections, summary: summary, freshness: freshness, trendWeeks: weeks,
             elapsedMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
     }
 

@@ -18,6 +18,9 @@ public enum KPIDirection: String, Sendable, Equatable, CaseIterable {
 /// Red / amber / green against a KPI's target and warning threshold.
 public enum KPIStatus: String, Sendable, Equatable, CaseIterable {
     case green, amber, red
+    /// The KPI's inputs were known for less of the range than its minimum coverage: the value
+    /// is shown (with its coverage) but judged neither good nor bad, and never green.
+    case insufficient = "insufficient_data"
 
     /// The status of `value`: green when it meets the target, amber when it is at least as good
     /// as the warning threshold, red otherwise.
@@ -65,6 +68,13 @@ public struct KPIDefinition: Sendable, Equatable {
     /// for (`target_window: 7d`); over another range they scale in proportion. nil: the
     /// thresholds hold for any range (percentages, averages, rates).
     public var targetWindowMs: Int64?
+    /// The least share of the range in which the KPI's inputs must be known for a status
+    /// (`min_coverage`, per KPI or per template; default ``defaultMinCoverage``); below it the
+    /// status is ``KPIStatus/insufficient``.
+    public var minCoverage: Double = KPIDefinition.defaultMinCoverage
+
+    /// 80 %: a week with more than about a day and a half of silence is not judged.
+    public static let defaultMinCoverage = 0.8
 
     public init(
         id: String, title: String, description: String, unit: String, computation: KPIComputation,

@@ -20,6 +20,9 @@ public struct KPIResult: Sendable, Equatable {
     public var warning: Double
     /// nil when there is no value.
     public var status: KPIStatus?
+    /// The share of the range in which the KPI's input series were known (a sample within its
+    /// staleness limit); nil for formulas and KPIs without input series.
+    public var coverage: Double? = nil
     /// The worst breakdown items first (lowest for higher_is_better, highest otherwise).
     public var worst: [Item]
     /// Why the KPI could not be computed (a query error), nil when it was.
@@ -57,6 +60,7 @@ public struct TemplateEvaluator: Sendable {
             DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.limits.timeoutMilliseconds)) * 1_000_000
         var values: [String: Double] = [:]
         var results: [String: KPIResult] = [:]
+        var coverages: [[String]: Double?] = [:]
         for id in template.evaluationOrder {
             guard let kpi = template.kpi(id) else { continue }
             let (target, warning) = kpi.thresholds(
@@ -68,10 +72,16 @@ public struct TemplateEvaluator: Sendable {
             case .query(let sql):
                 do {
                     let value = try scalar(sql, options: options, kpi: id, deadline: deadline)
-                    // No data is not zero: a count over a site (or week) without a single sample
-                    // of the KPI's inputs is null and has no status, never 0 and green. (The
-                    // query still runs, so an unknown metric is reported as its error.)
-                    if hasInput(sql, site: site, from: from, to: to, options: options) { result.value = value }
+                    // No data is not zero: a count over a site (or week) in which none of the
+                    // KPI's inputs was ever known is null and has no status, never 0 and green.
+                    // (The query still runs, so an unknown metric is reported as its error.)
+                    let metrics = Self.metricNames(sql)
+                    if coverages[metrics] == nil {
+                        coverages[metrics] = coverage(metrics, site: site, from: from, to: to, options: options)
+                    }
+                    let known = coverages[metrics] ?? nil
+                    result.coverage = known
+                    if metrics.isEmpty || (known ?? 0) > 0 { result.value = value }
                 } catch let error as TemplateEvaluationError {
                     throw error
                 } catch {
@@ -93,33 +103,57 @@ public struct TemplateEvaluator: Sendable {
             if let v = result.value {
                 values[id] = v
                 result.status = KPIStatus.of(v, target: target, warning: warning, direction: kpi.direction)
+                if let c = result.coverage, c < kpi.minCoverage { result.status = .insufficient }
             }
             results[id] = result
         }
         return template.kpis.compactMap { results[$0.id] }
     }
 
-    /// Whether any metric the KPI's query reads has a sample of `site` in `[from, to)` (read
-    /// through the engine's querier, in the options' scope). A query that does not parse has
-    /// "input" (its error is reported when it runs).
-    func hasInput(_ sql: String, site: String, from: Int64, to: Int64, options: QueryOptions) -> Bool {
-        guard to > from, case .select(let statement) = try? QueryParser.parse(sql) else { return true }
-        guard let siteMatcher = try? LabelMatcher("site", .equal, site) else { return true }
+    /// The metrics a KPI query reads (its `FROM` metrics, joins, subqueries and `intervals()`
+    /// argument), sorted; none when it does not parse (its error is reported when it runs).
+    static func metricNames(_ sql: String) -> [String] {
+        guard case .select(let statement) = try? QueryParser.parse(sql) else { return [] }
+        return statement.metricNames.sorted()
+    }
+
+    /// The share of `[from, min(to, now))` in which the series of `site` of `metrics` were
+    /// known, averaged over the series (read through the engine's querier, in the options'
+    /// scope): a sample is known from its timestamp until the next sample or its staleness limit,
+    /// whichever comes first, and the state at `from` is carried in. A series counts when it
+    /// reported in the 35 days before the range's end; nil when none did (no input at all).
+    func coverage(_ metrics: [String], site: String, from: Int64, to: Int64, options: QueryOptions) -> Double? {
+        let end = min(to, options.now)
+        guard end > from, let siteMatcher = try? LabelMatcher("site", .equal, site) else { return nil }
         let querier = engine.source.querier(ReadScope(matchers: options.seriesScope))
-        let page = 256
-        for metric in statement.metricNames.sorted() {
+        let span = Double(end - from)
+        var total = 0.0
+        var series = 0
+        for metric in metrics {
             guard let name = try? LabelMatcher(Labels.metricNameLabel, .equal, metric) else { continue }
+            let lookback = options.staleness.lookbackMs(metric: metric)
             for entry in (try? querier.select([name, siteMatcher])) ?? [] {
-                var cursor = from
-                while cursor < to {
-                    let read = querier.samples(entry.id, start: cursor, end: to - 1, limit: page, staleness: .keepMarkers)
-                    if read.values.contains(where: { !StaleMarker.isMarker($0) }) { return true }
-                    guard read.timestamps.count == page, let last = read.timestamps.last, last < to - 1 else { break }
-                    cursor = last + 1
+                let ts = querier.samples(entry.id, start: from &- lookback, end: end - 1, staleness: .dropMarkers).timestamps
+                if ts.isEmpty {
+                    // Silent for the whole range: known 0 % if it reported before, else not an input.
+                    let before = querier.samples(
+                        entry.id, start: from &- SiteFreshness.lookbackMs, end: from - 1, limit: 1, staleness: .dropMarkers)
+                    if !before.timestamps.isEmpty { series += 1 }
+                    continue
                 }
+                series += 1
+                let limit = options.staleness.limitMs(metric: metric, timestamps: ts)
+                var known: Int64 = 0
+                for i in ts.indices {
+                    let next = i + 1 < ts.count ? ts[i + 1] : Int64.max
+                    let a = max(ts[i], from)
+                    let b = min(next, ts[i] &+ limit, end)
+                    if b > a { known += b - a }
+                }
+                total += Double(known) / span
             }
         }
-        return false
+        return series == 0 ? nil : total / Double(series)
     }
 
     struct Failure: Error, CustomStringConvertible {

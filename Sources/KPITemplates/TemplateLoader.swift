@@ -10,11 +10,11 @@ public enum TemplateLoader {
     public static let units: Set<String> = [
         "%", "s", "min", "h", "d", "count", "people", "per_hour", "per_day", "usd", "ratio",
     ]
-    static let topFields: Set<String> = ["template", "title", "description", "kpis"]
+    static let topFields: Set<String> = ["template", "title", "description", "kpis", "min_coverage"]
     static let kpiFields: Set<String> = [
         "id", "title", "description", "unit", "query", "formula", "direction", "target", "warning",
         "breakdown",
-        "breakdown_query", "target_window",
+        "breakdown_query", "target_window", "min_coverage",
     ]
 
     /// Every `*.yaml` template in `directory`, sorted by name.
@@ -64,8 +64,10 @@ public enum TemplateLoader {
         }
         var kpis: [KPIDefinition] = []
         var seen = Set<String>()
+        let templateCoverage = try coverage(top, file: file, kpi: nil) ?? KPIDefinition.defaultMinCoverage
         for (index, entry) in list.enumerated() {
-            let kpi = try parseKPI(entry, index: index, file: file)
+            var kpi = try parseKPI(entry, index: index, file: file)
+            kpi.minCoverage = try coverage(entry as? [String: Any] ?? [:], file: file, kpi: kpi.id) ?? templateCoverage
             guard seen.insert(kpi.id).inserted else {
                 throw TemplateError(
                     file: file, kpi: kpi.id, field: "id",
@@ -167,6 +169,16 @@ public enum TemplateLoader {
             direction: direction,
             target: target, warning: warning, breakdown: breakdown, breakdownQuery: breakdownQuery,
             targetWindowMs: targetWindowMs)
+    }
+
+    /// `min_coverage`: a share from 0 to 1, when given.
+    static func coverage(_ map: [String: Any], file: String, kpi: String?) throws(TemplateError) -> Double? {
+        guard map["min_coverage"] != nil else { return nil }
+        let value = try number(map, "min_coverage", file: file, kpi: kpi)
+        guard (0...1).contains(value) else {
+            throw TemplateError(file: file, kpi: kpi, field: "min_coverage", reason: "must be a share from 0 to 1, like 0.8")
+        }
+        return value
     }
 
     /// A KPI window: a duration (``DurationParser``'s settings syntax) of at least a minute and

@@ -120,6 +120,9 @@ final class DemoData: @unchecked Sendable {
     func review(_ week: String = "2026-W45") throws -> WeeklyReview {
         var options = QueryOptions(now: Self.utc("2026-11-23T12:00:00Z"))
         options.limits.timeoutMilliseconds = 60_000
+        // Visits arrive once a week and waits twice: their state is known for 8 days after each
+        // sample (without the rule, a week with two samples would be 1 % covered).
+        options.staleness = StalenessPolicy(rules: ["visits": 8 * 86_400_000, "wait_minutes": 8 * 86_400_000])
         return try WeeklyReview.build(
             engine: QueryEngine(store: store), templates: templates, site: site, week: try ISOWeek.parse(week),
             options: options, generatedAt: Self.utc("2026-11-23T12:00:00Z"))
@@ -260,7 +263,7 @@ struct WeeklyReviewTests {
         let records = try #require(Self.parseCSV(text), "not RFC 4180:\n\(text)")
         #expect(records.count == 3)
         let header = records[0]
-        #expect(header.count == 28)
+        #expect(header.count == 30)
         for r in records { #expect(r.count == header.count) }
         let row = Dictionary(uniqueKeysWithValues: zip(header, records[1]))
         #expect(row["kpi"] == "visitors" && row["title"] == #"Visitors, "all" gates"#)
@@ -271,6 +274,10 @@ struct WeeklyReviewTests {
         #expect(Self.close(Double(row["change_pct"] ?? ""), 600.0 / 72))
         let wait = Dictionary(uniqueKeysWithValues: zip(header, records[2]))
         #expect(wait["value"] == "12" && wait["status"] == "red" && wait["2026-W44"] == "8.5")
+        // With their 8-day staleness rules every series is known at the week's end: none is
+        // silent, and the visits were known all week (carried from last Wednesday's sample).
+        #expect(row["not_reporting"] == "" && wait["not_reporting"] == "")
+        #expect(row["coverage"] == "1")
     }
 
     @Test func markdownHasATableRowPerKPIAndBlockSparklines() throws {

@@ -34,10 +34,19 @@ import Testing
             let kpi = try #require(before[id], "\(id) missing")
             #expect(kpi["value"] is NSNull && kpi["status"] is NSNull, "\(id): \(kpi)")
         }
-        // The day with the probes: one outage of 10 minutes, 110 of 121 probes up.
-        let during = try kpis(from: day, to: day + 86_400_000)
+        // The two hours of probes: one outage of 10 minutes, 110 of 121 probes up, every minute
+        // known. (Over the whole day the probes cover 2 h of 24: insufficient data, not green.)
+        let during = try kpis(from: day + 12 * 3_600_000, to: day + 14 * 3_600_000)
         #expect(during["incidents"]?["value"] as? Double == 1, "\(during["incidents"] ?? [:])")
         #expect(during["downtime"]?["value"] as? Double == 10, "\(during["downtime"] ?? [:])")
-        #expect(during["incidents"]?["status"] as? String == "green")
+        // Fully covered, so judged: 8 outages a week scale to 0.095 in 2 hours (warning 0.14),
+        // and one is red.
+        #expect(during["incidents"]?["coverage"] as? Double == 1)
+        #expect(during["incidents"]?["status"] as? String == "red")
+        let wholeDay = try kpis(from: day, to: day + 86_400_000)
+        #expect(wholeDay["incidents"]?["value"] as? Double == 1)
+        #expect(wholeDay["incidents"]?["status"] as? String == "insufficient_data")
+        // 121 probes, each known for the minute to the next; the last one for its 3-minute limit.
+        #expect(abs((wholeDay["incidents"]?["coverage"] as? Double ?? 0) - 123.0 / 1440) < 1e-9)
     }
 }

@@ -11,6 +11,8 @@ import KPIRuntime
         template: demo
         title: Demo
         description: Two KPIs over hand-placed samples.
+        # Hand-placed events, not probes: how much of a window they cover is not judged.
+        min_coverage: 0
         kpis:
           - id: avg_wait
             title: Average wait
@@ -208,9 +210,10 @@ import KPIRuntime
         let second = kpid.service.runtime.rollingKPIs.values(site: "S1")
         // Nothing was due (the shortest refresh is 12.5 s): same evaluation times...
         #expect(first.map(\.evaluatedAt) == second.map(\.evaluatedAt))
-        // ...but every latest value was recorded again (value, target, warning, status: 8 x 4).
+        // ...but every latest value was recorded again (value, target, warning, status and
+        // coverage: 8 x 5).
         let again = kpid.service.runtime.rollingKPIs.counts.withLock { $0.recordedSamples }
-        #expect(again - recorded == 32)
+        #expect(again - recorded == 40)
     }
 
     @Test func theScheduleRunsOnItsOwn() throws {

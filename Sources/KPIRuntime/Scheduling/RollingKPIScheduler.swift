@@ -94,7 +94,11 @@ final class RollingKPIScheduler: Sendable {
         }
         var failures = 0
         var batch = SampleBatch()
+        var freshness: [String: SiteFreshness] = [:]
+        let querier = runtime.store.querier(ReadScope())
         for site in sites where hasSignals(site: site.site) {
+            freshness[site.site] = try? SiteFreshness.evaluate(
+                querier: querier, site: site.site, at: now, staleness: configuration.staleness)
             for name in site.templates {
                 guard let template = templates.first(where: { $0.name == name }) else { continue }
                 let key = site.site + "\u{0}" + name
@@ -141,6 +145,7 @@ final class RollingKPIScheduler: Sendable {
         rolling.counts.withLock {
             $0.values = $0.values.filter { live.contains($0.key) }
             $0.lastSuccess = $0.lastSuccess.filter { live.contains($0.key) }
+            $0.freshness = freshness
             $0.rounds.observe(seconds)
             $0.lastRound = now
         }
@@ -168,6 +173,7 @@ final class RollingKPIScheduler: Sendable {
             add("kpid_kpi_target", v.result.target)
             add("kpid_kpi_warning", v.result.warning)
             if let s = v.result.status { add("kpid_kpi_status", RollingKPIState.code(s)) }
+            if let c = v.result.coverage { add("kpid_kpi_coverage_ratio", c) }
         }
     }
 }

@@ -74,6 +74,8 @@ public final class RollingKPIState: Sendable {
         public var recordedSamples: UInt64 = 0
         var rounds = Histogram(bounds: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120])
         public var lastRound: Int64?
+        /// Each evaluated site's signals at the last round (newest sample, silent series).
+        public var freshness: [String: SiteFreshness] = [:]
     }
 
     public let counts = Mutex(Counts())
@@ -94,6 +96,7 @@ public final class RollingKPIState: Sendable {
         if scoped {
             c.values = c.values.filter { key, _ in sites.contains { key.hasPrefix($0 + "\u{0}") } }
             c.lastSuccess = c.lastSuccess.filter { key, _ in sites.contains { key.hasPrefix($0 + "\u{0}") } }
+            c.freshness = c.freshness.filter { sites.contains($0.key) }
         }
         let all = c.values.sorted { $0.key < $1.key }.flatMap(\.value)
         func labels(_ v: RollingValue) -> [(String, String)] {
@@ -114,8 +117,13 @@ public final class RollingKPIState: Sendable {
         for v in all { out.sample("kpid_kpi_target", labels(v), v.result.target) }
         out.family("kpid_kpi_warning", "gauge", "KPI warning (amber) threshold after site overrides, scaled like the target.")
         for v in all { out.sample("kpid_kpi_warning", labels(v), v.result.warning) }
-        out.family("kpid_kpi_status", "gauge", "KPI status against target and warning: 0 green, 1 amber, 2 red.")
+        out.family(
+            "kpid_kpi_status", "gauge", "KPI status against target and warning: 0 green, 1 amber, 2 red, 3 insufficient data.")
         for v in all { if let s = v.result.status { out.sample("kpid_kpi_status", labels(v), RollingKPIState.code(s)) } }
+        out.family(
+            "kpid_kpi_coverage_ratio", "gauge",
+            "Share of the window in which the KPI's input series were known (a sample within their staleness limit).")
+        for v in all { if let c = v.result.coverage { out.sample("kpid_kpi_coverage_ratio", labels(v), c) } }
         out.family(
             "kpid_kpi_info", "gauge",
             "A KPI of a site's template: title, unit, direction and breakdown label from the template; always 1.")
@@ -129,6 +137,17 @@ public final class RollingKPIState: Sendable {
                     ("direction", k.direction.rawValue), ("breakdown", k.breakdown ?? ""),
                 ], 1)
         }
+        let sitesFreshness = c.freshness.sorted { $0.key < $1.key }
+        out.family(
+            "kpid_site_last_sample_timestamp_seconds", "gauge",
+            "Unix time of the newest sample of any of a site's signals, at the last KPI round.")
+        for (site, f) in sitesFreshness {
+            if let last = f.lastSampleMs { out.sample("kpid_site_last_sample_timestamp_seconds", [("site", site)], Double(last) / 1000) }
+        }
+        out.family(
+            "kpid_series_unknown", "gauge",
+            "Series of a site whose state is unknown (no sample for longer than their staleness limit), at the last KPI round.")
+        for (site, f) in sitesFreshness { out.sample("kpid_series_unknown", [("site", site)], Double(f.silent.count)) }
         guard !scoped else { return }
         out.family(
             "kpid_kpi_evaluation_duration_seconds", "histogram",
@@ -159,6 +178,7 @@ public final class RollingKPIState: Sendable {
         case .green: return 0
         case .amber: return 1
         case .red: return 2
+        case .insufficient: return 3
         }
     }
 }

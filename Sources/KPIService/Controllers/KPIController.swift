@@ -83,7 +83,8 @@ struct KPIController: Controller {
             throw APIError(
                 status: 404, message: "unknown site",
                 details: [
-                    ErrorDetail(field: "site",
+                    ErrorDetail(
+                        field: "site",
                         reason: "no site \"\(siteID)\"; see /api/v1/sites")
                 ])
         }
@@ -146,9 +147,46 @@ struct KPIController: Controller {
             }
             w.raw("]}")
         }
-        w.raw("]}\n")
+        w.raw("]")
+        let freshness = try siteFreshness(site.site, at: min(to, now), request, match)
+        KPIController.writeFreshness(&w, freshness)
+        w.raw("}\n")
         audit(match, rows: count, detail: "\(siteID) \(names.joined(separator: ","))")
         return .json(200, w.bytes)
+    }
+
+    /// The site's signals at `at` through the caller's scoped querier: newest sample, and the
+    /// series that stopped reporting.
+    func siteFreshness(_ site: String, at: Int64, _ request: HTTPRequest, _ match: RouteMatch) throws(APIError)
+        -> SiteFreshness
+    {
+        let querier = try querier(request, principal: match.principal)
+        do {
+            return try SiteFreshness.evaluate(querier: querier, site: site, at: at, staleness: configuration.staleness)
+        } catch {
+            throw APIError(status: 503, message: "the freshness of site \(site) could not be read in time")
+        }
+    }
+
+    /// `,"freshness":{"last_sample", "signals", "not_reporting":[{"name", "series", "last_sample",
+    /// "unknown_since"}]}`.
+    static func writeFreshness(_ w: inout JSONWriter, _ f: SiteFreshness) {
+        w.raw(",\"freshness\":{\"last_sample\":")
+        if let last = f.lastSampleMs { w.string(TimestampLiteral.format(last)) } else { w.raw("null") }
+        w.raw(",\"signals\":\(f.seriesCount),\"not_reporting\":[")
+        for (i, s) in f.silent.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"name\":")
+            w.string(s.name)
+            w.raw(",\"series\":")
+            w.string(s.labels.description)
+            w.raw(",\"last_sample\":")
+            w.string(TimestampLiteral.format(s.lastSampleMs))
+            w.raw(",\"unknown_since\":")
+            w.string(TimestampLiteral.format(s.unknownSinceMs))
+            w.raw("}")
+        }
+        w.raw("]}")
     }
 
     /// `window=`: the latest scheduled values over that rolling window (evaluated now when the
@@ -267,6 +305,8 @@ struct KPIController: Controller {
         writeNumber(&w, r.warning)
         w.raw(",\"status\":")
         if let s = r.status { w.string(s.rawValue) } else { w.raw("null") }
+        w.raw(",\"coverage\":")
+        if let c = r.coverage { writeNumber(&w, c) } else { w.raw("null") }
         w.raw(",\"breakdown\":")
         if let b = r.kpi.breakdown { w.string(b) } else { w.raw("null") }
         w.raw(",\"worst\":[")
