@@ -3,8 +3,8 @@
 /// The body has been received in full before the handler sees the request: a request whose
 /// client disconnects mid-upload, or whose body exceeds the configured limit, never gets here.
 public struct HTTPRequest: Sendable {
-    /// The request method as sent, for example `"GET"` or `"POST"`.
-    public var method: String
+    /// The request method as sent, for example `.get` or `.post`.
+    public var method: HTTPMethod
     /// The percent-decoded path, without the query string.
     public var path: String
     /// Every query argument in the order sent, percent-decoded with `+` read as a space.
@@ -22,7 +22,7 @@ public struct HTTPRequest: Sendable {
     /// Creates a request; header names are lowercased and repeated ones merged, so requests built
     /// by hand (in tests of other modules) look like the ones the server makes.
     public init(
-        method: String = "GET",
+        method: HTTPMethod = .get,
         path: String = "/",
         query: [(name: String, value: String)] = [],
         headers: [String: String] = [:],

@@ -213,7 +213,7 @@ private func makeRequest(
         MHD_get_connection_values_n(connection, .GET_ARGUMENT_KIND, kpidCollectQueryArgument, pointer)
     }
     var request = HTTPRequest()
-    request.method = method.map { String(cString: $0) } ?? "GET"
+    request.method = method.map { HTTPMethod(rawValue: String(cString: $0)) } ?? .get
     request.path = url.map { String(cString: $0) } ?? "/"
     request.query = query.arguments
     request.headers = headers

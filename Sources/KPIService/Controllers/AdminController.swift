@@ -15,16 +15,16 @@ struct AdminController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/admin/backup", ["POST"], .admin, .now { _, m throws(APIError) in try self.backupNow(m) }),
+            Route("/api/v1/admin/backup", [.post], .admin, .now { _, m throws(APIError) in try self.backupNow(m) }),
             Route(
-                "/api/v1/series", ["DELETE"], .admin,
+                "/api/v1/series", [.delete], .admin,
                 .now { r, m throws(APIError) in try self.deleteSeries(r, m, prometheusShape: false) }),
             Route(
-                "/api/v1/admin/tsdb/delete_series", ["POST", "PUT"], .admin, form: true,
+                "/api/v1/admin/tsdb/delete_series", [.post, .put], .admin, form: true,
                 .now { r, m throws(APIError) in try self.deleteSeries(r, m, prometheusShape: true) }),
-            Route("/api/v1/admin/retention", ["POST"], .admin, .now { _, m throws(APIError) in try self.runRetentionNow(m) }),
+            Route("/api/v1/admin/retention", [.post], .admin, .now { _, m throws(APIError) in try self.runRetentionNow(m) }),
             Route(
-                "/api/v1/admin/kpis/evaluate", ["POST"], .admin,
+                "/api/v1/admin/kpis/evaluate", [.post], .admin,
                 .now { _, m throws(APIError) in try self.evaluateRollingNow(m) }),
         ]
     }

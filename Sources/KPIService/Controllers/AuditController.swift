@@ -14,7 +14,7 @@ import Synchronization
 /// ``Controller/audit(_:rows:detail:)``:
 ///
 /// ```swift
-/// Route("/api/v1/sql", ["POST"], .read, .now { request, match throws(APIError) in
+/// Route("/api/v1/sql", [.post], .read, .now { request, match throws(APIError) in
 ///     let result = try self.runSQL(...)
 ///     self.audit(match, rows: result.rowCount, detail: sqlText)
 ///     return result.response
@@ -28,7 +28,7 @@ struct AuditController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/audit", ["GET"], .admin, .now { r, m throws(APIError) in try self.auditQuery(r, m) })
+            Route("/api/v1/audit", [.get], .admin, .now { r, m throws(APIError) in try self.auditQuery(r, m) })
         ]
     }
 

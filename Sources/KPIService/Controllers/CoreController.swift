@@ -8,13 +8,13 @@ struct CoreController: Controller {
 
     var routes: [Route] {
         [
-            Route("/healthz", ["GET", "HEAD"], .open, .now { _, _ in .text(200, "ok\n") }),
+            Route("/healthz", [.get, .head], .open, .now { _, _ in .text(200, "ok\n") }),
             Route(
-                "/readyz", ["GET", "HEAD"], .open,
+                "/readyz", [.get, .head], .open,
                 .now { _, _ in
                     self.isReady ? .text(200, "ready\n") : .text(503, "starting: store is being loaded\n")
                 }),
-            Route("/", ["GET", "HEAD"], .open, .now { _, _ in .text(200, Self.indexText) }),
+            Route("/", [.get, .head], .open, .now { _, _ in .text(200, Self.indexText) }),
         ]
     }
 

@@ -15,10 +15,10 @@ struct IngestController: Controller {
     var routes: [Route] {
         [
             Route(
-                "/api/v1/ingest", ["POST"], .ingest,
+                "/api/v1/ingest", [.post], .ingest,
                 .later { r, m, respond throws(APIError) in try self.ingest(r, principal: m.principal, respond: respond) }),
             Route(
-                "/api/v1/write", ["POST"], .ingest,
+                "/api/v1/write", [.post], .ingest,
                 .later { r, m, respond throws(APIError) in try self.remoteWrite(r, principal: m.principal, respond: respond) }),
         ]
     }

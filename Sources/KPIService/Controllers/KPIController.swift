@@ -18,9 +18,9 @@ struct KPIController: Controller {
     var routes: [Route] {
         [
             Route(
-                "/api/v1/templates", ["GET"], .read,
+                "/api/v1/templates", [.get], .read,
                 .now { _, m throws(APIError) in try self.listTemplates(m) }),
-            Route("/api/v1/kpis", ["GET"], .read, .now { r, m throws(APIError) in try self.kpis(r, m) }),
+            Route("/api/v1/kpis", [.get], .read, .now { r, m throws(APIError) in try self.kpis(r, m) }),
         ]
     }
 

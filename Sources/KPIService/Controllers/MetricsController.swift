@@ -18,7 +18,7 @@ struct MetricsController: Controller {
     var routes: [Route] {
         [
             Route(
-                "/metrics", ["GET", "HEAD"], .read,
+                "/metrics", [.get, .head], .read,
                 .now { r, m in self.metricsResponse(accept: r.header("accept"), sites: m.principal.sites) })
         ]
     }

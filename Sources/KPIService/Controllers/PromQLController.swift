@@ -12,11 +12,11 @@ struct PromQLController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/query", ["GET", "POST"], .read, form: true, .now { r, m throws(APIError) in try self.promQLQuery(r, m) }),
+            Route("/api/v1/query", [.get, .post], .read, form: true, .now { r, m throws(APIError) in try self.promQLQuery(r, m) }),
             Route(
-                "/api/v1/query_range", ["GET", "POST"], .read, form: true,
+                "/api/v1/query_range", [.get, .post], .read, form: true,
                 .now { r, m throws(APIError) in try self.promQLRangeQuery(r, m) }),
-            Route("/api/v1/metadata", ["GET"], .read, form: true, .now { r, m throws(APIError) in try self.promQLMetadata(r, m) }),
+            Route("/api/v1/metadata", [.get], .read, form: true, .now { r, m throws(APIError) in try self.promQLMetadata(r, m) }),
         ]
     }
 

@@ -17,14 +17,14 @@ struct ReportController: Controller {
 
     var routes: [Route] {
         [
-            Route("/reports", ["GET"], .read, .now { _, m throws(APIError) in try self.reportIndex(m) }),
+            Route("/reports", [.get], .read, .now { _, m throws(APIError) in try self.reportIndex(m) }),
             Route(
-                "/reports/weekly", ["GET"], .read,
+                "/reports/weekly", [.get], .read,
                 .now { r, m throws(APIError) in try self.weeklyReport(r, m, pathFormat: nil) }),
         ]
             + ReportFormat.allCases.map { format in
                 Route(
-                    "/reports/weekly.\(format.fileExtension)", ["GET"], .read,
+                    "/reports/weekly.\(format.fileExtension)", [.get], .read,
                     .now { r, m throws(APIError) in try self.weeklyReport(r, m, pathFormat: format) })
             }
     }

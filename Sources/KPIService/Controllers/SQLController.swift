@@ -11,7 +11,7 @@ struct SQLController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/sql", ["GET", "POST"], .read, form: true, .now { r, m throws(APIError) in try self.sql(r, m) })
+            Route("/api/v1/sql", [.get, .post], .read, form: true, .now { r, m throws(APIError) in try self.sql(r, m) })
         ]
     }
 
@@ -66,7 +66,7 @@ struct SQLController: Controller {
     static func sqlRequest(_ request: HTTPRequest) throws(APIError) -> (String, [String: Value], String?) {
         let type = request.header("content-type")?.lowercased() ?? ""
         var zone = request.queryValue("tz")
-        if request.method == "POST" && type.hasPrefix("application/json") {
+        if request.method == .post && type.hasPrefix("application/json") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else {
                 throw APIError.badParameter("body", "the body is not a JSON object")
             }
@@ -85,7 +85,7 @@ struct SQLController: Controller {
             if let tz = object["tz"] as? String { zone = tz }
             return (query, parameters, zone)
         }
-        if request.method == "POST" && !type.hasPrefix("application/x-www-form-urlencoded") {
+        if request.method == .post && !type.hasPrefix("application/x-www-form-urlencoded") {
             guard let text = String(validating: request.body, as: UTF8.self), !text.isEmpty else {
                 throw APIError.badParameter("body", "send the query as a UTF-8 text body, or JSON {\"query\": ...}")
             }

@@ -14,9 +14,9 @@ struct SavedQueryController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/queries", ["GET"], .read, .now { _, _ throws(APIError) in try self.listSavedQueries() }),
+            Route("/api/v1/queries", [.get], .read, .now { _, _ throws(APIError) in try self.listSavedQueries() }),
             Route(
-                "/api/v1/queries/:group/:name", ["GET"], .read,
+                "/api/v1/queries/:group/:name", [.get], .read,
                 .now { r, m throws(APIError) in try self.runSavedQuery(r, m) }),
         ]
     }
@@ -94,7 +94,7 @@ struct SavedQueryController: Controller {
             throw APIError.badParameter(parameter, error.reason)
         }
         var forwarded = request
-        forwarded.method = "GET"
+        forwarded.method = .get
         forwarded.query = [(name: "query", value: query.sql)] + request.query.filter { ["format", "tz", "timeout"].contains($0.name) }
         return try sql.sql(forwarded, match, parameters: parameters)
     }

@@ -13,13 +13,13 @@ struct SeriesController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/series", ["GET", "POST"], .read, form: true, .now { r, m throws(APIError) in try self.series(r, m) }),
-            Route("/api/v1/labels", ["GET", "POST"], .read, form: true, .now { r, m throws(APIError) in try self.labels(r, m) }),
+            Route("/api/v1/series", [.get, .post], .read, form: true, .now { r, m throws(APIError) in try self.series(r, m) }),
+            Route("/api/v1/labels", [.get, .post], .read, form: true, .now { r, m throws(APIError) in try self.labels(r, m) }),
             Route(
-                "/api/v1/label/:name/values", ["GET"], .read, form: true,
+                "/api/v1/label/:name/values", [.get], .read, form: true,
                 .now { r, m throws(APIError) in try self.labelValues(r, m, name: m.parameters["name"] ?? "") }),
-            Route("/api/v1/status/buildinfo", ["GET"], .read, .now { _, _ in self.buildInfo() }),
-            Route("/api/v1/export", ["GET"], .read, .now { r, m throws(APIError) in try self.export(r, m) }),
+            Route("/api/v1/status/buildinfo", [.get], .read, .now { _, _ in self.buildInfo() }),
+            Route("/api/v1/export", [.get], .read, .now { r, m throws(APIError) in try self.export(r, m) }),
         ]
     }
 

@@ -23,10 +23,10 @@ struct SiteController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/sites", ["GET"], .read, .now { _, m throws(APIError) in try self.listSites(m) }),
-            Route("/api/v1/sites", ["POST"], .admin, .now { r, m throws(APIError) in try self.putSite(r, m) }),
-            Route("/api/v1/sites/:id", ["GET"], .read, .now { _, m throws(APIError) in try self.getSite(m) }),
-            Route("/api/v1/sites/:id", ["DELETE"], .admin, .now { _, m throws(APIError) in try self.deleteSite(m) }),
+            Route("/api/v1/sites", [.get], .read, .now { _, m throws(APIError) in try self.listSites(m) }),
+            Route("/api/v1/sites", [.post], .admin, .now { r, m throws(APIError) in try self.putSite(r, m) }),
+            Route("/api/v1/sites/:id", [.get], .read, .now { _, m throws(APIError) in try self.getSite(m) }),
+            Route("/api/v1/sites/:id", [.delete], .admin, .now { _, m throws(APIError) in try self.deleteSite(m) }),
         ]
     }
 

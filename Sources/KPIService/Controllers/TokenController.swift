@@ -12,9 +12,9 @@ struct TokenController: Controller {
     var routes: [Route] {
         [
             Route(
-                "/api/v1/tokens", ["GET", "POST"], .admin,
-                .now { r, m throws(APIError) in r.method == "POST" ? try self.createToken(r, m) : try self.listTokens(m) }),
-            Route("/api/v1/tokens/:id", ["DELETE"], .admin, .now { r, m throws(APIError) in try self.revokeToken(m) }),
+                "/api/v1/tokens", [.get, .post], .admin,
+                .now { r, m throws(APIError) in r.method == .post ? try self.createToken(r, m) : try self.listTokens(m) }),
+            Route("/api/v1/tokens/:id", [.delete], .admin, .now { r, m throws(APIError) in try self.revokeToken(m) }),
         ]
     }
 

@@ -14,14 +14,14 @@ struct Route: Sendable {
     }
 
     let pattern: String
-    let methods: [String]
+    let methods: [HTTPMethod]
     let access: RouteAccess
     let handler: Handler
     /// Whether a URL-encoded form body is folded into the query parameters (Prometheus API).
     let acceptsForm: Bool
     private let segments: [Substring]
 
-    init(_ pattern: String, _ methods: [String], _ access: RouteAccess, form: Bool = false, _ handler: Handler) {
+    init(_ pattern: String, _ methods: [HTTPMethod], _ access: RouteAccess, form: Bool = false, _ handler: Handler) {
         self.pattern = pattern
         self.methods = methods
         self.access = access

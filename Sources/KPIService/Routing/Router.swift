@@ -72,7 +72,7 @@ final class Router: Sendable {
         var match = found.match
         guard route.methods.contains(request.method) else {
             var response = APIError(status: 405, message: "method \(request.method) not allowed on \(path)").response
-            response.headers.append((name: "Allow", value: route.methods.joined(separator: ", ")))
+            response.headers.append((name: "Allow", value: route.methods.map(\.rawValue).joined(separator: ", ")))
             return (match.route, response)
         }
         // Authentication and role (401 with a challenge, 403); refusals are audited.
@@ -146,7 +146,7 @@ final class Router: Sendable {
     /// header whose host and port are not this request's `Host` (or `Origin: null`), or
     /// `Sec-Fetch-Site: cross-site`. Clients that are not browsers send neither header.
     static func crossOriginWriteRefusal(_ request: HTTPRequest) -> String? {
-        guard ["POST", "PUT", "PATCH", "DELETE"].contains(request.method) else { return nil }
+        guard request.method.isWrite else { return nil }
         if request.header("sec-fetch-site")?.lowercased() == "cross-site" {
             return "cross-site write refused (Sec-Fetch-Site: cross-site): send it from kpid's own origin or without a browser"
         }
@@ -162,7 +162,7 @@ final class Router: Sendable {
     /// Folds an `application/x-www-form-urlencoded` POST body into the query parameters, as
     /// Prometheus does: Grafana sends its API calls as form posts by default.
     static func withFormParameters(_ request: HTTPRequest) throws(APIError) -> HTTPRequest {
-        guard request.method == "POST",
+        guard request.method == .post,
             let type = request.header("content-type")?.lowercased(),
             type.hasPrefix("application/x-www-form-urlencoded")
         else { return request }
