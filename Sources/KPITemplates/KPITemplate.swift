@@ -72,6 +72,10 @@ public struct KPIDefinition: Sendable, Equatable {
     /// (`min_coverage`, per KPI or per template; default ``defaultMinCoverage``); below it the
     /// status is ``KPIStatus/insufficient``.
     public var minCoverage: Double = KPIDefinition.defaultMinCoverage
+    /// The metrics whose coverage is judged (`coverage_of`); nil for every metric the query
+    /// reads. Slowly changing gauges read as of the range's end (a room's capacity sent once)
+    /// are left out this way.
+    public var coverageMetrics: [String]? = nil
 
     /// 80 %: a week with more than about a day and a half of silence is not judged.
     public static let defaultMinCoverage = 0.8

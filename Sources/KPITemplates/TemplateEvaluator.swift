@@ -75,7 +75,7 @@ public struct TemplateEvaluator: Sendable {
                     // No data is not zero: a count over a site (or week) in which none of the
                     // KPI's inputs was ever known is null and has no status, never 0 and green.
                     // (The query still runs, so an unknown metric is reported as its error.)
-                    let metrics = Self.metricNames(sql)
+                    let metrics = kpi.coverageMetrics ?? Self.metricNames(sql)
                     if coverages[metrics] == nil {
                         coverages[metrics] = coverage(metrics, site: site, from: from, to: to, options: options)
                     }

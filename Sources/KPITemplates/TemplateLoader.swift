@@ -14,7 +14,7 @@ public enum TemplateLoader {
     static let kpiFields: Set<String> = [
         "id", "title", "description", "unit", "query", "formula", "direction", "target", "warning",
         "breakdown",
-        "breakdown_query", "target_window", "min_coverage",
+        "breakdown_query", "target_window", "min_coverage", "coverage_of",
     ]
 
     /// Every `*.yaml` template in `directory`, sorted by name.
@@ -68,6 +68,7 @@ public enum TemplateLoader {
         for (index, entry) in list.enumerated() {
             var kpi = try parseKPI(entry, index: index, file: file)
             kpi.minCoverage = try coverage(entry as? [String: Any] ?? [:], file: file, kpi: kpi.id) ?? templateCoverage
+            kpi.coverageMetrics = try coverageMetrics(entry as? [String: Any] ?? [:], kpi: kpi, file: file)
             guard seen.insert(kpi.id).inserted else {
                 throw TemplateError(
                     file: file, kpi: kpi.id, field: "id",
@@ -169,6 +170,23 @@ public enum TemplateLoader {
             direction: direction,
             target: target, warning: warning, breakdown: breakdown, breakdownQuery: breakdownQuery,
             targetWindowMs: targetWindowMs)
+    }
+
+    /// `coverage_of`: a list of metrics the KPI's query reads, when given.
+    static func coverageMetrics(_ map: [String: Any], kpi: KPIDefinition, file: String) throws(TemplateError) -> [String]? {
+        guard let value = map["coverage_of"] else { return nil }
+        guard let list = value as? [Any], !list.isEmpty, list.allSatisfy({ $0 is String }) else {
+            throw TemplateError(file: file, kpi: kpi.id, field: "coverage_of", reason: "must be a non-empty list of metric names")
+        }
+        let names = list.map { $0 as! String }
+        let read: Set<String>
+        if case .query(let sql) = kpi.computation { read = Set(TemplateEvaluator.metricNames(sql)) } else { read = [] }
+        for name in names where !read.contains(name) {
+            throw TemplateError(
+                file: file, kpi: kpi.id, field: "coverage_of",
+                reason: "\"\(name)\" is not a metric the query reads (\(read.sorted().joined(separator: ", ")))")
+        }
+        return names.sorted()
     }
 
     /// `min_coverage`: a share from 0 to 1, when given.

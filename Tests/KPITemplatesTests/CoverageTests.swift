@@ -1,3 +1,4 @@
+import Foundation
 import KPICore
 import KPIQuery
 import Testing
@@ -26,5 +27,38 @@ import Testing
         #expect(abs((c ?? 0) - 15_124.0 / 23_760.0) < 1e-12, "\(String(describing: c))")
         // A range before any sample, with nothing in the 35 days before: no input at all.
         #expect(evaluator.coverage(["device_up"], site: "S", from: base - 1440 * minute, to: base, options: options) == nil)
+    }
+}
+
+/// A slowly changing gauge read as of the range's end: a room's capacity sent once, three days
+/// before the week, still divides the week's occupancy (it used to make the KPI null).
+@Suite struct AsOfCapacityTests {
+    @Test func aCapacitySentBeforeTheWeekStillCounts() throws {
+        let templates = try TemplateLoader.loadDirectory(
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Queries/templates").path)
+        let campus = try #require(templates.first { $0.name == "campus" })
+        let store = ColumnarStore()
+        let monday: Int64 = 1_795_410_000_000  // 2026-11-23T05:00:00Z; the query's zone is UTC
+        let hour: Int64 = 3_600_000
+        // Capacity 50, once, three days before; occupancy 10 people every 10 minutes all week.
+        store.apply(
+            newSeries: [(SeriesID(0), Labels(metric: "room_capacity_people", ["site": "C", "building": "B", "room": "R1"]))],
+            series: [SeriesID(0)], timestamps: [[monday - 72 * hour]], values: [[50]])
+        let occupancy = (0..<(7 * 24 * 6)).map { monday + Int64($0) * 600_000 }
+        store.apply(
+            newSeries: [(SeriesID(1), Labels(metric: "occupancy_people", ["site": "C", "building": "B", "room": "R1"]))],
+            series: [SeriesID(1)], timestamps: [occupancy], values: [Array(repeating: 10, count: occupancy.count)])
+        var options = QueryOptions(now: monday + 8 * 24 * hour, timeZone: TimeZone(identifier: "UTC")!)
+        options.staleness = StalenessPolicy()
+        let results = try TemplateEvaluator(engine: QueryEngine(store: store)).evaluate(
+            campus, site: "C", from: monday, to: monday + 7 * 24 * hour, options: options, worst: 0)
+        let utilization = try #require(results.first { $0.kpi.id == "room_utilization" })
+        // 10 people in 50 seats: 20 % in every weekday block (red against 40 / 25). Coverage is
+        // judged on the occupancy only: a sample every 10 minutes, the last one 10 minutes before
+        // the end and held for its 30-minute limit, so the whole week is known.
+        #expect(utilization.value == 20, "\(utilization)")
+        #expect(utilization.coverage == 1)
+        #expect(utilization.status == .red)
     }
 }
