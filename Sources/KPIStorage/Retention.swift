@@ -38,49 +38,15 @@ public struct RetentionPolicy: Sendable, Equatable {
         public var description: String { "\"\(entry)\": \(reason)" }
     }
 
-    /// Rule keys naming a KPI template (`template/airport=35d`): every metric the template's
-    /// queries read, unless a rule names the metric itself (see ``expandingTemplates(_:)``).
-    public static let templatePrefix = "template/"
-
-    /// The templates named by `template/<name>` rules.
-    public var templateRules: [String: Int64] {
-        var out: [String: Int64] = [:]
-        for (key, ms) in rules where key.hasPrefix(Self.templatePrefix) {
-            out[String(key.dropFirst(Self.templatePrefix.count))] = ms
-        }
-        return out
-    }
-
-    /// The policy with each `template/<name>` rule replaced by rules for the metrics of that
-    /// template (`metricsOf` returns them, nil for an unknown template). A rule naming a metric
-    /// wins; a metric of several templates keeps the longest of their retentions (0 = for ever
-    /// is the longest). Returns the names of unknown templates too.
-    public func expandingTemplates(_ metricsOf: (String) -> Set<String>?) -> (policy: RetentionPolicy, unknown: [String]) {
-        var out = RetentionPolicy(defaultMs: defaultMs, rules: rules.filter { !$0.key.hasPrefix(Self.templatePrefix) })
-        var fromTemplates: [String: Int64] = [:]
-        var unknown: [String] = []
-        for (template, ms) in templateRules.sorted(by: { $0.key < $1.key }) {
-            guard let metrics = metricsOf(template) else {
-                unknown.append(template)
-                continue
-            }
-            for metric in metrics {
-                if let current = fromTemplates[metric] {
-                    fromTemplates[metric] = (current == 0 || ms == 0) ? 0 : max(current, ms)
-                } else {
-                    fromTemplates[metric] = ms
-                }
-            }
-        }
-        for (metric, ms) in fromTemplates where out.rules[metric] == nil { out.rules[metric] = ms }
-        return (out, unknown)
-    }
-
     /// Parses per-metric rules: `metric=duration` entries separated by commas, semicolons or
     /// new lines (a file's content works too); `#` starts a comment; a duration is `0` (keep for
     /// ever) or like `35d`, `400d`, `12h`, `2w` (``DurationParser``'s settings syntax); `minimumMs`
-    /// is the shortest non-zero retention accepted.
-    public static func parseRules(_ text: String, minimumMs: Int64) throws(ParseError) -> [String: Int64] {
+    /// is the shortest non-zero retention accepted. A key that is not a metric name is accepted
+    /// when `otherKey` returns nil for it (the runtime's `template/<name>` rules), else refused
+    /// with the reason it returns.
+    public static func parseRules(
+        _ text: String, minimumMs: Int64, otherKey: (String) -> String? = { _ in "is not a metric name" }
+    ) throws(ParseError) -> [String: Int64] {
         var rules: [String: Int64] = [:]
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
@@ -92,13 +58,8 @@ public struct RetentionPolicy: Sendable, Equatable {
                 }
                 let metric = entry[..<eq].trimmingCharacters(in: .whitespaces)
                 let value = entry[entry.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-                if metric.hasPrefix(Self.templatePrefix) {
-                    let name = metric.dropFirst(Self.templatePrefix.count)
-                    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                        throw ParseError(entry: entry, reason: "\"\(name)\" is not a template name")
-                    }
-                } else if !LabelValidator.isValidMetricName(metric) {
-                    throw ParseError(entry: entry, reason: "\"\(metric)\" is not a metric name")
+                if !LabelValidator.isValidMetricName(metric), let reason = otherKey(metric) {
+                    throw ParseError(entry: entry, reason: "\"\(metric)\" \(reason)")
                 }
                 guard rules[metric] == nil else { throw ParseError(entry: entry, reason: "metric \(metric) is listed twice") }
                 let ms: Int64

@@ -360,7 +360,8 @@ extension ServiceConfiguration {
                 }
             }
             do {
-                c.retention.rules = try RetentionPolicy.parseRules(text, minimumMs: ServiceConfiguration.minimumRetentionMs)
+                c.retention.rules = try RetentionPolicy.parseRules(
+                    text, minimumMs: ServiceConfiguration.minimumRetentionMs, otherKey: RetentionPolicy.templateKeyProblem)
             } catch {
                 throw Setting.Refusal("\(error)")
             }
