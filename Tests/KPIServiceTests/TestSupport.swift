@@ -33,12 +33,14 @@ struct ClientResponse {
 /// Under libfaketime (`make test-shifted`) URLSession on Linux now and then never completes a
 /// request: its curl driver runs on dispatch timers, and libfaketime 0.9.10 shifts absolute
 /// monotonic deadlines although the monotonic clock is not faked (a CLOCK_MONOTONIC
-/// `pthread_cond_timedwait` returns at once there). So under it a GET that has no answer within
-/// 30 s is sent once more on a new session (GETs are idempotent; nothing is retried otherwise).
+/// `pthread_cond_timedwait` returns at once there). So under it an idempotent request (a GET, or
+/// a POST that only reads or re-runs a KPI round: ``idempotentPOSTs``) that has no answer within
+/// 30 s is sent once more on a new session; nothing else is retried.
 func http(
     _ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval = 120
 ) throws -> ClientResponse {
-    guard method == "GET", ProcessInfo.processInfo.environment["FAKETIME"] != nil, timeout > 30 else {
+    let idempotent = method == "GET" || (method == "POST" && idempotentPOSTs.contains(URL(string: url)?.path ?? ""))
+    guard idempotent, ProcessInfo.processInfo.environment["FAKETIME"] != nil, timeout > 30 else {
         return try httpOnce(method, url, body: body, headers: headers, timeout: timeout)
     }
     do {
@@ -49,6 +51,13 @@ func http(
         return try httpOnce(method, url, body: body, headers: headers, timeout: timeout)
     }
 }
+
+/// POST endpoints whose second call changes nothing the tests read: queries (Grafana posts
+/// them as forms) and a KPI round (it evaluates and records the same values again).
+let idempotentPOSTs: Set<String> = [
+    "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/sql",
+    "/api/v1/admin/kpis/evaluate",
+]
 
 /// One request through a new URLSession.
 private func httpOnce(
