@@ -28,55 +28,6 @@ public struct RetentionPolicy: Sendable, Equatable {
         let ms = retentionMs(of: labels)
         return ms > 0 ? nowMs &- ms : nil
     }
-
-    /// Why a rules text was refused: the entry and the reason.
-    public struct ParseError: Error, CustomStringConvertible, Equatable {
-        /// The `metric=duration` entry refused.
-        public var entry: String
-        /// Why it was refused.
-        public var reason: String
-        public var description: String { "\"\(entry)\": \(reason)" }
-    }
-
-    /// Parses per-metric rules: `metric=duration` entries separated by commas, semicolons or
-    /// new lines (a file's content works too); `#` starts a comment; a duration is `0` (keep for
-    /// ever) or like `35d`, `400d`, `12h`, `2w` (``DurationParser``'s settings syntax); `minimumMs`
-    /// is the shortest non-zero retention accepted. A key that is not a metric name is accepted
-    /// when `otherKey` returns nil for it (the runtime's `template/<name>` rules), else refused
-    /// with the reason it returns.
-    public static func parseRules(
-        _ text: String, minimumMs: Int64, otherKey: (String) -> String? = { _ in "is not a metric name" }
-    ) throws(ParseError) -> [String: Int64] {
-        var rules: [String: Int64] = [:]
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            for rawEntry in content.split(whereSeparator: { $0 == "," || $0 == ";" }) {
-                let entry = rawEntry.trimmingCharacters(in: .whitespaces)
-                if entry.isEmpty { continue }
-                guard let eq = entry.firstIndex(of: "=") else {
-                    throw ParseError(entry: entry, reason: "expected metric=duration, e.g. queue_wait_seconds=35d")
-                }
-                let metric = entry[..<eq].trimmingCharacters(in: .whitespaces)
-                let value = entry[entry.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-                if !LabelValidator.isValidMetricName(metric), let reason = otherKey(metric) {
-                    throw ParseError(entry: entry, reason: "\"\(metric)\" \(reason)")
-                }
-                guard rules[metric] == nil else { throw ParseError(entry: entry, reason: "metric \(metric) is listed twice") }
-                let ms: Int64
-                if value == "0" {
-                    ms = 0
-                } else {
-                    guard let parsed = DurationParser.milliseconds(value), parsed >= minimumMs else {
-                        throw ParseError(
-                            entry: entry, reason: "\"\(value)\" is not 0 or a duration of at least \(minimumMs / 3_600_000)h, like 35d")
-                    }
-                    ms = parsed
-                }
-                rules[metric] = ms
-            }
-        }
-        return rules
-    }
 }
 
 /// What one retention run or deletion removed.

@@ -80,6 +80,6 @@ import Testing
             ("application/openmetrics-text;version=2.0.0", false), ("application/openmetrics-text;q=0", false),
         ] as [(String?, Bool)])
     func acceptNegotiation(accept: String?, expected: Bool) {
-        #expect(MetricsController.prefersOpenMetrics(accept) == expected)
+        #expect((MetricsController.negotiate(accept) == .openMetrics) == expected)
     }
 }

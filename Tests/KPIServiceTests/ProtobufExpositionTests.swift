@@ -1,7 +1,7 @@
 import Foundation
+import KPIRuntime
 import Testing
 
-import KPIRuntime
 @testable import KPIService
 
 /// `/metrics` in the delimited MetricFamily protobuf format: negotiated by `Accept`, decoded
@@ -13,18 +13,22 @@ import KPIRuntime
         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
     @Test func negotiation() {
-        #expect(MetricsController.prefersProtobuf(Self.prometheusProtobufAccept))
-        #expect(!MetricsController.prefersProtobuf(nil))
-        #expect(!MetricsController.prefersProtobuf("text/plain;version=0.0.4"))
-        #expect(!MetricsController.prefersProtobuf("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"))
+        #expect(MetricsController.negotiate(Self.prometheusProtobufAccept) == .protobuf)
+        #expect(MetricsController.negotiate(nil) != .protobuf)
+        #expect(MetricsController.negotiate("text/plain;version=0.0.4") != .protobuf)
         #expect(
-            !MetricsController.prefersProtobuf(
-                "text/plain,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"))
+            MetricsController.negotiate("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1") != .protobuf)
         #expect(
-            MetricsController.prefersProtobuf(
-                "text/plain;q=0.5,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"))
+            MetricsController.negotiate(
+                "text/plain,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited") != .protobuf)
+        #expect(
+            (MetricsController.negotiate(
+                "text/plain;q=0.5,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited") == .protobuf)
+        )
         // Another encoding or message is not this format.
-        #expect(!MetricsController.prefersProtobuf("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"))
+        #expect(
+            MetricsController.negotiate("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text")
+                != .protobuf)
     }
 
     // MARK: An independent protobuf reader (wire format only)

@@ -1,7 +1,7 @@
 import Foundation
 import KPICore
-import KPIService
 import KPIRuntime
+import KPIService
 import KPIStorage
 import Testing
 
@@ -78,5 +78,18 @@ import Testing
         #expect(DurationParser.milliseconds("m") == nil)
         #expect(DurationParser.milliseconds("5y") == nil)
         #expect(DurationParser.milliseconds("99999999999999999999s") == nil)
+    }
+
+    @Test func stalenessRulesShareTheRulesSyntax() throws {
+        let c = try ServiceConfiguration.resolve(
+            flags: ["staleness-rules": "device_up=6h; door_open=30m # change-only", "staleness-max": "15m"], environment: [:],
+            configFile: [:])
+        #expect(c.staleness.rules == ["device_up": 21_600_000, "door_open": 1_800_000])
+        #expect(c.staleness.maximumMs == 900_000)
+        for bad in ["device_up=0", "device_up", "bad-name=1h", "device_up=1h,device_up=2h"] {
+            #expect(throws: ServiceConfiguration.Invalid.self, "\(bad)") {
+                try ServiceConfiguration.resolve(flags: ["staleness-rules": bad], environment: [:], configFile: [:])
+            }
+        }
     }
 }

@@ -44,6 +44,16 @@ public struct Setting: Sendable {
         return v
     }
 
+    /// `value`, or the content of the file it names as `@FILE`.
+    static func textOrFile(_ value: String) throws(Refusal) -> String {
+        guard value.hasPrefix("@") else { return value }
+        do {
+            return try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8)
+        } catch {
+            throw Refusal("cannot read \(value.dropFirst()): \(error.localizedDescription)")
+        }
+    }
+
     static func boolean(_ value: String) throws(Refusal) -> Bool {
         guard value == "true" || value == "false" else { throw Refusal("\"\(value)\" is not true or false") }
         return value == "true"
@@ -351,17 +361,12 @@ extension ServiceConfiguration {
             help:
                 "per-metric retention: `metric=duration` entries separated by `,` `;` or new lines (`0` = for ever), or `@FILE` holding them (`#` comments)"
         ) { c, value throws(Setting.Refusal) in
-            var text = value
-            if value.hasPrefix("@") {
-                do {
-                    text = try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8)
-                } catch {
-                    throw Setting.Refusal("cannot read \(value.dropFirst()): \(error.localizedDescription)")
-                }
-            }
+            let text = try Setting.textOrFile(value)
             do {
-                c.retention.rules = try RetentionPolicy.parseRules(
-                    text, minimumMs: ServiceConfiguration.minimumRetentionMs, otherKey: RetentionPolicy.templateKeyProblem)
+                c.retention.rules = try MetricDurationRules.parse(
+                    text, minimumMs: ServiceConfiguration.minimumRetentionMs, allowsZero: true,
+                    valueHint: "0 or a duration of at least \(ServiceConfiguration.minimumRetentionMs / 3_600_000)h, like 35d",
+                    example: "queue_wait_seconds=35d", otherKey: RetentionPolicy.templateKeyProblem)
             } catch {
                 throw Setting.Refusal("\(error)")
             }
@@ -381,32 +386,14 @@ extension ServiceConfiguration {
             help:
                 "per-metric staleness limits, `metric=duration` entries separated by `,` `;` or new lines (e.g. `device_up=6h` for devices that report on change only), or `@FILE` holding them"
         ) { c, value throws(Setting.Refusal) in
-            var text = value
-            if value.hasPrefix("@") {
-                do {
-                    text = try String(contentsOfFile: String(value.dropFirst()), encoding: .utf8)
-                } catch {
-                    throw Setting.Refusal("cannot read \(value.dropFirst()): \(error.localizedDescription)")
-                }
+            let text = try Setting.textOrFile(value)
+            do {
+                c.staleness.rules = try MetricDurationRules.parse(
+                    text, minimumMs: 1000, allowsZero: false,
+                    valueHint: "a duration of at least 1s, like 6h", example: "device_up=6h")
+            } catch {
+                throw Setting.Refusal("\(error)")
             }
-            var rules: [String: Int64] = [:]
-            for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-                let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                for raw in content.split(whereSeparator: { $0 == "," || $0 == ";" }) {
-                    let entry = raw.trimmingCharacters(in: .whitespaces)
-                    if entry.isEmpty { continue }
-                    let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard parts.count == 2, LabelValidator.isValidMetricName(parts[0]) else {
-                        throw Setting.Refusal("\"\(entry)\" is not metric=duration, like device_up=6h")
-                    }
-                    guard let ms = DurationParser.milliseconds(parts[1]), ms >= 1000 else {
-                        throw Setting.Refusal("\"\(entry)\": \"\(parts[1])\" is not a duration of at least 1s")
-                    }
-                    guard rules[parts[0]] == nil else { throw Setting.Refusal("metric \(parts[0]) is listed twice") }
-                    rules[parts[0]] = ms
-                }
-            }
-            c.staleness.rules = rules
         },
         Setting(
             "retention-interval", default: "`5m`",

@@ -16,6 +16,9 @@ import Logging
 /// entry of each request are the ``Router``'s, before and after a handler runs; a handler gets
 /// the caller as ``RouteMatch/principal`` and reads samples only through a `Querier` scoped to
 /// it (``querier(_:principal:)``, ``queryOptions(parameters:principal:timeZone:)``).
+/// Selects every series: a metric name is never empty (built once: its regex is compiled once).
+let everySeries = [try! LabelMatcher(Labels.metricNameLabel, .regexMatch, ".+")]
+
 protocol Controller: Sendable {
     var runtime: Runtime { get }
     /// The endpoints, each with its methods, access level and handler.
@@ -30,9 +33,6 @@ extension Controller {
     /// The writer, once the store is loaded; nil before and while stopping.
     var writer: GroupCommitWriter? { runtime.writer }
     var isReady: Bool { runtime.isReady }
-
-    /// Selects every series: a metric name is never empty.
-    static var everySeries: [LabelMatcher] { [try! LabelMatcher(Labels.metricNameLabel, .regexMatch, ".+")] }
 
     /// Series matching any of the `match` / `match[]` selectors (union), ascending by id. With
     /// `required: false` and no selector, every series. With `start`/`end`, only series holding
@@ -67,7 +67,7 @@ extension Controller {
             guard !required else {
                 throw APIError.badParameter("match", "a series selector is required, e.g. match=queue_wait_seconds{site=\"JFK\"}")
             }
-            out = try select(Self.everySeries)
+            out = try select(everySeries)
         }
         var seen = Set<SeriesID>()
         for selector in selectors {

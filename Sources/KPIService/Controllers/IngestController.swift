@@ -34,7 +34,8 @@ struct IngestController: Controller {
                 status: 415,
                 message: "unsupported Content-Type \"\(contentType)\"",
                 details: [
-                    ErrorDetail(field: "Content-Type",
+                    ErrorDetail(
+                        field: "Content-Type",
                         reason:
                             "use application/x-ndjson, text/csv, text/plain (Prometheus text format) or application/x-protobuf (kpid.v1.Batch)"
                     )
@@ -75,7 +76,8 @@ struct IngestController: Controller {
             batch = try IngestDecoder.decode(body, format: format, options: options)
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
-            throw APIError(status: 400, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
+            throw APIError(
+                status: 400, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
         }
         try checkWriteScope(batch, principal: principal)
         guard let writer = self.writer else {
@@ -106,8 +108,11 @@ struct IngestController: Controller {
         case .failure(.rejected(let error)):
             metrics.rejected(samples: sampleCount, reason: error.kind.rawValue)
             let status = error.kind == .limitExceeded ? 429 : 400
-            return APIError(status: status, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
-                .response
+            return APIError(
+                status: status, message: error.message, details: error.details.map(ErrorDetail.init),
+                detailsTruncated: error.detailsTruncated
+            )
+            .response
         // The storage error (SQLite's message, which can quote SQL) is in the writer's log
         // ("group commit failed"), never in the answer.
         case .failure(.storage):
@@ -180,7 +185,9 @@ struct IngestController: Controller {
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
             let status = error.kind == .limitExceeded ? 413 : 400
-            throw APIError(status: status, message: error.message, details: error.details.map(ErrorDetail.init), detailsTruncated: error.detailsTruncated)
+            throw APIError(
+                status: status, message: error.message, details: error.details.map(ErrorDetail.init),
+                detailsTruncated: error.detailsTruncated)
         }
         // A series outside the token's sites refuses the whole request (403; the sender drops it).
         try checkWriteScope(batch, principal: principal)
@@ -230,7 +237,8 @@ struct IngestController: Controller {
             throw APIError(
                 status: 403, message: "this token may not write this series; nothing was stored",
                 details: [
-                    ErrorDetail(field: Principal.siteLabel,
+                    ErrorDetail(
+                        field: Principal.siteLabel,
                         reason: "series \(labels.description) is outside the token's sites (\(principal.sites.joined(separator: ", ")))")
                 ])
         }

@@ -93,12 +93,6 @@ struct MetricsController: Controller {
         return best?.format ?? .text
     }
 
-    /// Whether an Accept header ranks OpenMetrics text above the other formats.
-    static func prefersOpenMetrics(_ accept: String?) -> Bool { negotiate(accept) == .openMetrics }
-
-    /// Whether an Accept header ranks the delimited MetricFamily protobuf format above the others.
-    static func prefersProtobuf(_ accept: String?) -> Bool { negotiate(accept) == .protobuf }
-
     /// `kpid_auth_failures_total`, `kpid_http_requests_rate_limited_total`,
     /// `kpid_audit_dropped_entries_total` and what the last start found (`kpid_store_load_seconds`,
     /// `kpid_store_corrupt_rows`).

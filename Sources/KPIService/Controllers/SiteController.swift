@@ -150,7 +150,8 @@ struct SiteController: Controller {
                 throw APIError(
                     status: 409, message: "site \(id) is defined in the sites file",
                     details: [
-                        ErrorDetail(field: "site",
+                        ErrorDetail(
+                            field: "site",
                             reason:
                                 "a site of the sites file (\(configuration.sitesFile)) cannot be deleted over the API; remove it from the file"
                         )
