@@ -116,6 +116,10 @@ public struct KPITemplate: Sendable, Equatable {
     public var kpis: [KPIDefinition]
     /// KPI ids in an order where every formula comes after the KPIs it uses.
     public var evaluationOrder: [String]
+    /// Staleness limits of the template's metrics (`staleness`, e.g. `device_up: 6h`), in ms:
+    /// they replace the derived limit when the template is evaluated; the `staleness-rules`
+    /// setting, the operator's word, still wins over them.
+    public var staleness: [String: Int64] = [:]
 
     public init(
         name: String, title: String, description: String, kpis: [KPIDefinition],

@@ -55,6 +55,8 @@ public struct TemplateEvaluator: Sendable {
     ) throws(TemplateEvaluationError) -> [KPIResult] {
         var options = options
         options.parameters = ["site": .string(site), "from": .timestamp(from), "to": .timestamp(to)]
+        // The template's staleness limits, under the operator's staleness-rules.
+        options.staleness.rules.merge(template.staleness) { setting, _ in setting }
         // One time budget for the whole template: each query gets what the earlier ones left.
         let deadline =
             DispatchTime.now().uptimeNanoseconds + UInt64(max(0, options.limits.timeoutMilliseconds)) * 1_000_000

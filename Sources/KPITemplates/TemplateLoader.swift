@@ -10,7 +10,7 @@ public enum TemplateLoader {
     public static let units: Set<String> = [
         "%", "s", "min", "h", "d", "count", "people", "per_hour", "per_day", "usd", "ratio",
     ]
-    static let topFields: Set<String> = ["template", "title", "description", "kpis", "min_coverage"]
+    static let topFields: Set<String> = ["template", "title", "description", "kpis", "min_coverage", "staleness"]
     static let kpiFields: Set<String> = [
         "id", "title", "description", "unit", "query", "formula", "direction", "target", "warning",
         "breakdown",
@@ -77,8 +77,34 @@ public enum TemplateLoader {
             kpis.append(kpi)
         }
         let order = try evaluationOrder(kpis, file: file)
-        return KPITemplate(
+        var template = KPITemplate(
             name: name, title: title, description: description, kpis: kpis, evaluationOrder: order)
+        template.staleness = try staleness(top, file: file, reads: template.metricNames)
+        return template
+    }
+
+    /// `staleness`: a mapping of metric names (read by the template) to staleness limits, like
+    /// `device_up: 6h`, when given.
+    static func staleness(_ top: [String: Any], file: String, reads: Set<String>) throws(TemplateError) -> [String: Int64] {
+        guard let value = top["staleness"] else { return [:] }
+        guard let map = value as? [String: Any] else {
+            throw TemplateError(
+                file: file, field: "staleness", reason: "must be a mapping of metric names to durations, like device_up: 6h")
+        }
+        var rules: [String: Int64] = [:]
+        for (metric, raw) in map.sorted(by: { $0.key < $1.key }) {
+            guard reads.contains(metric) else {
+                throw TemplateError(
+                    file: file, field: "staleness.\(metric)",
+                    reason: "is not a metric the template reads (\(reads.sorted().joined(separator: ", ")))")
+            }
+            guard let text = raw as? String, let ms = DurationParser.milliseconds(text), ms >= 1000 else {
+                throw TemplateError(
+                    file: file, field: "staleness.\(metric)", reason: "\"\(raw)\" is not a duration of at least 1s, like 15m or 6h")
+            }
+            rules[metric] = ms
+        }
+        return rules
     }
 
     static func parseKPI(_ entry: Any, index: Int, file: String) throws(TemplateError)

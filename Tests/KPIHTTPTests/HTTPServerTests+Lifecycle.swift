@@ -81,32 +81,35 @@ extension HTTPServerTests {
     }
 
     @Test func fiftyConcurrentSlowRequestsAllSucceed() throws {
+        // No timing: the handlers wait (together at most 20 s from the first one) until two of
+        // them are inside at once, which only a server running requests concurrently reaches;
+        // then every request must still get its own answer. (libmicrohttpd's pool threads each
+        // serve the connections they accepted one at a time, so how many run at once depends on
+        // how the 50 connections were spread: two is what every spread gives.)
         let inHandler = Shared(0)
         let mostAtOnce = Shared(0)
+        let deadline = Shared<ContinuousClock.Instant?>(nil)
         try withServer(
             configure: { $0.threadCount = 16 },
             handler: { request in
                 inHandler.update { $0 += 1 }
                 let now = inHandler.value
                 mostAtOnce.update { $0 = max($0, now) }
-                usleep(50_000)
+                deadline.update { $0 = $0 ?? ContinuousClock.now + .seconds(20) }
+                while mostAtOnce.value < 2, let end = deadline.value, ContinuousClock.now < end { usleep(1_000) }
                 inHandler.update { $0 -= 1 }
                 return .text(200, request.path)
             }
         ) { server in
             let port = server.boundPort
-            let started = ContinuousClock.now
-            let results = runOnThreads(count: 50, timeoutSeconds: 30) { index -> String? in
+            let results = runOnThreads(count: 50, timeoutSeconds: 60) { index -> String? in
                 guard let response = try? exchange(port: port, target: "/r\(index)"), response.status == 200 else {
                     return nil
                 }
                 return response.bodyText
             }
-            let elapsed = ContinuousClock.now - started
             #expect(results.enumerated().allSatisfy { $0.element == "/r\($0.offset)" })
-            // 50 x 50 ms one at a time would take at least 2.5 s; the margin absorbs a busy machine.
-            #expect(elapsed < .milliseconds(2400))
-            #expect(mostAtOnce.value >= 4)
+            #expect(mostAtOnce.value >= 2)
         }
     }
 

@@ -280,11 +280,11 @@ let differentialCases: [DifferentialCase] = [
             WHERE site = 'LHR' GROUP BY device ORDER BY device
             """,
         sqlite: """
-            SELECT device, sum(CASE WHEN value = 0 THEN min(nxt - ts, \(DifferentialFixture.staleMs)) ELSE 0 END),
-                   sum(CASE WHEN value = 1 THEN min(nxt - ts, \(DifferentialFixture.staleMs)) ELSE 0 END)
-            FROM (SELECT device, ts, value, lead(ts) OVER (PARTITION BY sid ORDER BY ts) AS nxt FROM samples
-                  WHERE metric = 'device_up' AND site = 'LHR')
-            WHERE nxt IS NOT NULL GROUP BY device ORDER BY device
+            SELECT device, sum(CASE WHEN value = 0 THEN held ELSE 0 END), sum(CASE WHEN value = 1 THEN held ELSE 0 END)
+            FROM (SELECT device, value, min(coalesce(nxt - ts, \(DifferentialFixture.staleMs)), \(DifferentialFixture.staleMs), \(DifferentialFixture.now) - ts) AS held
+                  FROM (SELECT device, ts, value, lead(ts) OVER (PARTITION BY sid ORDER BY ts) AS nxt FROM samples
+                        WHERE metric = 'device_up' AND site = 'LHR'))
+            GROUP BY device ORDER BY device
             """),
     DifferentialCase(
         name: "uptime percent over a time range",
@@ -294,11 +294,13 @@ let differentialCases: [DifferentialCase] = [
             GROUP BY device ORDER BY device
             """,
         sqlite: """
-            SELECT device, 100.0 * sum(CASE WHEN value = 1 THEN min(nxt - ts, \(DifferentialFixture.staleMs)) ELSE 0 END)
-                   / sum(min(nxt - ts, \(DifferentialFixture.staleMs)))
-            FROM (SELECT device, ts, value, lead(ts) OVER (PARTITION BY sid ORDER BY ts) AS nxt FROM samples
-                  WHERE metric = 'device_up' AND site = 'JFK' AND ts >= \(DifferentialFixture.t0 + 86_400_000) AND ts < \(DifferentialFixture.t0 + 2 * 86_400_000))
-            WHERE nxt IS NOT NULL GROUP BY device ORDER BY device
+            SELECT device, 100.0 * sum(CASE WHEN value = 1 THEN held ELSE 0 END) / sum(held)
+            FROM (SELECT device, value,
+                         max(0, min(coalesce(nxt, ts + \(DifferentialFixture.staleMs)), ts + \(DifferentialFixture.staleMs), \(DifferentialFixture.t0 + 2 * 86_400_000))
+                                - max(ts, \(DifferentialFixture.t0 + 86_400_000))) AS held
+                  FROM (SELECT device, ts, value, lead(ts) OVER (PARTITION BY sid ORDER BY ts) AS nxt FROM samples
+                        WHERE metric = 'device_up' AND site = 'JFK'))
+            GROUP BY device HAVING sum(held) > 0 ORDER BY device
             """),
     DifferentialCase(
         name: "intervals: each outage",

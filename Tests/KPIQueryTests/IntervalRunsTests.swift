@@ -103,8 +103,8 @@ import Testing
 
     @Test func timeInStateHoldsAStateAtMostTheStalenessLimit() throws {
         // Up 00:00-00:10 every minute, silent 48 h, up once at 48:10: 10 minutes between the
-        // probes plus 3 (the limit) after the last one before the silence; the last sample of
-        // the range counts nothing. Before, the silence counted as 48 h up.
+        // probes plus 3 (the limit) after the last one before the silence, plus 3 after the
+        // 48:10 probe (the range ends later). Before, the silence counted as 48 h up.
         let store = Self.store([("cam", Self.minutes(0, 10, 1) + [(2890, 1)])])
         var options = QueryOptions(now: Self.base + 4320 * 60_000)
         options.staleness = StalenessPolicy()
@@ -115,7 +115,7 @@ import Testing
             "SELECT time_in_state(value = 1) / INTERVAL '1 minute' FROM device_up WHERE \(range) AND value >= 0",
         ] {
             let rows = try QueryEngine(store: store).execute(sql, options: options).rows
-            #expect(rows.first?.last == .double(13), "\(sql): \(rows)")
+            #expect(rows.first?.last == .double(16), "\(sql): \(rows)")
         }
     }
 
@@ -153,6 +153,57 @@ import Testing
             let second = totals(try query(store, cut, hi, now: 3000, rules: rules))
             #expect(whole.count == first.count + second.count, "round \(round): split at \(cut)")
             #expect(abs(whole.minutes - (first.minutes + second.minutes)) < 1e-9, "round \(round): split at \(cut)")
+        }
+    }
+
+    @Test func unknownRunsCoverTheSilences() throws {
+        // Probes every minute 00:00-00:10 (up), silent until 48:10 (one probe), then silent
+        // again. Limit 3 × 1 min. [00:00, 72:00), now 72:00: unknown from 00:13 until the probe
+        // at 48:10 (reporting resumed: ended), and from 48:13 on, still unknown at the end.
+        let store = Self.store([("cam", Self.minutes(0, 10, 1) + [(2890, 1)])])
+        #expect(
+            try query(store, 0, 4320, now: 4320, condition: "unknown") == [
+                ["cam", Self.at(13), Self.at(2890), "2877", Self.at(13), Self.at(2890), "false", "true", "false"],
+                ["cam", Self.at(2893), Self.at(4320), "1427", Self.at(2893), "", "false", "false", "false"],
+            ])
+    }
+
+    @Test func aDeviceSilentAllWeekIsUnknownAllWeekUnlessDecommissioned() throws {
+        // "old" last reported 40 days before the window: decommissioned, no run. "quiet" last
+        // reported 3 days before (a probe each minute for an hour, so its limit was 3 minutes):
+        // unknown since 3 minutes after its last probe, the whole window long (7 days = 10,080
+        // minutes), still open.
+        let day: Int64 = 1440
+        let store = Self.store([
+            ("old", Self.minutes(-40 * day - 60, -40 * day, 1)), ("quiet", Self.minutes(-3 * day - 60, -3 * day, 1)),
+        ])
+        let rows = try query(store, 0, 7 * day, now: 8 * day, condition: "unknown")
+        #expect(
+            rows == [["quiet", Self.at(0), Self.at(7 * day), "10080", Self.at(-3 * day + 3), "", "true", "false", "false"]])
+    }
+
+    /// Up, down and unknown runs of a series that reported before the window cover the window
+    /// exactly (to now), over random series and windows.
+    @Test func upDownAndUnknownCoverTheWindow() throws {
+        var rng = SeededGenerator(seed: 2016)
+        for round in 0..<40 {
+            var samples: [(minute: Int64, value: Double)] = [(0, 1)]
+            var t = Int64(1 + rng.below(40))
+            var value = 1.0
+            while t < 2000 {
+                if rng.below(6) == 0 { value = 1 - value }
+                samples.append((t, value))
+                t += 1 + Int64(rng.below(rng.below(10) == 0 ? 300 : 8))
+            }
+            let store = Self.store([("d", samples)])
+            let lo = 1 + Int64(rng.below(600))
+            let hi = lo + 200 + Int64(rng.below(1800))
+            let now = Int64(2000 + rng.below(1000))  // after the last sample, as in life
+            var total = 0.0
+            for condition in ["value = 1", "value = 0", "unknown"] {
+                total += try query(store, lo, hi, now: now, condition: condition).reduce(0) { $0 + Double($1[3])! }
+            }
+            #expect(total == Double(max(0, min(hi, now) - lo)), "round \(round): [\(lo), \(hi)) now \(now)")
         }
     }
 }

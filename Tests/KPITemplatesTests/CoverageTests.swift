@@ -62,3 +62,67 @@ import Testing
         #expect(utilization.status == .red)
     }
 }
+
+/// A template's `staleness` limits: a change-only device's state holds as long as the template
+/// says, unless the operator's staleness-rules say otherwise.
+@Suite struct TemplateStalenessTests {
+    static let yaml = """
+        template: doors
+        title: Doors
+        description: Door states reported on change only.
+        staleness:
+          device_up: 6h
+        kpis:
+          - id: uptime
+            title: Uptime
+            description: Up over up and down.
+            unit: "%"
+            direction: higher_is_better
+            target: 99
+            warning: 90
+            min_coverage: 0
+            query: |
+              SELECT 100.0 * time_in_state(value = 1) / (time_in_state(value = 1) + time_in_state(value = 0)) AS value
+              FROM device_up WHERE site = :site AND ts >= :from AND ts < :to
+        """
+
+    @Test func theTemplatesLimitHoldsAChangeOnlyState() throws {
+        let template = try TemplateLoader.parse(Self.yaml, file: "doors.yaml")
+        #expect(template.staleness == ["device_up": 6 * 3_600_000])
+        let base: Int64 = 1_795_330_800_000
+        let hour: Int64 = 3_600_000
+        let store = ColumnarStore()
+        // Down at 00:00, up at 01:00, nothing after: over [00:00, 04:00) with a 6 h limit, down
+        // 1 h and up 3 h: 75 %. With the derived limit (one step of 1 h, times 3, at most the
+        // 1 h maximum) each state holds an hour: down 1 h, up 1 h, 50 %.
+        let id = SeriesID(0)
+        store.apply(
+            newSeries: [(id, Labels(metric: "device_up", ["site": "S", "device": "d1"]))], series: [id],
+            timestamps: [[base, base + hour]], values: [[0, 1]])
+        var options = QueryOptions(now: base + 5 * hour)
+        options.staleness = StalenessPolicy()
+        let evaluator = TemplateEvaluator(engine: QueryEngine(store: store))
+        func uptime(_ t: KPITemplate, _ o: QueryOptions) throws -> Double? {
+            try evaluator.evaluate(t, site: "S", from: base, to: base + 4 * hour, options: o, worst: 0).first?.value
+        }
+        #expect(try uptime(template, options) == 75)
+        var plain = template
+        plain.staleness = [:]
+        #expect(try uptime(plain, options) == 50)
+        // The operator's rule wins over the template's: 2 h holds up for 2 of the 3 hours.
+        options.staleness.rules = ["device_up": 2 * hour]
+        #expect(try uptime(template, options) == 100.0 * 2 / 3)
+    }
+
+    @Test func aLimitForAMetricTheTemplateDoesNotReadIsRefused() {
+        let text = Self.yaml.replacingOccurrences(of: "device_up: 6h", with: "door_open: 6h")
+        #expect(throws: TemplateError.self) { try TemplateLoader.parse(text, file: "doors.yaml") }
+        let bad = Self.yaml.replacingOccurrences(of: "device_up: 6h", with: "device_up: soon")
+        do {
+            _ = try TemplateLoader.parse(bad, file: "doors.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("staleness.device_up"), "\(error)")
+        }
+    }
+}

@@ -88,10 +88,13 @@ final class FixtureWeek: @unchecked Sendable {
     /// series without a sample in the week are left out. `previous`: also each series' last
     /// sample before the week, for counter increases (the step from a series' previous sample
     /// into a range counts in the range, see the README's `increase`).
-    func samples(_ metric: String, site: String, where filter: [String: String] = [:], previous: Bool = false) -> [Series] {
+    /// `lookback`: also every sample that long before the week (for held states).
+    func samples(
+        _ metric: String, site: String, where filter: [String: String] = [:], previous: Bool = false, lookback: Int64 = 0
+    ) -> [Series] {
         (series[metric] ?? []).compactMap { s in
             guard s.labels["site"] == site && filter.allSatisfy({ s.labels[$0.key] == $0.value }) else { return nil }
-            var lo = s.ts.firstIndex { $0 >= Self.from } ?? s.ts.count
+            var lo = s.ts.firstIndex { $0 >= Self.from - lookback } ?? s.ts.count
             if previous && lo > 0 && lo < s.ts.count && s.ts[lo] < Self.to { lo -= 1 }
             let hi = s.ts.firstIndex { $0 >= Self.to } ?? s.ts.count
             guard lo < hi else { return nil }
@@ -148,10 +151,28 @@ final class FixtureWeek: @unchecked Sendable {
         return out
     }
 
-    /// Milliseconds the series spent where `condition` held (sample-and-hold; the last sample counts nothing).
-    static func timeIn(_ s: Series, _ condition: (Double) -> Bool) -> Int64 {
+    /// Samples of a state metric for `timeIn`: the week's and the hour before it.
+    func states(_ metric: String, site: String) -> [Series] {
+        samples(metric, site: site, lookback: Self.holdLookback)
+    }
+
+    /// How far before the week a state is looked for (the default staleness maximum, 1 h).
+    static let holdLookback: Int64 = 3_600_000
+
+    /// Milliseconds of the week the series (read by `states`) spent where `condition` held,
+    /// as sample-and-hold: each sample holds until the next one, at most the series' staleness
+    /// limit, clipped to [from, to); the state before the week is carried in from its start.
+    /// The limit is the product's rule (StalenessPolicy, tested on its own); the holding and
+    /// clipping are computed here.
+    static func timeIn(_ s: Series, metric: String, _ condition: (Double) -> Bool) -> Int64 {
+        let limit = StalenessPolicy().limitMs(metric: metric, timestamps: s.ts)
         var total: Int64 = 0
-        for k in s.ts.indices.dropLast() where condition(s.values[k]) { total += s.ts[k + 1] - s.ts[k] }
+        for k in s.ts.indices where condition(s.values[k]) {
+            let next = k + 1 < s.ts.count ? s.ts[k + 1] : to
+            let start = max(s.ts[k], from)
+            let end = min(next, s.ts[k] + limit, to)
+            if end > start { total += end - start }
+        }
         return total
     }
 }
@@ -187,7 +208,8 @@ final class FixtureWeek: @unchecked Sendable {
                     #expect(r.error == nil, "\(site.site) \(template) \(id): \(r.error ?? "")")
                     #expect(r.value?.isFinite == true, "\(site.site) \(template) \(id) has no value")
                     #expect(r.status != nil, "\(site.site) \(template) \(id)")
-                    if r.kpi.breakdownQuery != nil {
+                    // A total of 0 (no device was ever unmonitored) has no item to list.
+                    if r.kpi.breakdownQuery != nil, r.value != 0 {
                         #expect(!r.worst.isEmpty, "\(site.site) \(template) \(id) has no breakdown items")
                     }
                 }
@@ -270,9 +292,9 @@ final class FixtureWeek: @unchecked Sendable {
         let items = FixtureWeek.increase(week.samples("items_sold_total", site: "NYC-5TH", previous: true))
         #expect(close(r["basket_size"]?.value, items / transactions, tolerance: 1e-9))
         // On-shelf availability: time without a gap over all time, every aisle.
-        let shelves = week.samples("shelf_gap", site: "NYC-5TH")
-        let free = shelves.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
-        let gap = shelves.map { FixtureWeek.timeIn($0, { $0 == 1 }) }.reduce(0, +)
+        let shelves = week.states("shelf_gap", site: "NYC-5TH")
+        let free = shelves.map { FixtureWeek.timeIn($0, metric: "shelf_gap", { $0 == 0 }) }.reduce(0, +)
+        let gap = shelves.map { FixtureWeek.timeIn($0, metric: "shelf_gap", { $0 == 1 }) }.reduce(0, +)
         #expect(close(r["shelf_availability"]?.value, 100 * Double(free) / Double(free + gap)))
     }
 
@@ -349,9 +371,9 @@ final class FixtureWeek: @unchecked Sendable {
             close(
                 r["on_time_departures"]?.value,
                 100 * Double(delays.filter { $0 <= 0 }.count) / Double(delays.count)))
-        let doors = week.samples("dock_door_occupied", site: "DC-ATL")
-        let occupied = doors.map { FixtureWeek.timeIn($0, { $0 == 1 }) }.reduce(0, +)
-        let idle = doors.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
+        let doors = week.states("dock_door_occupied", site: "DC-ATL")
+        let occupied = doors.map { FixtureWeek.timeIn($0, metric: "dock_door_occupied", { $0 == 1 }) }.reduce(0, +)
+        let idle = doors.map { FixtureWeek.timeIn($0, metric: "dock_door_occupied", { $0 == 0 }) }.reduce(0, +)
         #expect(
             close(r["dock_door_utilization"]?.value, 100 * Double(occupied) / Double(occupied + idle)))
         #expect(
@@ -367,7 +389,9 @@ final class FixtureWeek: @unchecked Sendable {
         let downMinutes = Double(breakdowns.map { $0.end - $0.start }.reduce(0, +)) / 60_000
         #expect(close(r["unplanned_downtime"]?.value, downMinutes))
         let runningHours =
-            Double(machines.map { FixtureWeek.timeIn($0, { $0 == 2 }) }.reduce(0, +)) / 3_600_000
+            Double(
+                week.states("machine_state", site: "PLANT-1").map { FixtureWeek.timeIn($0, metric: "machine_state", { $0 == 2 }) }
+                    .reduce(0, +)) / 3_600_000
         #expect(close(r["mtbf"]?.value, runningHours / Double(breakdowns.count)))
         #expect(close(r["mttr"]?.value, downMinutes / Double(breakdowns.count)))
         let produced = FixtureWeek.increase(week.samples("units_produced_total", site: "PLANT-1", previous: true))
@@ -386,9 +410,16 @@ final class FixtureWeek: @unchecked Sendable {
         for site in ["JFK", "PLANT-1"] {
             let r = try week.evaluate("security-operations", site: site)
             let devices = week.samples("device_up", site: site)
-            let up = devices.map { FixtureWeek.timeIn($0, { $0 == 1 }) }.reduce(0, +)
-            let down = devices.map { FixtureWeek.timeIn($0, { $0 == 0 }) }.reduce(0, +)
+            let held = week.states("device_up", site: site)
+            let up = held.map { FixtureWeek.timeIn($0, metric: "device_up", { $0 == 1 }) }.reduce(0, +)
+            let down = held.map { FixtureWeek.timeIn($0, metric: "device_up", { $0 == 0 }) }.reduce(0, +)
             #expect(close(r["device_uptime"]?.value, 100 * Double(up) / Double(up + down)))
+            // Unmonitored time: the rest of the week, device by device (every fixture device
+            // reported in the week), in hours.
+            let unknownMs = held.map { s in
+                (FixtureWeek.to - FixtureWeek.from) - FixtureWeek.timeIn(s, metric: "device_up", { _ in true })
+            }.reduce(0, +)
+            #expect(close(r["unmonitored_time"]?.value, Double(unknownMs) / 3_600_000))
             let outages = devices.flatMap { FixtureWeek.runs($0, { $0 == 0 }) }
             #expect(r["incidents"]?.value == Double(outages.count))
             // The mean of intervals is a whole number of milliseconds.

@@ -269,13 +269,21 @@ extension AggregateSpec {
         }
     }
 
+    /// Folds a state held into a group's span from before it (`time_in_state` only): `value`
+    /// lasted `duration` ms inside the span.
+    func accumulateHeld(_ state: inout AggregateState, value: Double, duration: Int64) {
+        guard function == .timeInState, duration > 0, let p = valuePredicate, p(value) else { return }
+        state.integerSum &+= duration
+        state.n += 1
+    }
+
     /// Folds the samples `lo..<hi` of one series (one group, ascending time) into `state`:
     /// tight loops over the column slices, no per-sample `Value`. `next` is the timestamp of
-    /// the series' sample after `hi - 1` (for time_in_state), if any; `holdLimit` is the
-    /// series' staleness limit: a sample's state holds at most that long.
+    /// the series' sample after `hi - 1` (for time_in_state), if any; `hold` bounds how long
+    /// a sample's state lasts (``StateHold``).
     func accumulateRun(
         _ state: inout AggregateState, ts: UnsafeBufferPointer<Int64>, vs: UnsafeBufferPointer<Double>, _ lo: Int, _ hi: Int,
-        series: Int, next: Int64?, holdLimit: Int64 = .max
+        series: Int, next: Int64?, hold: StateHold = .none
     ) {
         switch function {
         case .countStar, .count:
@@ -337,9 +345,8 @@ extension AggregateSpec {
             var total: Int64 = 0
             var n: Int64 = 0
             for k in lo..<hi where p(vs[k]) {
-                let following = k + 1 < hi ? ts[k + 1] : next
-                guard let following else { continue }
-                total &+= min(following - ts[k], holdLimit)
+                guard let until = hold.until(ts[k], following: k + 1 < hi ? ts[k + 1] : next), until > ts[k] else { continue }
+                total &+= until - ts[k]
                 n += 1
             }
             state.integerSum &+= total

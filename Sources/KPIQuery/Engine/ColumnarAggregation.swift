@@ -146,18 +146,29 @@ struct ColumnarAggregation {
                     table: &table, execution: execution)
                 continue
             }
-            let (ts, vs, first) = try execution.readSeries(entry.id, start: start, end: end, previous: previous)
-            if ts.count <= first { continue }
+            let metric = entry.labels.metricName ?? ""
+            let holds = table.holdsStates
+            let (ts, vs, first) = try execution.readSeries(
+                entry.id, start: start, end: end, previous: previous,
+                holdLookback: holds ? execution.options.staleness.lookbackMs(metric: metric) : 0)
             let seriesNumber = row.series
-            // time_in_state holds a sample's state at most the series' staleness limit.
-            let holdLimit =
-                table.holdsStates
-                ? execution.options.staleness.limitMs(metric: entry.labels.metricName ?? "", timestamps: ts) : Int64.max
+            // time_in_state: a sample's state holds until the next sample, at most the series'
+            // staleness limit, and the state before the range is carried in from its start.
+            let hold = holds ? execution.stateHold(metric: metric, timestamps: ts, rangeEnd: end) : .none
+            let held = holds ? execution.heldIntoRange(ts, first: first, start: start, hold: hold) : 0
+            if ts.count <= first && held == 0 { continue }
             try ts.withUnsafeBufferPointer { t throws(QueryError) in
                 try vs.withUnsafeBufferPointer { v throws(QueryError) in
-                    try foldRuns(
-                        t, v, first: first, key: &key, prefix: prefix, series: seriesNumber, holdLimit: holdLimit, row: row,
-                        table: &table, execution: execution)
+                    if held > 0 {
+                        try spreadHeld(
+                            v[first - 1], from: start, until: start + held, key: &key, prefix: prefix, row: row, table: &table,
+                            execution: execution)
+                    }
+                    if t.count > first {
+                        try foldRuns(
+                            t, v, first: first, key: &key, prefix: prefix, series: seriesNumber, hold: hold, row: row,
+                            table: &table, execution: execution)
+                    }
                 }
             }
         }
@@ -167,11 +178,11 @@ struct ColumnarAggregation {
     /// per bucket, each folded by `addRun`.
     private func foldRuns(
         _ t: UnsafeBufferPointer<Int64>, _ v: UnsafeBufferPointer<Double>, first: Int, key: inout [Value], prefix: Int32,
-        series seriesNumber: Int, holdLimit: Int64, row: Row, table: inout GroupTable, execution: Execution
+        series seriesNumber: Int, hold: StateHold, row: Row, table: inout GroupTable, execution: Execution
     ) throws(QueryError) {
         guard let (bucketIndex, bucket) = bucketKey else {
             let g = try table.group(for: key, execution: execution)
-            try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, holdLimit: holdLimit, execution: execution)
+            try table.addRun(g, ts: t, vs: v, first, t.count, series: seriesNumber, next: nil, hold: hold, execution: execution)
             return
         }
         func bucketOf(_ i: Int) -> Value {
@@ -187,9 +198,20 @@ struct ColumnarAggregation {
                 while hi < t.count && t[hi] < boundary { hi += 1 }
                 key[bucketIndex] = .timestamp(b)
                 let g = try table.group(prefix: prefix, bucket: b, key: key, execution: execution)
+                // A state is split at bucket boundaries: what the last sample's state holds
+                // past this bucket goes to the next ones.
+                var inBucket = hold
+                inBucket.end = min(hold.end, boundary)
                 try table.addRun(
-                    g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, holdLimit: holdLimit,
+                    g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, hold: inBucket,
                     execution: execution)
+                if table.holdsStates, boundary < hold.end,
+                    let until = hold.until(t[hi - 1], following: hi < t.count ? t[hi] : nil), until > boundary
+                {
+                    try spreadHeld(
+                        v[hi - 1], from: boundary, until: until, key: &key, prefix: prefix, row: row, table: &table,
+                        execution: execution)
+                }
                 lo = hi
             }
             return
@@ -210,9 +232,45 @@ struct ColumnarAggregation {
             guard case .timestamp(let start) = b else { return }
             let g = try table.group(prefix: prefix, bucket: start, key: key, execution: execution)
             try table.addRun(
-                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, holdLimit: holdLimit,
-                    execution: execution)
+                g, ts: t, vs: v, lo, hi, series: seriesNumber, next: hi < t.count ? t[hi] : nil, hold: hold,
+                execution: execution)
             lo = hi
+        }
+    }
+
+    /// Adds a state `value` held over `[from, until)` to the groups it falls in: the one group
+    /// without a time key; each `time_bucket` bucket it crosses (empty ones too); the bucket of
+    /// `from` for calendar buckets (their ends are not known here).
+    private func spreadHeld(
+        _ value: Double, from: Int64, until: Int64, key: inout [Value], prefix: Int32, row: Row, table: inout GroupTable,
+        execution: Execution
+    ) throws(QueryError) {
+        guard until > from else { return }
+        guard let (bucketIndex, bucket) = bucketKey else {
+            let g = try table.group(for: key, execution: execution)
+            table.addHeldState(g, value: value, duration: until - from)
+            return
+        }
+        guard let (width, origin) = fixedWidth else {
+            row.slots[0] = .timestamp(from)
+            let b = bucket(row)
+            guard case .timestamp(let bucketStart) = b else { return }
+            key[bucketIndex] = b
+            let g = try table.group(prefix: prefix, bucket: bucketStart, key: key, execution: execution)
+            table.addHeldState(g, value: value, duration: until - from)
+            return
+        }
+        var at = from
+        var steps = 0
+        while at < until {
+            let b = TimeBucket.start(at, width: width, origin: origin)
+            let next = min(b.addingClamped(width), until)
+            key[bucketIndex] = .timestamp(b)
+            let g = try table.group(prefix: prefix, bucket: b, key: key, execution: execution)
+            table.addHeldState(g, value: value, duration: next - at)
+            at = next
+            steps += 1
+            if steps & 0xFFF == 0 { try execution.checkDeadline() }
         }
     }
 
@@ -243,7 +301,7 @@ struct ColumnarAggregation {
                 try kept.0.withUnsafeBufferPointer { tp throws(QueryError) in
                     try kept.1.withUnsafeBufferPointer { vp throws(QueryError) in
                         try foldRuns(
-                            tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, holdLimit: .max, row: row,
+                            tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, hold: .none, row: row,
                             table: &table, execution: execution)
                     }
                 }
@@ -252,7 +310,7 @@ struct ColumnarAggregation {
             try t.withUnsafeBufferPointer { tp throws(QueryError) in
                 try v.withUnsafeBufferPointer { vp throws(QueryError) in
                     try foldRuns(
-                        tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, holdLimit: .max, row: row,
+                        tp, vp, first: 0, key: &key, prefix: prefix, series: seriesNumber, hold: .none, row: row,
                         table: &table, execution: execution)
                 }
             }

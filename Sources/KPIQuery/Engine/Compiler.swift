@@ -13,6 +13,9 @@ final class Row {
     /// The series' previous sample (for `rate`/`increase`), or nil at its start.
     var previousTimestamp: Int64?
     var previousValue: Double = 0
+    /// Set on the row that carries a series' state into a range from the sample before it
+    /// (`ts` = the range's start): only `time_in_state` reads it, every other aggregate skips it.
+    var isHeldState = false
 
     init(count: Int) {
         slots = [Value](repeating: .null, count: count)

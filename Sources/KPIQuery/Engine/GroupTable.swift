@@ -47,6 +47,10 @@ struct GroupTable {
         }
         lastGroup = g
         let base = g * specs.count
+        if row.isHeldState {
+            for j in specs.indices where specs[j].function == .timeInState { specs[j].accumulate(&states[base + j], row) }
+            return
+        }
         for j in specs.indices { specs[j].accumulate(&states[base + j], row) }
         if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow) }
     }
@@ -91,13 +95,22 @@ struct GroupTable {
     /// Folds samples `lo..<hi` of one series into group `g` (columnar path).
     mutating func addRun(
         _ g: Int, ts: UnsafeBufferPointer<Int64>, vs: UnsafeBufferPointer<Double>, _ lo: Int, _ hi: Int, series: Int, next: Int64?,
-        holdLimit: Int64 = .max, execution: Execution
+        hold: StateHold = .none, execution: Execution
     ) throws(QueryError) {
         let base = g * specs.count
         for j in specs.indices {
-            specs[j].accumulateRun(&states[base + j], ts: ts, vs: vs, lo, hi, series: series, next: next, holdLimit: holdLimit)
+            specs[j].accumulateRun(&states[base + j], ts: ts, vs: vs, lo, hi, series: series, next: next, hold: hold)
         }
         if keptPerRow > 0 { try execution.chargeGroupMemory(8 * keptPerRow * (hi - lo)) }
+    }
+
+    /// Adds a state held into group `g` from before its span (the sample before a range or a
+    /// bucket, whose state `value` lasted `duration` ms inside it): only `time_in_state` reads it.
+    mutating func addHeldState(_ g: Int, value: Double, duration: Int64) {
+        let base = g * specs.count
+        for j in specs.indices where specs[j].function == .timeInState {
+            specs[j].accumulateHeld(&states[base + j], value: value, duration: duration)
+        }
     }
 
     /// Folds one rollup bucket of one series into group `g` (columnar path over rollups).

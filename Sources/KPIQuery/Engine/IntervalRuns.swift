@@ -1,7 +1,8 @@
 import KPICore
 
 /// One row of `intervals(metric, condition[, from, to])`: a run of time in which a series'
-/// state met the condition, with the state carried and held as a sample-and-hold signal.
+/// state met the condition, with the state carried and held as a sample-and-hold signal; with
+/// the condition `unknown`, a run in which the series' state was unknown (``Execution/unknownRuns``).
 ///
 /// A sample's state holds from its timestamp until the next sample, or until its series'
 /// staleness limit runs out (``StalenessPolicy``): then the series is unknown, and a run ends
@@ -99,6 +100,65 @@ extension Execution {
             }
         }
         return out
+    }
+
+    /// The runs of one series of `metric` in which its state was unknown, overlapping
+    /// `[from, to)` (`intervals(metric, unknown, ...)`): each begins one staleness limit after a
+    /// sample not followed by another within the limit, and ends at the next sample (`ended`:
+    /// the series reported again inside the range) or is still open at the range's end or now.
+    /// A series that sent nothing in the ``SiteFreshness/lookbackMs`` before the range is
+    /// decommissioned or not installed yet: it has no run before its first sample. Up, down and
+    /// unknown runs of a series that reported in that look-back cover `[from, min(to, now))`.
+    func unknownRuns(_ id: SeriesID, metric: String, start from: Int64, end to: Int64) throws(QueryError) -> [IntervalRun] {
+        let policy = options.staleness
+        let readStart = from == .min ? Int64.min : from.subtractingClamped(policy.lookbackMs(metric: metric))
+        let (ts, _, _) = try readSeries(id, start: readStart, end: to)
+        let limit = policy.limitMs(metric: metric, timestamps: ts)
+        let horizon = min(to, options.now)
+        var out: [IntervalRun] = []
+
+        func close(_ runStart: Int64, _ runEnd: Int64?) {
+            let effectiveEnd = runEnd ?? horizon
+            guard runStart < to, effectiveEnd > from, effectiveEnd > runStart else { return }
+            let inside = runEnd.map { $0 < to } ?? false
+            let clippedStart = max(runStart, from)
+            out.append(
+                IntervalRun(
+                    runStart: runStart, runEnd: runEnd, start: clippedStart, end: max(clippedStart, min(effectiveEnd, to)),
+                    startedBefore: runStart < from, ended: inside, wentUnknown: false))
+        }
+
+        if readStart != .min, ts.first.map({ $0 >= from }) ?? true,
+            let prior = try lastSamplesBefore(id, readStart, floor: readStart.subtractingClamped(SiteFreshness.lookbackMs)),
+            let last = prior.last
+        {
+            // Unknown since the last sample before the look-back, by the limit of its own cadence.
+            close(last.addingClamped(policy.limitMs(metric: metric, timestamps: prior)), ts.first)
+        }
+        for i in ts.indices {
+            let unknownFrom = ts[i].addingClamped(limit)
+            if i + 1 < ts.count {
+                if ts[i + 1] > unknownFrom { close(unknownFrom, ts[i + 1]) }
+            } else if unknownFrom < horizon {
+                close(unknownFrom, nil)
+            }
+        }
+        return out
+    }
+
+    /// The timestamps of the span, read back from `upper` in doubling spans no earlier than
+    /// `floor`, that holds the series' last sample before `upper`; nil when there is none.
+    private func lastSamplesBefore(_ id: SeriesID, _ upper: Int64, floor: Int64) throws(QueryError) -> [Int64]? {
+        var upper = upper
+        var span: Int64 = 3_600_000
+        while upper > floor {
+            let lower = max(floor, upper.subtractingClamped(span))
+            let (bt, _, _) = try readSeries(id, start: lower, end: upper - 1)
+            if !bt.isEmpty { return bt }
+            upper = lower
+            span = span.addingClamped(span)
+        }
+        return nil
     }
 
     /// Where a run holding at `first` (the first sample at or after `readStart`) began: walks

@@ -1,6 +1,6 @@
-import Synchronization
 import Foundation
 import KPICore
+import Synchronization
 
 /// Limits on one query. Each is checked while the query runs; exceeding one stops the query
 /// with an error that names the limit and how to change it.

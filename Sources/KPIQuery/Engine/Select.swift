@@ -6,9 +6,10 @@ enum PlannedSource {
     /// Samples of the selected series of a metric, in `[start, end]`.
     case samples(metric: String, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64)
     /// `intervals(metric, condition[, from, to])`: one row per run of samples where the
-    /// condition held.
+    /// condition held; `condition` nil for `intervals(metric, unknown ...)`, the runs in which
+    /// the series' state was unknown.
     case intervals(
-        metric: String, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, condition: Compiled,
+        metric: String, series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, condition: Compiled?,
         conditionScope: Scope)
     /// Rows of a subquery or join.
     case rows(Relation)
@@ -99,10 +100,14 @@ extension Execution {
             if let args = intervalsArguments {
                 let cs = Scope.metric(metricName, alias: nil)
                 let cc = Compiler(scope: cs, options: options)
-                let c = try cc.compile(args[1])
-                try cc.expectType(c, [.boolean], "the condition of intervals()", args[1].range)
                 conditionScope = cs
-                condition = c
+                if case .column(let ref, _) = args[1], ref.table == nil, ref.name.lowercased() == "unknown" {
+                    condition = nil  // the runs of unknown state
+                } else {
+                    let c = try cc.compile(args[1])
+                    try cc.expectType(c, [.boolean], "the condition of intervals()", args[1].range)
+                    condition = c
+                }
                 for (index, isStart) in [(2, true), (3, false)] where args.count > index {
                     let bound = try cc.coerce(try cc.compile(args[index]), to: .timestamp, range: args[index].range)
                     guard case .timestamp(let t)? = bound.constant else {
@@ -130,7 +135,7 @@ extension Execution {
                 note(depth + 1, "series filter: \(seriesFilters.count) label predicate(s), checked once per series")
             }
             if rowFilters.count > 0 { note(depth + 1, "row filter: \(rowFilters.count) predicate(s) per sample") }
-            if let condition, let conditionScope {
+            if intervalsArguments != nil, let conditionScope {
                 planned = .intervals(
                     metric: metricName, series: series, start: start, end: end, condition: condition, conditionScope: conditionScope)
             } else {
@@ -306,15 +311,26 @@ extension Execution {
                 if index & 63 == 0 { try checkDeadline() }
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
                 scanRow.series = Int(entry.id.rawValue)
-                let (ts, vs, first) = try readSeries(entry.id, start: start, end: end, previous: needsPrevious)
-                // A sample's state holds until the next sample, at most the series' staleness limit.
-                let holdLimit =
-                    holdsStates ? options.staleness.limitMs(metric: entry.labels.metricName ?? "", timestamps: ts) : Int64.max
+                let metric = entry.labels.metricName ?? ""
+                let (ts, vs, first) = try readSeries(
+                    entry.id, start: start, end: end, previous: needsPrevious,
+                    holdLookback: holdsStates ? options.staleness.lookbackMs(metric: metric) : 0)
+                // A sample's state holds until the next sample, at most the series' staleness
+                // limit, and the state before the range is carried in from its start.
+                let hold = holdsStates ? stateHold(metric: metric, timestamps: ts, rangeEnd: end) : .none
+                if holdsStates, case let held = heldIntoRange(ts, first: first, start: start, hold: hold), held > 0 {
+                    scanRow.slots[0] = .timestamp(start)
+                    scanRow.slots[1] = .double(vs[first - 1])
+                    scanRow.nextTimestamp = start + held
+                    scanRow.isHeldState = true
+                    try consume(scanRow)
+                    scanRow.isHeldState = false
+                }
                 var i = first
                 while i < ts.count && !done {
                     scanRow.slots[0] = .timestamp(ts[i])
                     scanRow.slots[1] = .double(vs[i])
-                    scanRow.nextTimestamp = i + 1 < ts.count ? min(ts[i + 1], ts[i].addingClamped(holdLimit)) : nil
+                    scanRow.nextTimestamp = holdsStates ? hold.until(ts[i], following: i + 1 < ts.count ? ts[i + 1] : nil) : nil
                     scanRow.previousTimestamp = i > 0 ? ts[i - 1] : nil
                     if i > 0 { scanRow.previousValue = vs[i - 1] }
                     try consume(scanRow)
@@ -331,12 +347,17 @@ extension Execution {
                 try checkDeadline()
                 if !setLabels(scanRow, entry.labels, labelNames, firstSlot: labelSlot, filters: seriesFilters) { continue }
                 _ = setLabels(conditionRow, entry.labels, conditionLabels, firstSlot: 2, filters: [])
-                let holds: (Int64, Double) -> Bool = { t, v in
-                    conditionRow.slots[0] = .timestamp(t)
-                    conditionRow.slots[1] = .double(v)
-                    return condition.eval(conditionRow).truth == true
+                let runs: [IntervalRun]
+                if let condition {
+                    runs = try intervalRuns(entry.id, metric: metric, start: start, end: end) { t, v in
+                        conditionRow.slots[0] = .timestamp(t)
+                        conditionRow.slots[1] = .double(v)
+                        return condition.eval(conditionRow).truth == true
+                    }
+                } else {
+                    runs = try unknownRuns(entry.id, metric: metric, start: start, end: end)
                 }
-                for run in try intervalRuns(entry.id, metric: metric, start: start, end: end, holds: holds) where !done {
+                for run in runs where !done {
                     run.store(into: scanRow)
                     scanRow.nextTimestamp = nil
                     try consume(scanRow)
@@ -391,21 +412,41 @@ extension Execution {
     ///
     /// With `previous`, the series' last sample in the hour before `start` is put first (for
     /// `rate`/`increase`, whose first step into the range counts); `first` is then 1, else 0.
-    func readSeries(_ id: SeriesID, start: Int64, end: Int64, previous: Bool = false) throws(QueryError) -> (
-        [Int64], [Double], first: Int
-    ) {
+    /// One series' samples in `[start, end]`, staleness markers dropped; `first` is the index
+    /// of the first of them. With `previous` (rate/increase) the sample before `start` comes
+    /// first; with a `holdLookback` (time_in_state) every sample that far before `start` does,
+    /// so the series' staleness limit and the state carried into the range can be derived.
+    func readSeries(
+        _ id: SeriesID, start: Int64, end: Int64, previous: Bool = false, holdLookback: Int64 = 0
+    ) throws(QueryError) -> ([Int64], [Double], first: Int) {
         var (ts, vs) = querier.samples(id, start: start, end: end, staleness: .dropMarkers)
         var first = 0
-        if previous, start != .min, start <= end {
-            let before = querier.samples(id, start: start - Execution.counterLookback, end: start - 1, staleness: .dropMarkers)
-            if let t = before.timestamps.last, let v = before.values.last {
-                ts.insert(t, at: 0)
-                vs.insert(v, at: 0)
-                first = 1
-            }
+        let lookback = max(previous ? Execution.counterLookback : 0, holdLookback)
+        if lookback > 0, start != .min, start <= end {
+            let before = querier.samples(
+                id, start: start.subtractingClamped(lookback), end: start - 1, staleness: .dropMarkers)
+            let keep = holdLookback > 0 ? before.timestamps.count : min(1, before.timestamps.count)
+            ts.insert(contentsOf: before.timestamps.suffix(keep), at: 0)
+            vs.insert(contentsOf: before.values.suffix(keep), at: 0)
+            first = keep
         }
         try countScanned(series: 1, samples: ts.count)
         return (ts, vs, first)
+    }
+
+    /// How `time_in_state` holds one series of `metric` read by `readSeries(..., holdLookback:)`.
+    func stateHold(metric: String, timestamps: [Int64], rangeEnd: Int64) -> StateHold {
+        StateHold(
+            limit: options.staleness.limitMs(metric: metric, timestamps: timestamps), rangeEnd: rangeEnd, now: options.now)
+    }
+
+    /// The part of `[start, ...)` the state of the sample before a range (index `first - 1`)
+    /// still held, in ms: up to the first sample in the range, the staleness limit or the end.
+    func heldIntoRange(_ ts: [Int64], first: Int, start: Int64, hold: StateHold) -> Int64 {
+        guard start != .min, first > 0,
+            let until = hold.until(ts[first - 1], following: first < ts.count ? ts[first] : nil)
+        else { return 0 }
+        return max(0, until - start)
     }
 
     /// How far before a query's range `rate`/`increase` look for the sample before the first.
