@@ -68,6 +68,9 @@ let package = Package(
         .target(name: "KPIFixtures", dependencies: ["KPICore"]),
         // PromQL: lexer, parser and evaluator over the store (Prometheus HTTP query API). Pure Swift.
         .target(name: "KPIPromQL", dependencies: ["KPICore"]),
+
+        // Alerting: Prometheus rule files, alert templates, rule evaluation and alert state.
+        .target(name: "KPIAlerting", dependencies: ["KPICore", "KPIPromQL", .product(name: "Yams", package: "Yams")]),
         // Everything below HTTP: settings, the data directory lock, database connections, store
         // recovery, the writer, schedulers (retention, rolling KPIs, forwarding, demo), the KPI
         // catalog, tokens and audit. `Runtime.open` is what serve, ingest, report and the
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "KPIRuntime",
             dependencies: [
-                "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPITemplates", "KPIFixtures",
+                "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIFixtures", "KPIAlerting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -83,7 +86,7 @@ let package = Package(
         .target(
             name: "KPIService",
             dependencies: [
-                "KPIRuntime", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates",
+                "KPIRuntime", "KPICore", "KPIStorage", "KPIWire", "KPIHTTP", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIAlerting",
                 "KPIReport", "KPIFixtures", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -112,6 +115,7 @@ let package = Package(
             dependencies: ["KPIStorage", "KPICore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KPIWireTests", dependencies: ["KPIWire", "KPICore", "KPIProtos", "CSnappy", "KPITestSupport"]),
         .testTarget(name: "KPIHTTPTests", dependencies: ["KPIHTTP"]),
+        .testTarget(name: "KPIAlertingTests", dependencies: ["KPIAlerting", "KPIPromQL", "KPICore"]),
         .testTarget(name: "KPIQueryTests", dependencies: ["KPIQuery", "KPICore", "KPIStorage", "KPITestSupport"]),
         .testTarget(
             name: "KPITemplatesTests", dependencies: ["KPITemplates", "KPIQuery", "KPICore", "KPIWire", "KPITestSupport"]),

@@ -30,8 +30,16 @@ public struct SiteFreshness: Sendable, Equatable {
     /// How far back a series' last sample is looked for: older ones are decommissioned, not silent.
     public static let lookbackMs: Int64 = 35 * 86_400_000
 
-    /// The freshness of the series of `site` (label `site`; kpid's own `kpid_*` series left
-    /// out) at `at`, through `querier` (its scope applies).
+    /// Whether `metric` is one kpid derives rather than a device sends: its own `kpid_*`
+    /// series, the rules' `ALERTS` and `ALERTS_FOR_STATE`, and recording rules' results (named
+    /// `level:metric:operations`, with colons, by Prometheus' convention). They say nothing
+    /// about whether a site reports.
+    public static func isDerived(metric: String) -> Bool {
+        metric.hasPrefix("kpid_") || metric == "ALERTS" || metric == "ALERTS_FOR_STATE" || metric.contains(":")
+    }
+
+    /// The freshness of the series of `site` (label `site`; derived series, ``isDerived(metric:)``,
+    /// left out) at `at`, through `querier` (its scope applies).
     public static func evaluate(
         querier: any Querier, site: String, at: Int64, staleness: StalenessPolicy
     ) throws -> SiteFreshness {
@@ -39,7 +47,7 @@ public struct SiteFreshness: Sendable, Equatable {
         var out = SiteFreshness(lastSampleMs: nil, silent: [], seriesCount: 0)
         for entry in series {
             let metric = entry.labels.metricName ?? ""
-            if metric.hasPrefix("kpid_") { continue }
+            if isDerived(metric: metric) { continue }
             // The newest samples at or before `at`, in ever larger spans back.
             var span = max(staleness.lookbackMs(metric: metric), 3_600_000)
             var upper = at

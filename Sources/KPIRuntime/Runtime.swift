@@ -1,5 +1,6 @@
 import Foundation
 import KPICore
+import KPIPromQL
 import KPIQuery
 import KPIStorage
 import KPITemplates
@@ -76,6 +77,7 @@ public final class Runtime: Sendable {
         var rolling: RollingKPIScheduler?
         var forwarder: Forwarder?
         var demo: DemoFeed?
+        var rules: RuleManager?
     }
 
     /// A runtime not opened yet (``phase`` is `opening`); ``open(whileRecovering:)`` opens it.
@@ -161,6 +163,7 @@ public final class Runtime: Sendable {
         if mode == .serve {
             startRollingKPIs()
             startForwarding(forwarding)
+            startRules()
         }
         logger.info("ready", metadata: ["series": "\(store.seriesCount)", "data": "\(configuration.databasePath)"])
     }
@@ -182,6 +185,7 @@ public final class Runtime: Sendable {
             return taken
         }
         guard let s else { return }
+        s.rules?.stop()
         s.retention?.stop()
         s.demo?.stop()
         s.rolling?.stop()
@@ -212,6 +216,18 @@ public final class Runtime: Sendable {
 
     /// What loading the store found (time, corrupt rows left out).
     public var recovery: StoreRecovery.Summary? { state.withLock { $0.recovery } }
+
+    /// The alerting and recording rules (serve mode, once ready).
+    public var rules: RuleManager? { state.withLock { $0.rules } }
+
+    /// The PromQL engine over the store, with the configured lookback and sample limit (the
+    /// query API and the rules use it).
+    public var promQLEngine: PromQLEngine {
+        PromQLEngine(
+            store: store,
+            options: PromQLOptions(
+                lookbackDeltaMs: configuration.queryLookbackDeltaMs, maxSamples: configuration.queryMaxSamples))
+    }
 
     /// The forwarder, when `forward-url` is set.
     public var forwarder: Forwarder? { state.withLock { $0.forwarder } }
@@ -353,6 +369,13 @@ public final class Runtime: Sendable {
         _ template: KPITemplate, site: SiteDefinition, windows: [RollingWindow], now: Int64, scope: [LabelMatcher]
     ) throws(TemplateEvaluationError) -> [RollingValue] {
         try RollingKPIScheduler(runtime: self).evaluateWindows(template, site: site, windows: windows, now: now, scope: scope)
+    }
+
+    /// Loads the rule files and starts evaluating them (after the writer, so results are recorded).
+    private func startRules() {
+        let manager = RuleManager(runtime: self)
+        state.withLock { $0.rules = manager }
+        manager.start()
     }
 
     /// The forwarding position to hand the writer, read from the database (or, the first time,

@@ -45,6 +45,7 @@ public final class KPIService: Sendable {
             KPIController(runtime: runtime),
             SiteController(runtime: runtime),
             ReportController(runtime: runtime),
+            AlertController(runtime: runtime),
         ]
         self.router = Router(runtime: runtime, routes: controllers.flatMap(\.routes), rateLimiter: rateLimiter)
     }

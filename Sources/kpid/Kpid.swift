@@ -125,6 +125,7 @@ struct Serve: ParsableCommand {
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -147,7 +148,13 @@ struct Serve: ParsableCommand {
                 "kpid \(ServiceMetrics.version) ready at \(service.urlScheme)://\(host):\(service.boundPort ?? config.port)/ (data: \(config.databasePath), durability: \(config.durability.rawValue))\n"
                     .utf8))
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while true {
+            sigwait(&signals, &received)
+            guard received == SIGHUP else { break }
+            // SIGHUP reloads the rule files, as it does Prometheus' (an error is logged and the
+            // old rules keep running).
+            _ = try? service.runtime.rules?.reload()
+        }
         logger.info("shutting down", metadata: ["signal": "\(received)"])
         service.stop()
     }

@@ -18,6 +18,8 @@ import Testing
         let seconds = t / 1000
         return [
             "/metrics": ["/metrics"],
+            "/api/v1/alerts": ["/api/v1/alerts"],
+            "/api/v1/rules": ["/api/v1/rules", "/api/v1/rules?type=alert"],
             "/api/v1/export": ["/api/v1/export?match[]=\(everything)", "/api/v1/export?match[]=nyc_secret_metric"],
             "/api/v1/series": ["/api/v1/series?match[]=\(everything)"],
             "/api/v1/labels": ["/api/v1/labels", "/api/v1/labels?match[]=\(everything)"],
@@ -59,7 +61,13 @@ import Testing
     }
 
     @Test func everyReadRouteKeepsASiteScopedTokenInsideItsSites() throws {
+        // A rule that fires for every down device: NYC-5TH's alert must not reach a JFK token.
+        let rulesDir = TempDir()
+        try "groups:\n  - name: g\n    rules:\n      - alert: Down\n        expr: device_up == 0\n".write(
+            toFile: rulesDir.path + "/rules.yaml", atomically: true, encoding: .utf8)
         let secured = try SecuredService {
+            $0.ruleFiles = [rulesDir.path + "/rules.yaml"]
+            $0.ruleEvaluationIntervalMs = 3_600_000
             $0.queriesDirectory = packageRoot.appendingPathComponent("Queries").path
             $0.templatesDirectory = packageRoot.appendingPathComponent("Queries/templates").path
             $0.sitesFile = packageRoot.appendingPathComponent("Queries/sites.json").path
@@ -70,13 +78,18 @@ import Testing
         for m in 0..<30 {
             let t = fixturesEndMs - Int64(m) * 60_000
             lines.append(#"{"metric":"device_up","labels":{"site":"JFK","zone":"T4","device":"cam-1"},"ts":\#(t),"value":1}"#)
-            lines.append(#"{"metric":"device_up","labels":{"site":"NYC-5TH","zone":"nyc-secret-zone","device":"cam-9"},"ts":\#(t),"value":0}"#)
+            lines.append(
+                #"{"metric":"device_up","labels":{"site":"NYC-5TH","zone":"nyc-secret-zone","device":"cam-9"},"ts":\#(t),"value":0}"#)
             lines.append(#"{"metric":"nyc_secret_metric","labels":{"site":"NYC-5TH"},"ts":\#(t),"value":7}"#)
         }
         #expect(try secured.ingest(lines.joined(separator: "\n"), token: ingest).status == 200)
         let admin = try secured.token(.admin)
         let round = try curl("POST", secured.kpid.base + "/api/v1/admin/kpis/evaluate", headers: ["Authorization": "Bearer \(admin)"])
         #expect(round.status == 200, "\(round.text)")
+        let rules = try curl(
+            "POST", secured.kpid.base + "/api/v1/admin/rules/evaluate?time=\(fixturesEndMs / 1000)",
+            headers: ["Authorization": "Bearer \(admin)"])
+        #expect(rules.status == 200, "\(rules.text)")
 
         let unscoped = try secured.token(.read)
         let jfk = try secured.token(.read, sites: ["JFK"])
@@ -90,6 +103,7 @@ import Testing
         // The marks are there for an unscoped reader (so their absence below means something).
         let all = try secured.get("/api/v1/export?match[]=" + percentEncoded(#"{__name__=~".+"}"#), token: unscoped)
         #expect(Self.marks.allSatisfy { all.text.contains($0) }, "\(all.text.prefix(300))")
+        #expect(try secured.get("/api/v1/alerts", token: unscoped).text.contains("nyc-secret-zone"))
         for (pattern, paths) in probes.sorted(by: { $0.key < $1.key }) {
             for path in paths {
                 let r = try secured.get(path, token: jfk)

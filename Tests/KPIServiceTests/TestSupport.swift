@@ -113,6 +113,9 @@ final class RunningService {
         // suite for ~28 s. The trim is tested on kpid processes of their own (HardeningTests,
         // FaultTests).
         config.trimMemoryAfterRefusedQueries = false
+        // The shipped alerting rules would evaluate (and write ALERTS) in every test; tests of
+        // the rules set rule-files themselves.
+        config.ruleFiles = []
         configure(&config)
         var logger = Logger(label: "kpid-test")
         logger.logLevel = .warning

@@ -36,7 +36,7 @@ public final class Forwarder: Sendable {
     let counts = Mutex(Counts())
     private let thread = BackgroundThread()
     /// One session for every request the forwarder sends (its connections are reused).
-    private let session = URLSession(configuration: .ephemeral)
+    private let http = OutboundHTTP()
 
     struct Counts: Sendable {
         var samplesSent: UInt64 = 0
@@ -69,7 +69,7 @@ public final class Forwarder: Sendable {
     /// Stops after the request in flight (which is then sent again after a restart).
     func stop() {
         thread.stop()
-        session.finishTasksAndInvalidate()
+        http.finish()
     }
 
     var isStopping: Bool { thread.isStopping }
@@ -212,28 +212,12 @@ public final class Forwarder: Sendable {
 
     /// POSTs the body; the status (nil when no answer) and the answer's text.
     private func post(_ body: Data) -> (Int?, String) {
-        final class Box: @unchecked Sendable {
-            // @unchecked: written by the completion before `done.signal()`, read after `wait()`.
-            var status: Int?
-            var text = ""
-            let done = DispatchSemaphore(value: 0)
-        }
-        var request = URLRequest(url: url, timeoutInterval: 30)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
-        request.setValue("snappy", forHTTPHeaderField: "Content-Encoding")
-        request.setValue("0.1.0", forHTTPHeaderField: "X-Prometheus-Remote-Write-Version")
-        request.setValue("kpid/\(ServiceMetrics.version)", forHTTPHeaderField: "User-Agent")
-        if let bearerToken { request.setValue("Bearer \(bearerToken)", forHTTPHeaderField: "Authorization") }
-        let box = Box()
-        session.dataTask(with: request) { data, response, error in
-            if let http = response as? HTTPURLResponse { box.status = http.statusCode }
-            if let data { box.text = String(decoding: data, as: UTF8.self) } else if let error { box.text = "\(error)" }
-            box.done.signal()
-        }.resume()
-        box.done.wait()
-        return (box.status, box.text)
+        var headers = [
+            "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0",
+        ]
+        if let bearerToken { headers["Authorization"] = "Bearer \(bearerToken)" }
+        let answer = http.post(url, body: body, headers: headers, timeout: 30)
+        return (answer.status, answer.text)
     }
 
     /// The `kpid_forward_*` families in the text format.

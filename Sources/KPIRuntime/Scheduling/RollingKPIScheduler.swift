@@ -131,6 +131,13 @@ final class RollingKPIScheduler: Sendable {
                 }
             }
         }
+        // Each site's newest sample, as a series the rules read (site not reporting).
+        for (site, f) in freshness {
+            guard let last = f.lastSampleMs else { continue }
+            batch.append(
+                Labels(metric: "kpid_site_last_sample_timestamp_seconds", ["site": site]), timestamp: now,
+                value: Double(last) / 1000)
+        }
         // Sites or templates no longer configured drop out.
         let live = Set(sites.flatMap { s in s.templates.map { s.site + "\u{0}" + $0 } })
         if let writer = runtime.writer, !batch.isEmpty {
@@ -152,10 +159,12 @@ final class RollingKPIScheduler: Sendable {
         return failures
     }
 
-    /// Whether any series of `site` besides kpid's own KPI series exists: sites that send
+    /// Whether any series of `site` besides the ones kpid derives exists: sites that send
     /// nothing yet are not evaluated (their counts would read 0 and fill the store).
     func hasSignals(site: String) -> Bool {
-        runtime.store.series(withLabel: "site", equalTo: site).contains { !($0.labels.metricName ?? "").hasPrefix("kpid_kpi_") }
+        runtime.store.series(withLabel: "site", equalTo: site).contains {
+            !SiteFreshness.isDerived(metric: $0.labels.metricName ?? "")
+        }
     }
 
     /// The samples of one round's values: value, target, warning and status per KPI and window.

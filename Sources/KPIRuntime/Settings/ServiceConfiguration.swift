@@ -79,6 +79,19 @@ public struct ServiceConfiguration: Sendable {
     public var kpiIntervalSeconds = 60.0
     /// The rolling windows (`kpi-windows`, default `1h,24h,7d,28d`).
     public var kpiWindows = RollingWindow.defaults
+    /// Globs of Prometheus rule files (`rule-files`, comma-separated); relative ones are read
+    /// from the working directory.
+    public var ruleFiles: [String] = ["Queries/rules/*.yaml"]
+    /// How often a rule group without its own `interval` is evaluated (`rule-evaluation-interval`), in ms.
+    public var ruleEvaluationIntervalMs: Int64 = 60_000
+    /// Alertmanagers alerts are sent to (`alertmanager-url`, comma-separated base URLs).
+    public var alertmanagerURLs: [String] = []
+    /// How often a firing alert is sent again (`alert-resend-delay`), in ms.
+    public var alertResendDelayMs: Int64 = 60_000
+    /// The URL kpid is reached at, for alerts' `generatorURL` and `$externalURL`
+    /// (`external-url`); empty: `http://<bind>:<port>`.
+    public var externalURL: String = ""
+
     /// Remote-write endpoint every acknowledged sample is forwarded to (`forward-url`); none by default.
     public var forwardURL: String?
     /// Bearer token sent to `forward-url` (`forward-bearer-token`).

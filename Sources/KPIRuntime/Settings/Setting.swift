@@ -423,6 +423,55 @@ extension ServiceConfiguration {
             c.kpiWindows = windows
         },
         Setting(
+            "rule-files", default: "`Queries/rules/*.yaml`",
+            help: "Prometheus rule files (alerting and recording rules), comma-separated globs; see [Alerting](#alerting)"
+        ) { c, value throws(Setting.Refusal) in
+            c.ruleFiles = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        },
+        Setting(
+            "rule-evaluation-interval", default: "`1m`",
+            help: "how often a rule group without its own `interval` is evaluated"
+        ) { c, value throws(Setting.Refusal) in
+            guard let ms = DurationParser.milliseconds(value), ms >= 1000, ms <= 86_400_000 else {
+                throw Setting.Refusal("\"\(value)\" is not a duration from 1s to 1d, like 1m")
+            }
+            c.ruleEvaluationIntervalMs = ms
+        },
+        Setting(
+            "alertmanager-url", default: "none",
+            help: "Alertmanagers alerts are sent to (their v2 API), comma-separated base URLs like `http://127.0.0.1:9093`"
+        ) { c, value throws(Setting.Refusal) in
+            var urls: [String] = []
+            for part in value.split(separator: ",") {
+                let text = part.trimmingCharacters(in: .whitespaces)
+                guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                    url.host?.isEmpty == false
+                else {
+                    throw Setting.Refusal("\"\(text)\" is not an http(s) URL like http://127.0.0.1:9093")
+                }
+                urls.append(text.hasSuffix("/") ? String(text.dropLast()) : text)
+            }
+            c.alertmanagerURLs = urls
+        },
+        Setting(
+            "alert-resend-delay", default: "`1m`",
+            help: "how often a firing alert is sent to Alertmanager again"
+        ) { c, value throws(Setting.Refusal) in
+            guard let ms = DurationParser.milliseconds(value), ms >= 1000, ms <= 86_400_000 else {
+                throw Setting.Refusal("\"\(value)\" is not a duration from 1s to 1d, like 1m")
+            }
+            c.alertResendDelayMs = ms
+        },
+        Setting(
+            "external-url", default: "`http://<bind>:<port>`",
+            help: "the URL kpid is reached at, for alerts' `generatorURL` and templates' `$externalURL`"
+        ) { c, value throws(Setting.Refusal) in
+            guard value.isEmpty || URL(string: value)?.scheme != nil else {
+                throw Setting.Refusal("\"\(value)\" is not a URL like https://kpid.example.com")
+            }
+            c.externalURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        },
+        Setting(
             "forward-url", default: "none",
             help: "remote-write endpoint every acknowledged sample is forwarded to; see [forwarding](#use-with-prometheus-and-grafana)"
         ) { c, value throws(Setting.Refusal) in

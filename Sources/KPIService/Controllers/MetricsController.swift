@@ -53,6 +53,7 @@ struct MetricsController: Controller {
         runtime.retentionMetrics.write(to: &out)
         runtime.rollingKPIs.write(to: &out)
         runtime.forwarder?.write(to: &out)
+        runtime.rules?.write(to: &out)
         writeOperationalMetrics(to: &out)
         return out.finish()
     }

@@ -20,12 +20,7 @@ struct PromQLController: Controller {
         ]
     }
 
-    var promQLEngine: PromQLEngine {
-        PromQLEngine(
-            store: store,
-            options: PromQLOptions(
-                lookbackDeltaMs: configuration.queryLookbackDeltaMs, maxSamples: configuration.queryMaxSamples))
-    }
+    var promQLEngine: PromQLEngine { runtime.promQLEngine }
 
     /// `GET|POST /api/v1/query?query=&time=&timeout=`.
     func promQLQuery(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {

@@ -1,0 +1,231 @@
+import Foundation
+import KPICore
+import KPIHTTP
+import KPIRuntime
+import KPIService
+import Testing
+
+/// Debian's Alertmanager on a free port, delivering to a webhook URL, ready when `init`
+/// returns and stopped by `stop()`.
+final class AlertmanagerServer {
+    let process = Process()
+    let base: String
+    let logPath: String
+    private let log: FileHandle
+
+    init(dir: String, webhook: String) throws {
+        let binary = "/usr/bin/prometheus-alertmanager"
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw TestFailure("\(binary) is missing: install Debian's prometheus-alertmanager (scripts/install-deps.sh does)")
+        }
+        let config = """
+            route:
+              receiver: hook
+              group_by: [alertname, site]
+              group_wait: 1s
+              group_interval: 1s
+              repeat_interval: 1h
+            receivers:
+              - name: hook
+                webhook_configs:
+                  - url: \(webhook)
+                    send_resolved: true
+            """
+        try config.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        base = "http://127.0.0.1:\(port)"
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.environment = peerEnvironment()
+        process.arguments = [
+            "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am-data", "--web.listen-address=127.0.0.1:\(port)",
+            "--cluster.listen-address=", "--log.level=warn",
+        ]
+        logPath = dir + "/alertmanager.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let readyBy = Date().addingTimeInterval(30)
+        var ready = false
+        while Date() < readyBy && process.isRunning && !ready {
+            ready = (try? http("GET", base + "/-/ready", timeout: 2))?.status == 200
+            if !ready { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        guard ready else {
+            stop()
+            throw TestFailure("alertmanager did not become ready: \(logText)")
+        }
+    }
+
+    var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+        try? log.close()
+    }
+}
+
+/// A webhook receiver: a real HTTP server keeping every body posted to it.
+final class WebhookReceiver: Sendable {
+    final class Bodies: @unchecked Sendable {
+        // @unchecked: `list` is only touched under `lock`.
+        let lock = NSLock()
+        var list: [Data] = []
+    }
+
+    let server: HTTPServer
+    private let received = Bodies()
+
+    init() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        let box = received
+        server = HTTPServer(configuration: configuration) { request in
+            box.lock.lock()
+            box.list.append(Data(request.body))
+            box.lock.unlock()
+            return .text(200, "ok")
+        }
+        try server.start()
+    }
+
+    var url: String { "http://127.0.0.1:\(server.boundPort)/hook" }
+    var bodies: [[String: Any]] {
+        received.lock.lock()
+        let list = received.list
+        received.lock.unlock()
+        return list.compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    }
+
+    /// Waits until `condition` holds for the bodies received (at most `seconds`).
+    func wait(seconds: Double, _ condition: ([[String: Any]]) -> Bool) -> Bool {
+        waitUntil(seconds: seconds) { condition(bodies) }
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds or `seconds` pass.
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    return condition()
+}
+
+/// kpid's rules against a real Alertmanager: a camera that stops answering fires once its
+/// `for` has passed, Alertmanager groups it and posts one notification to a webhook, and the
+/// camera coming back sends exactly one resolution; the API shows the alert as Prometheus does.
+@Suite(.serialized) struct AlertingTests {
+    static let rules = """
+        groups:
+          - name: devices
+            rules:
+              - alert: DeviceDown
+                expr: device_up == 0
+                for: 5m
+                labels:
+                  severity: page
+                annotations:
+                  summary: "{{ $labels.device }} at {{ $labels.site }} is down"
+        """
+
+    @Test func aCameraThatStopsAnsweringFiresOnceAndResolvesOnce() throws {
+        let dir = TempDir()
+        try Self.rules.write(toFile: dir.path + "/rules.yaml", atomically: true, encoding: .utf8)
+        let hook = try WebhookReceiver()
+        defer { hook.server.stop() }
+        try FileManager.default.createDirectory(atPath: dir.path + "/am", withIntermediateDirectories: true)
+        let am = try AlertmanagerServer(dir: dir.path + "/am", webhook: hook.url)
+        defer { am.stop() }
+        let kpid = try RunningService(data: dir.path + "/data") {
+            $0.ruleFiles = [dir.path + "/rules.yaml"]
+            $0.alertmanagerURLs = [am.base]
+            $0.ruleEvaluationIntervalMs = 3_600_000  // the test evaluates on demand
+        }
+        defer { kpid.stop() }
+        // The scheduled evaluation at start (on an empty store) is done before data arrive;
+        // the next one is an hour away: from here on the test evaluates on demand.
+        #expect(
+            waitUntil(seconds: 10) {
+                (try? http("GET", kpid.base + "/api/v1/rules"))?.text.contains("\"lastEvaluation\":\"0001-") == false
+            })
+        // Alertmanager judges endsAt by its own clock: the data sit around the real now.
+        let t0 = try peerClockMilliseconds() / 60_000 * 60_000 - 10 * 60_000
+        var lines = ""
+        for m in 0...5 {
+            lines +=
+                "{\"metric\":\"device_up\",\"labels\":{\"site\":\"JFK\",\"device\":\"cam-7\"},\"ts\":\(t0 + Int64(m) * 60_000),\"value\":0}\n"
+        }
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        func evaluate(_ ms: Int64) throws {
+            let r = try http("POST", kpid.base + "/api/v1/admin/rules/evaluate?time=\(Double(ms) / 1000)")
+            #expect(r.status == 200, "\(r.text)")
+        }
+        try evaluate(t0)
+        let pending = try http("GET", kpid.base + "/api/v1/alerts")
+        let pendingAlerts =
+            ((try JSONSerialization.jsonObject(with: pending.body) as? [String: Any])?["data"] as? [String: Any])?["alerts"]
+            as? [[String: Any]]
+        #expect(pendingAlerts?.count == 1)
+        #expect(pendingAlerts?.first?["state"] as? String == "pending")
+        #expect((pendingAlerts?.first?["labels"] as? [String: String])?["alertname"] == "DeviceDown")
+        #expect(pendingAlerts?.first?["value"] as? String == "0e+00")
+        // Pending alerts are not sent.
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(hook.bodies.isEmpty)
+
+        try evaluate(t0 + 5 * 60_000)
+        let fired = hook.wait(seconds: 30) { bodies in bodies.contains { $0["status"] as? String == "firing" } }
+        #expect(fired, "no notification; alertmanager log: \(am.logText)")
+        let firing = hook.bodies.filter { $0["status"] as? String == "firing" }
+        #expect(firing.count == 1)
+        let alert = (firing.first?["alerts"] as? [[String: Any]])?.first
+        #expect(
+            (alert?["labels"] as? [String: String]) == ["alertname": "DeviceDown", "device": "cam-7", "site": "JFK", "severity": "page"])
+        #expect((alert?["annotations"] as? [String: String])?["summary"] == "cam-7 at JFK is down")
+        #expect((alert?["generatorURL"] as? String)?.hasPrefix("http://127.0.0.1:") == true)
+        // The rules API agrees.
+        let rules = try http("GET", kpid.base + "/api/v1/rules")
+        #expect(rules.text.contains("\"state\":\"firing\"") && rules.text.contains("\"type\":\"alerting\""), "\(rules.text)")
+        #expect(try http("GET", kpid.base + "/metrics").text.contains("kpid_notifications_sent_total{alertmanager=\"\(am.base)\"} 1"))
+
+        // Back up: one resolution.
+        let up = "{\"metric\":\"device_up\",\"labels\":{\"site\":\"JFK\",\"device\":\"cam-7\"},\"ts\":\(t0 + 6 * 60_000),\"value\":1}\n"
+        #expect(try kpid.ingest(up, contentType: "application/x-ndjson").status == 200)
+        try evaluate(t0 + 6 * 60_000)
+        let resolved = hook.wait(seconds: 30) { bodies in bodies.contains { $0["status"] as? String == "resolved" } }
+        #expect(resolved, "no resolution; alertmanager log: \(am.logText)")
+        Thread.sleep(forTimeInterval: 2)  // a duplicate would come within Alertmanager's group_interval
+        #expect(hook.bodies.filter { $0["status"] as? String == "firing" }.count == 1)
+        #expect(hook.bodies.filter { $0["status"] as? String == "resolved" }.count == 1)
+        // ALERTS is a series like any other.
+        let series = try http("GET", kpid.base + "/api/v1/series?match[]=" + percentEncoded("ALERTS"))
+        #expect(series.text.contains("\"alertstate\":\"firing\""), "\(series.text)")
+    }
+
+    @Test func aBadRuleFileIsRefusedAndTheOldRulesKeepRunning() throws {
+        let dir = TempDir()
+        let path = dir.path + "/rules.yaml"
+        try Self.rules.write(toFile: path, atomically: true, encoding: .utf8)
+        let kpid = try RunningService(data: dir.path + "/data") {
+            $0.ruleFiles = [path]
+            $0.ruleEvaluationIntervalMs = 3_600_000
+        }
+        defer { kpid.stop() }
+        try Self.rules.replacingOccurrences(of: "device_up == 0", with: "device_up ==").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let r = try http("POST", kpid.base + "/api/v1/admin/rules/reload")
+        #expect(r.status == 400)
+        #expect(r.text.contains("rules.yaml:5:") && r.text.contains("DeviceDown") && r.text.contains("expr"), "\(r.text)")
+        let rules = try http("GET", kpid.base + "/api/v1/rules")
+        #expect(rules.text.contains("\"query\":\"device_up == 0\""), "\(rules.text)")
+        #expect(try http("GET", kpid.base + "/metrics").text.contains("kpid_rule_files_last_reload_successful 0"))
+        try Self.rules.replacingOccurrences(of: "5m", with: "10m").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try http("POST", kpid.base + "/api/v1/admin/rules/reload").status == 200)
+        #expect(try http("GET", kpid.base + "/api/v1/rules").text.contains("\"duration\":600"))
+    }
+}
