@@ -393,11 +393,23 @@ public struct AlertTemplate: Sendable, Equatable {
         case "humanizeTimestamp": return .string(GoFormat.humanizeTimestamp(try one().number()))
         case "toUpper": return .string(try one().text.uppercased())
         case "toLower": return .string(try one().text.lowercased())
-        case "title": return .string(try one().text.capitalized)
+        case "title": return .string(Self.title(try one().text))
         default:
             guard let format = args.first else { throw AlertTemplateError(message: "printf needs a format", offset: 0) }
             return .string(Self.printf(format.text, Array(args.dropFirst())))
         }
+    }
+
+    /// Go's `strings.Title`: the first letter of each word upper-cased, the rest left as it is
+    /// (`JFK` stays `JFK`; `jfk t4` becomes `Jfk T4`).
+    static func title(_ text: String) -> String {
+        var out = ""
+        var atWordStart = true
+        for c in text {
+            out += atWordStart ? c.uppercased() : String(c)
+            atWordStart = !(c.isLetter || c.isNumber || c == "_" || c == "'")
+        }
+        return out
     }
 
     /// Go's `fmt.Sprintf` for the verbs templates use: `%s %v %d %f %e %g %q %x %%`, with
