@@ -76,6 +76,14 @@ public struct RuleGroup: Sendable, Equatable {
     /// `limit`: the most alerts or series one rule may produce (0: no limit).
     public var limit: Int = 0
     public var rules: [Rule]
+
+    public init(name: String, file: String, intervalMs: Int64?, limit: Int = 0, rules: [Rule]) {
+        self.name = name
+        self.file = file
+        self.intervalMs = intervalMs
+        self.limit = limit
+        self.rules = rules
+    }
 }
 
 /// Prometheus 2.x rule files (`groups:` of `alert`/`record` rules), checked as `promtool check

@@ -76,6 +76,9 @@ public struct KPIDefinition: Sendable, Equatable {
     /// reads. Slowly changing gauges read as of the range's end (a room's capacity sent once)
     /// are left out this way.
     public var coverageMetrics: [String]? = nil
+    /// The alert the KPI declares (`alert:`), turned into a rule over the recorded
+    /// `kpid_kpi_status` series, one alert per site; nil for none.
+    public var alert: KPIAlertSpec? = nil
 
     /// 80 %: a week with more than about a day and a half of silence is not judged.
     public static let defaultMinCoverage = 0.8
@@ -172,5 +175,36 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
         if let kpi { out += ": kpi \(kpi)" }
         if let field { out += ": field \(field)" }
         return out + ": " + reason
+    }
+}
+
+/// A KPI's `alert:` declaration: alert when the KPI's status over a rolling `window` has been
+/// `when` for `for`.
+public struct KPIAlertSpec: Sendable, Equatable {
+    /// The status that alerts.
+    public enum When: String, Sendable, CaseIterable {
+        /// Red.
+        case red
+        /// Amber or red.
+        case amber
+        /// Insufficient data (coverage below the KPI's minimum).
+        case insufficientData = "insufficient_data"
+    }
+
+    public var when: When
+    /// How long the status must hold, in ms.
+    public var forMs: Int64
+    /// The rolling window whose status is read (one of `kpi-windows`, e.g. `1h`).
+    public var window: String
+    /// `page`, `ticket` or `info`.
+    public var severity: String
+
+    public static let severities = ["page", "ticket", "info"]
+
+    public init(when: When, forMs: Int64, window: String, severity: String) {
+        self.when = when
+        self.forMs = forMs
+        self.window = window
+        self.severity = severity
     }
 }

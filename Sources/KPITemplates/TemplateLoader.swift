@@ -14,7 +14,7 @@ public enum TemplateLoader {
     static let kpiFields: Set<String> = [
         "id", "title", "description", "unit", "query", "formula", "direction", "target", "warning",
         "breakdown",
-        "breakdown_query", "target_window", "min_coverage", "coverage_of",
+        "breakdown_query", "target_window", "min_coverage", "coverage_of", "alert",
     ]
 
     /// Every `*.yaml` template in `directory`, sorted by name.
@@ -69,6 +69,7 @@ public enum TemplateLoader {
             var kpi = try parseKPI(entry, index: index, file: file)
             kpi.minCoverage = try coverage(entry as? [String: Any] ?? [:], file: file, kpi: kpi.id) ?? templateCoverage
             kpi.coverageMetrics = try coverageMetrics(entry as? [String: Any] ?? [:], kpi: kpi, file: file)
+            kpi.alert = try alertSpec(entry as? [String: Any] ?? [:], kpi: kpi.id, file: file)
             guard seen.insert(kpi.id).inserted else {
                 throw TemplateError(
                     file: file, kpi: kpi.id, field: "id",
@@ -213,6 +214,41 @@ public enum TemplateLoader {
                 reason: "\"\(name)\" is not a metric the query reads (\(read.sorted().joined(separator: ", ")))")
         }
         return names.sorted()
+    }
+
+    /// `alert`: `when` (red, amber, insufficient_data), `for` (a duration, default 0), `window`
+    /// (a rolling window name such as 1h or 24h, default 1h), `severity` (page, ticket, info,
+    /// default ticket), when given.
+    static func alertSpec(_ map: [String: Any], kpi: String, file: String) throws(TemplateError) -> KPIAlertSpec? {
+        guard let value = map["alert"] else { return nil }
+        guard let a = value as? [String: Any] else {
+            throw TemplateError(file: file, kpi: kpi, field: "alert", reason: "must be a mapping with when, for, window and severity")
+        }
+        for key in a.keys.sorted() where !["when", "for", "window", "severity"].contains(key) {
+            throw TemplateError(file: file, kpi: kpi, field: "alert.\(key)", reason: "unknown field; alert has when, for, window, severity")
+        }
+        guard let whenText = a["when"] as? String, let when = KPIAlertSpec.When(rawValue: whenText) else {
+            throw TemplateError(
+                file: file, kpi: kpi, field: "alert.when",
+                reason: "must be one of \(KPIAlertSpec.When.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var forMs: Int64 = 0
+        if let f = a["for"] {
+            guard let text = f as? String, let ms = DurationParser.milliseconds(text, syntax: .promQL) else {
+                throw TemplateError(file: file, kpi: kpi, field: "alert.for", reason: "\"\(f)\" is not a duration like 30m")
+            }
+            forMs = ms
+        }
+        let window = (a["window"] as? String) ?? "1h"
+        guard DurationParser.milliseconds(window) != nil else {
+            throw TemplateError(file: file, kpi: kpi, field: "alert.window", reason: "\"\(window)\" is not a rolling window like 1h or 24h")
+        }
+        let severity = (a["severity"] as? String) ?? "ticket"
+        guard KPIAlertSpec.severities.contains(severity) else {
+            throw TemplateError(
+                file: file, kpi: kpi, field: "alert.severity", reason: "must be one of \(KPIAlertSpec.severities.joined(separator: ", "))")
+        }
+        return KPIAlertSpec(when: when, forMs: forMs, window: window, severity: severity)
     }
 
     /// `min_coverage`: a share from 0 to 1, when given.

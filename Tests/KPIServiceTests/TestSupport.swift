@@ -116,6 +116,8 @@ final class RunningService {
         // The shipped alerting rules would evaluate (and write ALERTS) in every test; tests of
         // the rules set rule-files themselves.
         config.ruleFiles = []
+        // Rules evaluate once at start, then (in tests) only when a test asks.
+        config.ruleEvaluationIntervalMs = 3_600_000
         configure(&config)
         var logger = Logger(label: "kpid-test")
         logger.logLevel = .warning

@@ -283,4 +283,24 @@ import Testing
         }
         #expect(throws: TemplateError.self) { try parse(#"[{"site":"S1","templates":["nope"]}]"#) }
     }
+
+    @Test func alertDeclarations() throws {
+        let good = Self.good.replacingOccurrences(
+            of: "    unit:", with: "    alert: {when: amber, for: 10m, window: 24h, severity: page}\n    unit:")
+        let t = try TemplateLoader.parse(good, file: "demo.yaml")
+        let spec = t.kpis.compactMap(\.alert).first
+        #expect(spec == KPIAlertSpec(when: .amber, forMs: 600_000, window: "24h", severity: "page"))
+        for (bad, field) in [
+            ("{when: purple}", "alert.when"), ("{when: red, severity: loud}", "alert.severity"), ("{when: red, for: soon}", "alert.for"),
+            ("{when: red, channel: x}", "alert.channel"),
+        ] {
+            let text = Self.good.replacingOccurrences(of: "    unit:", with: "    alert: \(bad)\n    unit:")
+            do {
+                _ = try TemplateLoader.parse(text, file: "demo.yaml")
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.field == field, "\(bad): \(error)")
+            }
+        }
+    }
 }

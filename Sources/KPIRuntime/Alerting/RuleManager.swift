@@ -91,6 +91,19 @@ public final class RuleManager: Sendable {
                 errors.append(error)
             }
         }
+        // The KPIs that declare `alert:` in their templates.
+        if let templates = try? runtime.catalog.templates() {
+            do throws(RuleFileError) {
+                for group in try KPIAlertRules.groups(
+                    templates, directory: configuration.templatesDirectory, windows: configuration.kpiWindows.map(\.name))
+                {
+                    names.insert(Self.key(group))
+                    groups.append(group)
+                }
+            } catch {
+                errors.append(error)
+            }
+        }
         let now = configuration.clock.nowMilliseconds()
         guard errors.isEmpty else {
             let error = RuleLoadError(errors: errors)
