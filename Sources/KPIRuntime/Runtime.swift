@@ -163,7 +163,7 @@ public final class Runtime: Sendable {
         if mode == .serve {
             startRollingKPIs()
             startForwarding(forwarding)
-            startRules()
+            try startRules()
         }
         logger.info("ready", metadata: ["series": "\(store.seriesCount)", "data": "\(configuration.databasePath)"])
     }
@@ -372,8 +372,8 @@ public final class Runtime: Sendable {
     }
 
     /// Loads the rule files and starts evaluating them (after the writer, so results are recorded).
-    private func startRules() {
-        let manager = RuleManager(runtime: self)
+    private func startRules() throws {
+        let manager = try RuleManager(runtime: self)
         state.withLock { $0.rules = manager }
         manager.start()
     }

@@ -102,6 +102,8 @@ extension KPIDatabase {
         // older files: those chunks get their rollups computed when loaded, and written with
         // the chunk's next rewrite.
         ["ALTER TABLE chunks ADD COLUMN rollup BLOB"],
+        // v5: the webhook notification outbox (see OutboxStore).
+        OutboxStore.migration,
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

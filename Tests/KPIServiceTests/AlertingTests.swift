@@ -68,37 +68,44 @@ final class AlertmanagerServer {
     }
 }
 
-/// A webhook receiver: a real HTTP server keeping every body posted to it.
+/// A webhook receiver: a real HTTP server keeping every request posted to it (headers and
+/// body), answering with the statuses of `statuses` in turn and then 200.
 final class WebhookReceiver: Sendable {
-    final class Bodies: @unchecked Sendable {
-        // @unchecked: `list` is only touched under `lock`.
+    final class Requests: @unchecked Sendable {
+        // @unchecked: everything is only touched under `lock`.
         let lock = NSLock()
-        var list: [Data] = []
+        var list: [(headers: [String: String], body: Data)] = []
+        var statuses: [Int] = []
     }
 
     let server: HTTPServer
-    private let received = Bodies()
+    private let received = Requests()
 
-    init() throws {
+    init(port: UInt16 = 0, statuses: [Int] = []) throws {
         var configuration = HTTPServerConfiguration()
-        configuration.port = 0
+        configuration.port = port
         let box = received
+        box.statuses = statuses
         server = HTTPServer(configuration: configuration) { request in
             box.lock.lock()
-            box.list.append(Data(request.body))
+            box.list.append((request.headers, Data(request.body)))
+            let status = box.statuses.isEmpty ? 200 : box.statuses.removeFirst()
             box.lock.unlock()
-            return .text(200, "ok")
+            return .text(status, status == 200 ? "ok" : "try later")
         }
         try server.start()
     }
 
     var url: String { "http://127.0.0.1:\(server.boundPort)/hook" }
-    var bodies: [[String: Any]] {
+
+    /// Every request so far.
+    var requests: [(headers: [String: String], body: Data)] {
         received.lock.lock()
-        let list = received.list
-        received.lock.unlock()
-        return list.compactMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        defer { received.lock.unlock() }
+        return received.list
     }
+
+    var bodies: [[String: Any]] { requests.compactMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] } }
 
     /// Waits until `condition` holds for the bodies received (at most `seconds`).
     func wait(seconds: Double, _ condition: ([[String: Any]]) -> Bool) -> Bool {

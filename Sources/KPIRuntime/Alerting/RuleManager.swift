@@ -2,6 +2,7 @@ import Foundation
 import KPIAlerting
 import KPICore
 import KPIPromQL
+import KPIStorage
 import Logging
 import Synchronization
 
@@ -19,6 +20,8 @@ public final class RuleManager: Sendable {
     private let runtime: Runtime
     private let thread = BackgroundThread()
     private let notifier: AlertNotifier?
+    private let webhooks: WebhookDispatcher?
+    private let outbox: OutboxStore?
     private let state = Mutex(State())
     /// Held while groups are evaluated or replaced: a reload waits for an evaluation in progress.
     private let evaluating = Mutex(())
@@ -35,9 +38,18 @@ public final class RuleManager: Sendable {
         var missed: [String: UInt64] = [:]
     }
 
-    init(runtime: Runtime) {
+    init(runtime: Runtime) throws {
         self.runtime = runtime
         let configuration = runtime.configuration
+        if configuration.webhooks.isEmpty {
+            outbox = nil
+            webhooks = nil
+        } else {
+            let store = try OutboxStore(path: configuration.databasePath)
+            outbox = store
+            webhooks = WebhookDispatcher(
+                configuration: configuration, outbox: store, externalURL: Self.externalURL(configuration), logger: runtime.logger)
+        }
         notifier =
             configuration.alertmanagerURLs.isEmpty
             ? nil
@@ -141,6 +153,7 @@ public final class RuleManager: Sendable {
             try reload()
         } catch {}
         notifier?.start()
+        webhooks?.start()
         thread.start(name: "kpid-rules") { [self] thread in
             while !thread.pause(0.2) { evaluateDue() }
         }
@@ -149,6 +162,8 @@ public final class RuleManager: Sendable {
     func stop() {
         thread.stop()
         notifier?.stop()
+        webhooks?.stop()
+        outbox?.close()
     }
 
     /// The group's interval, or `rule-evaluation-interval`, in ms.
@@ -192,6 +207,7 @@ public final class RuleManager: Sendable {
                 }
             }
             notifier?.send(toSend)
+            webhooks?.receive(toSend)
         }
     }
 
@@ -260,5 +276,6 @@ public final class RuleManager: Sendable {
         out.family("kpid_alerts", "gauge", "Alerts pending or firing.")
         for st in [AlertState.pending, .firing] { out.sample("kpid_alerts", [("state", st.rawValue)], Double(counts[st] ?? 0)) }
         notifier?.write(to: &out)
+        webhooks?.write(to: &out)
     }
 }

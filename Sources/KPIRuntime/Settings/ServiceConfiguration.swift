@@ -92,6 +92,19 @@ public struct ServiceConfiguration: Sendable {
     /// (`external-url`); empty: `http://<bind>:<port>`.
     public var externalURL: String = ""
 
+    /// Webhooks alerts are posted to in Alertmanager's webhook format (`webhook-url`).
+    public var webhooks: [WebhookTarget] = []
+    /// The HMAC-SHA256 key webhook bodies are signed with (`webhook-secret`); nil: unsigned.
+    public var webhookSecret: String?
+    /// Labels webhook notifications are grouped by (`webhook-group-by`).
+    public var webhookGroupBy: [String] = ["alertname", "site"]
+    /// How long a new group waits for more alerts before its first notification, ms.
+    public var webhookGroupWaitMs: Int64 = 30_000
+    /// How long a group waits after a notification before sending changes, ms.
+    public var webhookGroupIntervalMs: Int64 = 300_000
+    /// How long a group waits before repeating a notification of unchanged firing alerts, ms.
+    public var webhookRepeatIntervalMs: Int64 = 4 * 3_600_000
+
     /// Remote-write endpoint every acknowledged sample is forwarded to (`forward-url`); none by default.
     public var forwardURL: String?
     /// Bearer token sent to `forward-url` (`forward-bearer-token`).
@@ -238,5 +251,16 @@ public struct ServiceConfiguration: Sendable {
             out[normalized] = value
         }
         return out
+    }
+}
+
+/// A webhook alerts are posted to, and the alerts it takes (all when `matchers` is empty).
+public struct WebhookTarget: Sendable, Equatable {
+    public var url: String
+    public var matchers: [LabelMatcher]
+
+    public init(url: String, matchers: [LabelMatcher]) {
+        self.url = url
+        self.matchers = matchers
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KPICore
+import KPIPromQL
 import KPIStorage
 import KPIWire
 
@@ -57,6 +58,13 @@ public struct Setting: Sendable {
     static func boolean(_ value: String) throws(Refusal) -> Bool {
         guard value == "true" || value == "false" else { throw Refusal("\"\(value)\" is not true or false") }
         return value == "true"
+    }
+
+    static func alertDuration(_ value: String) throws(Refusal) -> Int64 {
+        guard let ms = DurationParser.milliseconds(value), ms <= 30 * 86_400_000 else {
+            throw Refusal("\"\(value)\" is not a duration up to 30d, like 30s or 5m")
+        }
+        return ms
     }
 
     static func queryDuration(_ value: String) throws(Refusal) -> Int64 {
@@ -470,6 +478,70 @@ extension ServiceConfiguration {
                 throw Setting.Refusal("\"\(value)\" is not a URL like https://kpid.example.com")
             }
             c.externalURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        },
+        Setting(
+            "webhook-url", default: "none",
+            help:
+                "webhooks alerts are posted to (Alertmanager's webhook format, signed, through a durable outbox): entries `URL` or `URL{severity=\"page\"}` (only matching alerts) separated by `;` or new lines, or `@FILE`; see [Alerting](#alerting)"
+        ) { c, value throws(Setting.Refusal) in
+            var targets: [WebhookTarget] = []
+            for raw in try Setting.textOrFile(value).split(whereSeparator: { $0 == ";" || $0 == "\n" }) {
+                let entry = raw.trimmingCharacters(in: .whitespaces)
+                if entry.isEmpty { continue }
+                let brace = entry.firstIndex(of: "{")
+                let urlText = String(entry[..<(brace ?? entry.endIndex)]).trimmingCharacters(in: .whitespaces)
+                guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                    url.host?.isEmpty == false
+                else {
+                    throw Setting.Refusal("\"\(urlText)\" is not an http(s) URL like https://itsm.example.com/hook")
+                }
+                var matchers: [LabelMatcher] = []
+                if let brace {
+                    do {
+                        matchers = try PromQL.parseSeriesSelector(String(entry[brace...]))
+                    } catch {
+                        throw Setting.Refusal("the matchers of \(urlText) do not parse: \(error)")
+                    }
+                }
+                targets.append(WebhookTarget(url: urlText, matchers: matchers))
+            }
+            c.webhooks = targets
+        },
+        Setting(
+            "webhook-secret", default: "none",
+            help:
+                "HMAC-SHA256 key webhook bodies are signed with (`X-Kpid-Signature-256: sha256=<hex>`), or `@FILE` holding it; prefer the environment variable or a file"
+        ) { c, value throws(Setting.Refusal) in
+            let secret = try Setting.textOrFile(value).trimmingCharacters(in: .whitespacesAndNewlines)
+            c.webhookSecret = secret.isEmpty ? nil : secret
+        },
+        Setting(
+            "webhook-group-by", default: "`alertname,site`",
+            help: "labels webhook notifications are grouped by (one notification per group)"
+        ) { c, value throws(Setting.Refusal) in
+            let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for name in names where !LabelValidator.isValidLabelName(name) {
+                throw Setting.Refusal("\"\(name)\" is not a label name")
+            }
+            c.webhookGroupBy = names
+        },
+        Setting(
+            "webhook-group-wait", default: "`30s`",
+            help: "how long a new webhook group waits for more alerts before its first notification"
+        ) { c, value throws(Setting.Refusal) in
+            c.webhookGroupWaitMs = try Setting.alertDuration(value)
+        },
+        Setting(
+            "webhook-group-interval", default: "`5m`",
+            help: "how long a webhook group waits after a notification before sending what changed"
+        ) { c, value throws(Setting.Refusal) in
+            c.webhookGroupIntervalMs = try Setting.alertDuration(value)
+        },
+        Setting(
+            "webhook-repeat-interval", default: "`4h`",
+            help: "how long a webhook group waits before repeating a notification of alerts still firing"
+        ) { c, value throws(Setting.Refusal) in
+            c.webhookRepeatIntervalMs = try Setting.alertDuration(value)
         },
         Setting(
             "forward-url", default: "none",
