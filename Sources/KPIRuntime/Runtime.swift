@@ -78,6 +78,7 @@ public final class Runtime: Sendable {
         var forwarder: Forwarder?
         var demo: DemoFeed?
         var rules: RuleManager?
+        var maintenance: MaintenanceCalendar?
     }
 
     /// A runtime not opened yet (``phase`` is `opening`); ``open(whileRecovering:)`` opens it.
@@ -193,6 +194,7 @@ public final class Runtime: Sendable {
         s.forwarder?.stop()
         s.writer?.shutdown()
         s.auditLog?.close()
+        s.maintenance?.close()
         s.authenticator?.store.close()
         catalog.close()
         s.lock?.release()
@@ -216,6 +218,9 @@ public final class Runtime: Sendable {
 
     /// What loading the store found (time, corrupt rows left out).
     public var recovery: StoreRecovery.Summary? { state.withLock { $0.recovery } }
+
+    /// The maintenance windows (serve mode).
+    public var maintenance: MaintenanceCalendar? { state.withLock { $0.maintenance } }
 
     /// The alerting and recording rules (serve mode, once ready).
     public var rules: RuleManager? { state.withLock { $0.rules } }
@@ -285,9 +290,11 @@ public final class Runtime: Sendable {
         let tokens = try TokenStore(path: path)
         let authenticator = Authenticator(store: tokens)
         let audit = try AuditLog(path: path, retentionMs: configuration.auditRetentionMs, logger: logger)
+        let maintenance = try MaintenanceCalendar(store: MaintenanceStore(path: path))
         state.withLock {
             $0.authenticator = authenticator
             $0.auditLog = audit
+            $0.maintenance = maintenance
         }
         if configuration.authenticationRequired {
             let active = authenticator.activeTokenCount

@@ -46,6 +46,7 @@ public final class KPIService: Sendable {
             SiteController(runtime: runtime),
             ReportController(runtime: runtime),
             AlertController(runtime: runtime),
+            MaintenanceController(runtime: runtime),
         ]
         self.router = Router(runtime: runtime, routes: controllers.flatMap(\.routes), rateLimiter: rateLimiter)
     }

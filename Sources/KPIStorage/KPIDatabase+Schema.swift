@@ -104,6 +104,8 @@ extension KPIDatabase {
         ["ALTER TABLE chunks ADD COLUMN rollup BLOB"],
         // v5: the webhook notification outbox (see OutboxStore).
         OutboxStore.migration,
+        // v6: maintenance windows (see MaintenanceStore).
+        MaintenanceStore.migration,
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

@@ -113,6 +113,17 @@ final class WebhookReceiver: Sendable {
     }
 }
 
+/// Waits until the rules' scheduled evaluation at start has run (`/api/v1/rules`, read by
+/// `rules`, shows a last evaluation): the next scheduled one is an hour away in tests, so from
+/// then on only the test's own evaluations (at the instants it chooses) change the alerts.
+func awaitFirstRuleEvaluation(_ rules: () -> String?) {
+    let done = waitUntil(seconds: 20) {
+        guard let text = rules() else { return false }
+        return text.contains("\"lastEvaluation\":\"") && !text.contains("\"lastEvaluation\":\"0001-")
+    }
+    #expect(done, "the rules were not evaluated at start")
+}
+
 /// Polls `condition` every 100 ms until it holds or `seconds` pass.
 func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
@@ -154,12 +165,7 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
             $0.ruleEvaluationIntervalMs = 3_600_000  // the test evaluates on demand
         }
         defer { kpid.stop() }
-        // The scheduled evaluation at start (on an empty store) is done before data arrive;
-        // the next one is an hour away: from here on the test evaluates on demand.
-        #expect(
-            waitUntil(seconds: 10) {
-                (try? http("GET", kpid.base + "/api/v1/rules"))?.text.contains("\"lastEvaluation\":\"0001-") == false
-            })
+        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
         // Alertmanager judges endsAt by its own clock: the data sit around the real now.
         let t0 = try peerClockMilliseconds() / 60_000 * 60_000 - 10 * 60_000
         var lines = ""

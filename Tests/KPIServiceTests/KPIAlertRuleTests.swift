@@ -60,6 +60,7 @@ import Testing
             $0.templatesDirectory = Self.templatesDir
         }
         defer { kpid.stop() }
+        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
         let t0 = fixturesEndMs
         var lines = ""
         for m in stride(from: 0, through: 30, by: 5) {

@@ -19,6 +19,7 @@ import Testing
         return [
             "/metrics": ["/metrics"],
             "/api/v1/alerts": ["/api/v1/alerts"],
+            "/api/v1/maintenance": ["/api/v1/maintenance"],
             "/api/v1/rules": ["/api/v1/rules", "/api/v1/rules?type=alert"],
             "/api/v1/export": ["/api/v1/export?match[]=\(everything)", "/api/v1/export?match[]=nyc_secret_metric"],
             "/api/v1/series": ["/api/v1/series?match[]=\(everything)"],
@@ -73,6 +74,8 @@ import Testing
             $0.sitesFile = packageRoot.appendingPathComponent("Queries/sites.json").path
             $0.clock = .pinned(at: fixturesEndMs)
         }
+        let admin = try secured.token(.admin)
+        awaitFirstRuleEvaluation { try? secured.get("/api/v1/rules", token: admin).text }
         let ingest = try secured.token(.ingest)
         var lines: [String] = []
         for m in 0..<30 {
@@ -83,9 +86,13 @@ import Testing
             lines.append(#"{"metric":"nyc_secret_metric","labels":{"site":"NYC-5TH"},"ts":\#(t),"value":7}"#)
         }
         #expect(try secured.ingest(lines.joined(separator: "\n"), token: ingest).status == 200)
-        let admin = try secured.token(.admin)
         let round = try curl("POST", secured.kpid.base + "/api/v1/admin/kpis/evaluate", headers: ["Authorization": "Bearer \(admin)"])
         #expect(round.status == 200, "\(round.text)")
+        let window = try curl(
+            "POST", secured.kpid.base + "/api/v1/maintenance",
+            body: Data(#"{"site":"NYC-5TH","matchers":"{zone=\"nyc-secret-zone\"}","start":0,"end":3600,"reason":"r"}"#.utf8),
+            headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/json"])
+        #expect(window.status == 201, "\(window.text)")
         let rules = try curl(
             "POST", secured.kpid.base + "/api/v1/admin/rules/evaluate?time=\(fixturesEndMs / 1000)",
             headers: ["Authorization": "Bearer \(admin)"])
@@ -104,6 +111,7 @@ import Testing
         let all = try secured.get("/api/v1/export?match[]=" + percentEncoded(#"{__name__=~".+"}"#), token: unscoped)
         #expect(Self.marks.allSatisfy { all.text.contains($0) }, "\(all.text.prefix(300))")
         #expect(try secured.get("/api/v1/alerts", token: unscoped).text.contains("nyc-secret-zone"))
+        #expect(try secured.get("/api/v1/maintenance", token: unscoped).text.contains("nyc-secret-zone"))
         for (pattern, paths) in probes.sorted(by: { $0.key < $1.key }) {
             for path in paths {
                 let r = try secured.get(path, token: jfk)

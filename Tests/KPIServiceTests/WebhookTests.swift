@@ -47,6 +47,7 @@ import Testing
             $0.webhookGroupIntervalMs = 1000
         }
         defer { kpid.stop() }
+        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
         let t0 = fixturesEndMs
         #expect(
             try kpid.ingest(Self.downLines(["cam-1", "cam-2"], from: t0, minutes: 0...5), contentType: "application/x-ndjson").status == 200
@@ -102,6 +103,7 @@ import Testing
             $0.webhookGroupWaitMs = 0
         }
         defer { kpid.stop() }
+        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
         let t0 = fixturesEndMs
         #expect(try kpid.ingest(Self.downLines(["cam-1"], from: t0, minutes: 0...5), contentType: "application/x-ndjson").status == 200)
         for m in [0, 5] {
@@ -127,6 +129,7 @@ import Testing
         let url = "http://127.0.0.1:\(port)/hook"
         let arguments = ["--rule-files", rules, "--webhook-url", url, "--webhook-group-wait", "0s", "--rule-evaluation-interval", "1d"]
         let first = try KpidProcess(data: dir.path + "/data", extraArguments: arguments)
+        awaitFirstRuleEvaluation { try? http("GET", first.base + "/api/v1/rules").text }
         let t0 = fixturesEndMs
         #expect(
             try http(

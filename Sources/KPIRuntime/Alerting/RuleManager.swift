@@ -189,7 +189,10 @@ public final class RuleManager: Sendable {
                 current.group == group
             else { return }
             current.evaluate(at: ts, environment)
+            // Alerts in a maintenance window are evaluated but not notified.
+            let maintenance = runtime.maintenance
             let toSend = current.alertsToSend(at: ts, resendDelayMs: configuration.alertResendDelayMs, intervalMs: interval)
+                .filter { maintenance?.window(covering: $0.alert.labels, at: ts) == nil }
             let failed = current.rules.filter { $0.health == "err" }.count
             state.withLock { s in
                 if let i = s.groups.firstIndex(where: { Self.key($0.group) == key }) { s.groups[i] = current }

@@ -108,6 +108,7 @@ struct AlertController: Controller {
 
     /// `GET /api/v1/alerts`: every pending and firing alert.
     func alerts(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+        let now = configuration.clock.nowMilliseconds()
         var w = JSONWriter(capacity: 2048)
         w.raw("{\"status\":\"success\",\"data\":{\"alerts\":[")
         var first = true
@@ -116,7 +117,7 @@ struct AlertController: Controller {
                 for alert in state.alerts where match.principal.mayAccess(alert.labels) {
                     if !first { w.raw(",") }
                     first = false
-                    Self.writeAlert(alert, to: &w)
+                    Self.writeAlert(alert, maintenance: runtime.maintenance?.window(covering: alert.labels, at: now), to: &w)
                 }
             }
         }
@@ -124,7 +125,7 @@ struct AlertController: Controller {
         return .json(200, w.bytes)
     }
 
-    static func writeAlert(_ alert: Alert, to w: inout JSONWriter) {
+    static func writeAlert(_ alert: Alert, maintenance: MaintenanceWindow? = nil, to w: inout JSONWriter) {
         w.raw("{\"labels\":")
         w.object(alert.labels.pairs.map { ($0.name, $0.value) })
         w.raw(",\"annotations\":")
@@ -139,6 +140,10 @@ struct AlertController: Controller {
         }
         w.raw(",\"value\":")
         w.string(GoFormat.exponent(alert.value))
+        if let maintenance {
+            // Evaluated as usual, not notified: the maintenance window says why.
+            w.raw(",\"suppressed\":true,\"maintenanceWindow\":\(maintenance.id)")
+        }
         w.raw("}")
     }
 
