@@ -126,6 +126,11 @@ public final class Runtime: Sendable {
             path: path, durability: configuration.durability, logger: logger, softwareVersion: ServiceMetrics.version)
         state.withLock { $0.databasePath = path }
         if mode == .serve { try openSecurity(path: path) }
+        if mode != .ingest {
+            // The KPIs read the windows (planned downtime): the server and offline reports alike.
+            let maintenance = try MaintenanceCalendar(store: MaintenanceStore(path: path))
+            state.withLock { $0.maintenance = maintenance }
+        }
         try catalog.open(databasePath: path)
         state.withLock { $0.phase = .recovering }
         return database
@@ -219,7 +224,7 @@ public final class Runtime: Sendable {
     /// What loading the store found (time, corrupt rows left out).
     public var recovery: StoreRecovery.Summary? { state.withLock { $0.recovery } }
 
-    /// The maintenance windows (serve mode).
+    /// The maintenance windows (serve and read modes).
     public var maintenance: MaintenanceCalendar? { state.withLock { $0.maintenance } }
 
     /// The alerting and recording rules (serve mode, once ready).
@@ -279,6 +284,8 @@ public final class Runtime: Sendable {
                 maxGroupBytes: configuration.queryMaxMemoryBytes))
         options.seriesScope = scope
         options.staleness = configuration.staleness
+        options.maintenance =
+            maintenance?.all.map { MaintenanceSpan(matchers: $0.matchers, startMs: $0.record.startsMs, endMs: $0.record.endsMs) } ?? []
         return options
     }
 
@@ -290,11 +297,9 @@ public final class Runtime: Sendable {
         let tokens = try TokenStore(path: path)
         let authenticator = Authenticator(store: tokens)
         let audit = try AuditLog(path: path, retentionMs: configuration.auditRetentionMs, logger: logger)
-        let maintenance = try MaintenanceCalendar(store: MaintenanceStore(path: path))
         state.withLock {
             $0.authenticator = authenticator
             $0.auditLog = audit
-            $0.maintenance = maintenance
         }
         if configuration.authenticationRequired {
             let active = authenticator.activeTokenCount

@@ -206,4 +206,38 @@ import Testing
             #expect(total == Double(max(0, min(hi, now) - lo)), "round \(round): [\(lo), \(hi)) now \(now)")
         }
     }
+
+    @Test func maintenanceWindowsCutRunsIntoPlannedAndUnplannedParts() throws {
+        // cam down 01:00-03:00 (probes every minute, up again at 03:00); a window for cam
+        // 01:30-02:00 and one for another device. [00:00, 04:00): three rows of the one outage:
+        // 01:00-01:30 unplanned (counted where it starts), 01:30-02:00 planned, 02:00-03:00
+        // unplanned and ended (the repair). The other device's window changes nothing.
+        let store = Self.store([("cam", Self.minutes(0, 59, 1) + Self.minutes(60, 179, 0) + Self.minutes(180, 240, 1))])
+        var options = QueryOptions(now: Self.base + 300 * 60_000)
+        options.maintenance = [
+            MaintenanceSpan(
+                matchers: [try LabelMatcher("device", .equal, "cam")], startMs: Self.base + 90 * 60_000, endMs: Self.base + 120 * 60_000),
+            MaintenanceSpan(matchers: [try LabelMatcher("device", .equal, "other")], startMs: Self.base, endMs: Self.base + 240 * 60_000),
+        ]
+        let sql = """
+            SELECT start, "end", duration / INTERVAL '1 minute', started_before, ended, planned
+            FROM intervals(device_up, value = 0, TIMESTAMP '\(Self.at(0))', TIMESTAMP '\(Self.at(240))') ORDER BY start
+            """
+        let rows = try QueryEngine(store: store).execute(sql, options: options).rows.map { $0.map(\.description) }
+        #expect(
+            rows == [
+                [Self.at(60), Self.at(90), "30", "false", "false", "false"],
+                [Self.at(90), Self.at(120), "30", "true", "false", "true"],
+                [Self.at(120), Self.at(180), "60", "true", "true", "false"],
+            ])
+        // Unknown (unplanned) downtime 90 min, planned 30, one outage counted.
+        let totals = try QueryEngine(store: store).execute(
+            """
+            SELECT sum_if(epoch(duration) / 60, NOT planned), sum_if(epoch(duration) / 60, planned),
+                   count_if(NOT started_before AND NOT planned)
+            FROM intervals(device_up, value = 0, TIMESTAMP '\(Self.at(0))', TIMESTAMP '\(Self.at(240))')
+            """, options: options
+        ).rows.first?.map(\.description)
+        #expect(totals == ["90", "30", "1"])
+    }
 }

@@ -82,4 +82,41 @@ import Testing
         let alerts = try http("GET", kpid.base + "/api/v1/alerts").text
         #expect(alerts.contains("cam-7") && alerts.contains("cam-8"), "\(alerts)")
     }
+
+    @Test func downtimeInAWindowIsPlannedNotUnknown() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path + "/data") {
+            KPIAPITests.configure(&$0)
+            $0.clock = .pinned(at: fixturesEndMs + 3 * 3_600_000)
+        }
+        defer { kpid.stop() }
+        // cam-7 down from t0 for 60 minutes (a probe each minute), up from minute 60; a window
+        // for it over minutes 30-50: 40 minutes of unknown downtime, 20 planned, one incident.
+        let t0 = fixturesEndMs
+        var lines = WebhookTests.downLines(["cam-7"], from: t0, minutes: 0...59)
+        lines += WebhookTests.downLines(["cam-7"], from: t0, minutes: 60...120, value: 1)
+        lines += WebhookTests.downLines(["cam-7"], from: t0 - 3_600_000, minutes: 0...59, value: 1)
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        let window = try Self.post(
+            kpid.base,
+            #"{"site":"JFK","matchers":"{device=\"cam-7\"}","start":\#(t0 / 1000 + 1800),"end":\#(t0 / 1000 + 3000),"reason":"planned"}"#)
+        #expect(window.status == 201, "\(window.text)")
+        let from = rfc3339Text(t0 - 3_600_000)
+        let to = rfc3339Text(t0 + 2 * 3_600_000)
+        let r = try http("GET", kpid.base + "/api/v1/kpis?site=JFK&template=security-operations&from=\(from)&to=\(to)")
+        #expect(r.status == 200, "\(r.text)")
+        let kpis = KPIAPITests().kpis(r, template: "security-operations")
+        #expect(kpis["downtime"]?["value"] as? Double == 40, "\(kpis["downtime"] ?? [:])")
+        #expect(kpis["planned_downtime"]?["value"] as? Double == 20, "\(kpis["planned_downtime"] ?? [:])")
+        #expect(kpis["incidents"]?["value"] as? Double == 1)
+        // The outage was repaired outside the window: its whole 60 minutes are its repair time.
+        #expect(kpis["mttr"]?["value"] as? Double == 60)
+    }
+}
+
+/// RFC 3339 of a time in ms (UTC, whole seconds).
+func rfc3339Text(_ ms: Int64) -> String {
+    let f = ISO8601DateFormatter()
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
 }

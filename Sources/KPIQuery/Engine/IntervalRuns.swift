@@ -17,10 +17,14 @@ import KPICore
 /// - `ended`: a sample inside the range showed the condition no longer holding (a repair, for
 ///   outages: MTTR averages `run_end - run_start` of these).
 /// - `went_unknown`: the series went silent inside the range while the condition held.
+/// - `planned`: the row lies in a maintenance window covering the series (``MaintenanceSpan``;
+///   a run is cut at window edges into rows, each but the first `started_before`, only the
+///   last one `ended` or `went_unknown`), so planned downtime is told from unknown downtime.
 struct IntervalRun {
     static let columns: [(name: String, type: ValueType)] = [
         ("start", .timestamp), ("end", .timestamp), ("duration", .interval), ("run_start", .timestamp),
         ("run_end", .timestamp), ("started_before", .boolean), ("ended", .boolean), ("went_unknown", .boolean),
+        ("planned", .boolean),
     ]
 
     /// How far back the start of a run that began before a range is looked for.
@@ -33,6 +37,48 @@ struct IntervalRun {
     var startedBefore: Bool
     var ended: Bool
     var wentUnknown: Bool
+    var planned = false
+
+    /// The run cut at the edges of `windows` (the spans of the maintenance windows covering
+    /// its series): the parts inside one are `planned`.
+    func split(by windows: [(start: Int64, end: Int64)]) -> [IntervalRun] {
+        let inside = windows.filter { $0.end > start && $0.start < end }.sorted { $0.start < $1.start }
+        if inside.isEmpty && !(start == end && windows.contains { $0.start <= start && start < $0.end }) { return [self] }
+        if start == end {
+            var only = self
+            only.planned = true
+            return [only]
+        }
+        // The covered parts, merged.
+        var covered: [(Int64, Int64)] = []
+        for w in inside {
+            let a = max(w.start, start)
+            let b = min(w.end, end)
+            if let last = covered.last, a <= last.1 {
+                covered[covered.count - 1].1 = max(last.1, b)
+            } else {
+                covered.append((a, b))
+            }
+        }
+        var cuts: [(Int64, Int64, Bool)] = []
+        var at = start
+        for (a, b) in covered {
+            if a > at { cuts.append((at, a, false)) }
+            cuts.append((a, b, true))
+            at = b
+        }
+        if at < end { cuts.append((at, end, false)) }
+        return cuts.map { a, b, planned in
+            var piece = self
+            piece.start = a
+            piece.end = b
+            piece.planned = planned
+            piece.startedBefore = startedBefore || a > start
+            piece.ended = ended && b == end
+            piece.wentUnknown = wentUnknown && b == end
+            return piece
+        }
+    }
 
     func store(into row: Row) {
         row.slots[0] = .timestamp(start)
@@ -43,6 +89,7 @@ struct IntervalRun {
         row.slots[5] = .bool(startedBefore)
         row.slots[6] = .bool(ended)
         row.slots[7] = .bool(wentUnknown)
+        row.slots[8] = .bool(planned)
     }
 }
 

@@ -43,6 +43,9 @@ public struct QueryOptions: Sendable {
     /// When a series' last sample stops telling its state (`intervals` ends a run there and
     /// reads that far before a range for the state carried into it).
     public var staleness = StalenessPolicy()
+    /// Maintenance windows: `intervals()` splits runs at their edges and marks the parts inside
+    /// a window covering the series `planned`.
+    public var maintenance: [MaintenanceSpan] = []
     /// Threads a large grouped scan may use; nil for one per core, 1 for a single thread.
     public var parallelism: Int? = nil
     /// Whether grouped scans may read sealed chunks' rollups instead of their samples when the

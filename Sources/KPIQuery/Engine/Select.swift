@@ -357,7 +357,8 @@ extension Execution {
                 } else {
                     runs = try unknownRuns(entry.id, metric: metric, start: start, end: end)
                 }
-                for run in runs where !done {
+                let windows = options.maintenance.filter { $0.covers(entry.labels) }.map { (start: $0.startMs, end: $0.endMs) }
+                for run in windows.isEmpty ? runs : runs.flatMap({ $0.split(by: windows) }) where !done {
                     run.store(into: scanRow)
                     scanRow.nextTimestamp = nil
                     try consume(scanRow)
