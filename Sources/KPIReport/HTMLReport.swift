@@ -144,6 +144,20 @@ enum HTMLReport {
             out += "</ul></div>\n"
         }
 
+        if !review.alerts.lines.isEmpty {
+            // The week's alerts beside the KPIs: what fired, for how long, how fast it was resolved.
+            out += "<section class=\"alerts\"><h2>Alerts this week</h2>\n<table>\n<thead><tr><th scope=\"col\">Alert</th>"
+            out += "<th scope=\"col\">Severity</th><th scope=\"col\">Fired</th><th scope=\"col\">Firing time</th>"
+            out +=
+                "<th scope=\"col\">Longest</th><th scope=\"col\">Mean time to resolve</th><th scope=\"col\">Open</th></tr></thead>\n<tbody>\n"
+            for line in review.alerts.lines {
+                out += "<tr><th scope=\"row\">\(e(line.alertname))</th><td>\(e(line.severity))</td><td>\(line.fired)</td>"
+                out += "<td>\(e(ReportText.duration(line.firingMs)))</td><td>\(e(ReportText.duration(line.longestMs)))</td>"
+                out += "<td>\(e(line.meanTimeToResolveMs.map(ReportText.duration) ?? "—"))</td><td>\(line.open)</td></tr>\n"
+            }
+            out += "</tbody>\n</table>\n</section>\n"
+        }
+
         let weeks = review.trendWeeks
         for section in review.sections {
             out += "<section class=\"template\" id=\"\(e(section.template))\">\n<header><h2>\(e(section.title))</h2>"

@@ -42,6 +42,14 @@ enum JSONReport {
         }.joined(separator: ",")
         freshness += "]}"
         field("freshness", freshness)
+        field(
+            "alerts",
+            "["
+                + review.alerts.lines.map { a in
+                    "{\"alertname\":\(ReportText.json(a.alertname)),\"severity\":\(ReportText.json(a.severity)),\"fired\":\(a.fired),"
+                        + "\"firing_seconds\":\(a.firingMs / 1000),\"longest_seconds\":\(a.longestMs / 1000),"
+                        + "\"mean_time_to_resolve_seconds\":\(a.meanTimeToResolveMs.map { String($0 / 1000) } ?? "null"),\"open\":\(a.open)}"
+                }.joined(separator: ",") + "]")
         var sections: [String] = []
         for section in review.sections {
             var text = "{\"template\":\(ReportText.json(section.template)),\"title\":\(ReportText.json(section.title)),"

@@ -22,6 +22,15 @@ enum MarkdownReport {
             }
             if f.silent.count > 20 { out += "- and \(f.silent.count - 20) more\n" }
         }
+        if !review.alerts.lines.isEmpty {
+            out += "\nAlerts this week:\n\n| alert | severity | fired | firing time | longest | mean time to resolve | open |\n"
+            out += "|---|---|---:|---:|---:|---:|---:|\n"
+            for line in review.alerts.lines {
+                out += "| \(cell(line.alertname)) | \(cell(line.severity)) | \(line.fired) | \(ReportText.duration(line.firingMs)) | "
+                out +=
+                    "\(ReportText.duration(line.longestMs)) | \(line.meanTimeToResolveMs.map(ReportText.duration) ?? "—") | \(line.open) |\n"
+            }
+        }
         if !s.attention.isEmpty {
             out += "\nNeeds attention:\n\n"
             for r in s.attention {

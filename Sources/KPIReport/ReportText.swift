@@ -167,6 +167,17 @@ enum ReportText {
     /// JSON string literal (``JSONString``).
     static func json(_ s: String) -> String { JSONString.literal(s) }
 
+    /// A length of time for people: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
+    static func duration(_ ms: Int64) -> String {
+        let s = max(0, ms / 1000)
+        if s < 60 { return "\(s) s" }
+        let m = s / 60
+        if m < 60 { return "\(m) min" }
+        let h = m / 60
+        if h < 48 { return m % 60 == 0 ? "\(h) h" : "\(h) h \(m % 60) min" }
+        return "\(h / 24) d \(h % 24) h"
+    }
+
     /// A JSON number, or `null`.
     static func json(_ v: Double?) -> String {
         guard let v, let text = machine(v) else { return "null" }

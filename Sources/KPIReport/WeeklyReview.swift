@@ -108,6 +108,8 @@ public struct WeeklyReview: Sendable {
     /// The site's signals at the end of the week (or now, for a week in progress): the newest
     /// sample and the devices that stopped reporting (state unknown), longest silent first.
     public var freshness: SiteFreshness
+    /// The site's alerts of the week (from the `ALERTS` series), most fired first.
+    public var alerts = AlertWeek(lines: [])
     /// The weeks of ``Row/trend``, oldest first; the last is ``Header/week``.
     public var trendWeeks: [ISOWeek]
     /// Wall time of the evaluation, in milliseconds.
@@ -212,12 +214,17 @@ public struct WeeklyReview: Sendable {
             (try? SiteFreshness.evaluate(
                 querier: querier, site: site.site, at: min(range.to, generatedAt), staleness: options.staleness))
             ?? SiteFreshness(lastSampleMs: nil, silent: [], seriesCount: 0)
-        return WeeklyReview(
+        let alerts =
+            (try? AlertWeek.evaluate(querier: querier, site: site.site, from: range.from, to: range.to, now: generatedAt))
+            ?? AlertWeek(lines: [])
+        var review = WeeklyReview(
             header: Header(
                 site: site.site, displayName: site.displayName, timeZone: site.timeZone, week: week, from: range.from,
                 to: range.to, generatedAt: generatedAt, inProgress: generatedAt < range.to),
             sections: sections, summary: summary, freshness: freshness, trendWeeks: weeks,
             elapsedMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
+        review.alerts = alerts
+        return review
     }
 
     /// The review in `format`, as text (UTF-8). `alternates` (HTML only) links other versions

@@ -241,4 +241,38 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
         #expect(try http("POST", kpid.base + "/api/v1/admin/rules/reload").status == 200)
         #expect(try http("GET", kpid.base + "/api/v1/rules").text.contains("\"duration\":600"))
     }
+
+    @Test func theWeeklyReviewListsTheWeeksAlerts() throws {
+        let dir = TempDir()
+        let kpid = try RunningService(data: dir.path + "/data") {
+            KPIAPITests.configure(&$0)
+            $0.clock = .pinned(at: fixturesEndMs)
+        }
+        defer { kpid.stop() }
+        // JFK's cam-7 fired for 20 minutes on Wednesday of 2026-W47 and resolved (the marker
+        // is written by the rules; here it is sent as remote write would: the stale NaN).
+        let wednesday = fixturesEndMs - 4 * 86_400_000
+        var lines = ""
+        for m in 0..<20 {
+            lines +=
+                #"{"metric":"ALERTS","labels":{"alertname":"DeviceDown","alertstate":"firing","severity":"page","site":"JFK","device":"cam-7"},"ts":\#(wednesday + Int64(m) * 60_000),"value":1}"#
+                + "\n"
+        }
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        var batch = SampleBatch()
+        batch.append(
+            Labels(
+                metric: "ALERTS", ["alertname": "DeviceDown", "alertstate": "firing", "severity": "page", "site": "JFK", "device": "cam-7"]),
+            timestamp: wednesday + 20 * 60_000, value: StaleMarker.value)
+        _ = kpid.service.runtime.write(batch)
+        let json = try http("GET", kpid.base + "/reports/weekly.json?site=JFK&week=2026-W47")
+        let alerts = json.json["alerts"] as? [[String: Any]] ?? []
+        #expect(alerts.count == 1, "\(json.text.prefix(400))")
+        #expect(alerts.first?["alertname"] as? String == "DeviceDown" && alerts.first?["fired"] as? Int == 1)
+        #expect(alerts.first?["firing_seconds"] as? Int == 1200 && alerts.first?["mean_time_to_resolve_seconds"] as? Int == 1200)
+        let html = try http("GET", kpid.base + "/reports/weekly?site=JFK&week=2026-W47").text
+        #expect(html.contains("Alerts this week") && html.contains("<th scope=\"row\">DeviceDown</th>") && html.contains("20 min"))
+        let md = try http("GET", kpid.base + "/reports/weekly?site=JFK&week=2026-W47&format=md").text
+        #expect(md.contains("| DeviceDown | page | 1 | 20 min | 20 min | 20 min | 0 |"), "\(md)")
+    }
 }
