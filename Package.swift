@@ -79,7 +79,7 @@ let package = Package(
             name: "KPIRuntime",
             dependencies: [
                 "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIFixtures", "KPIAlerting",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // The HTTP layer: routes, handlers, authentication, rate limits, audit of requests.

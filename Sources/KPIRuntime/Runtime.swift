@@ -128,7 +128,7 @@ public final class Runtime: Sendable {
         if mode == .serve { try openSecurity(path: path) }
         if mode != .ingest {
             // The KPIs read the windows (planned downtime): the server and offline reports alike.
-            let maintenance = try MaintenanceCalendar(store: MaintenanceStore(path: path))
+            let maintenance = try MaintenanceCalendar(store: MaintenanceStore(path: path), file: configuration.maintenanceFile)
             state.withLock { $0.maintenance = maintenance }
         }
         try catalog.open(databasePath: path)

@@ -154,6 +154,9 @@ struct Serve: ParsableCommand {
             // SIGHUP reloads the rule files, as it does Prometheus' (an error is logged and the
             // old rules keep running).
             _ = try? service.runtime.rules?.reload()
+            do { try service.runtime.maintenance?.reloadFile() } catch {
+                logger.error("maintenance file not reloaded", metadata: ["error": "\(error)"])
+            }
         }
         logger.info("shutting down", metadata: ["signal": "\(received)"])
         service.stop()

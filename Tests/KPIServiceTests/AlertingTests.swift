@@ -275,4 +275,51 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
         let md = try http("GET", kpid.base + "/reports/weekly?site=JFK&week=2026-W47&format=md").text
         #expect(md.contains("| DeviceDown | page | 1 | 20 min | 20 min | 20 min | 0 |"), "\(md)")
     }
+
+    @Test func aSilenceInAlertmanagerHoldsTheNotification() throws {
+        let dir = TempDir()
+        try Self.rules.write(toFile: dir.path + "/rules.yaml", atomically: true, encoding: .utf8)
+        let hook = try WebhookReceiver()
+        defer { hook.server.stop() }
+        try FileManager.default.createDirectory(atPath: dir.path + "/am", withIntermediateDirectories: true)
+        let am = try AlertmanagerServer(dir: dir.path + "/am", webhook: hook.url)
+        defer { am.stop() }
+        let kpid = try RunningService(data: dir.path + "/data") {
+            $0.ruleFiles = [dir.path + "/rules.yaml"]
+            $0.alertmanagerURLs = [am.base]
+        }
+        defer { kpid.stop() }
+        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
+        let t0 = try peerClockMilliseconds() / 60_000 * 60_000 - 10 * 60_000
+        // A silence for cam-8, set in Alertmanager (its API, its clock).
+        let silence = """
+            {"matchers":[{"name":"device","value":"cam-8","isRegex":false,"isEqual":true}],
+             "startsAt":"\(rfc3339Text(t0 - 3_600_000))","endsAt":"\(rfc3339Text(t0 + 3_600_000))",
+             "createdBy":"test","comment":"lens cleaning"}
+            """
+        let created = try http(
+            "POST", am.base + "/api/v2/silences", body: Data(silence.utf8), headers: ["Content-Type": "application/json"])
+        #expect(created.status == 200, "\(created.text)")
+        var lines = ""
+        for m in 0...5 {
+            for d in ["cam-7", "cam-8"] {
+                lines +=
+                    "{\"metric\":\"device_up\",\"labels\":{\"site\":\"JFK\",\"device\":\"\(d)\"},\"ts\":\(t0 + Int64(m) * 60_000),\"value\":0}\n"
+            }
+        }
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        for m in [0, 5] {
+            #expect(
+                try http("POST", kpid.base + "/api/v1/admin/rules/evaluate?time=\(Double(t0 + Int64(m) * 60_000) / 1000)").status == 200)
+        }
+        #expect(hook.wait(seconds: 30) { !$0.isEmpty }, "no notification; alertmanager log: \(am.logText)")
+        Thread.sleep(forTimeInterval: 2)
+        let devices = hook.bodies.flatMap {
+            ($0["alerts"] as? [[String: Any]] ?? []).compactMap { ($0["labels"] as? [String: String])?["device"] }
+        }
+        #expect(Set(devices) == ["cam-7"], "\(hook.bodies)")
+        // Alertmanager has both; it holds cam-8's.
+        let held = try http("GET", am.base + "/api/v2/alerts?silenced=true&active=false")
+        #expect(held.text.contains("cam-8"), "\(held.text)")
+    }
 }

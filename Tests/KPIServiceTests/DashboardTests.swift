@@ -1,8 +1,8 @@
 import Foundation
 import KPICore
 import KPIPromQL
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// The Grafana dashboards in `Dashboards/`: valid JSON with unique uids and the variables

@@ -1,7 +1,7 @@
 import Foundation
 import KPICore
-import KPIService
 import KPIRuntime
+import KPIService
 import KPIWire
 import Testing
 
@@ -73,7 +73,8 @@ import Testing
     /// The samples of every demo series up to `end`, as "labels ts value" lines, sorted.
     static func dump(_ kpid: RunningService, end: Int64) throws -> [String] {
         let r = try http(
-            "GET", kpid.base + "/api/v1/export?match=" + percentEncoded(#"{site="JFK",__name__!~"kpid_.*"}"#)
+            "GET",
+            kpid.base + "/api/v1/export?match=" + percentEncoded(#"{site="JFK",__name__!~"kpid_.*"}"#)
                 + "&start=0&end=\(Double(end) / 1000)")
         #expect(r.status == 200)
         return r.text.split(separator: "\n").map(String.init).sorted()
@@ -148,7 +149,8 @@ import Testing
         let dir = TempDir()
         let sites = try Self.demoSites(["JFK"], in: dir)
         let plain = try RunningService(data: dir.path + "/data")
-        let r = try plain.ingest(#"{"metric":"m","labels":{"site":"MINE"},"ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
+        let r = try plain.ingest(
+            #"{"metric":"m","labels":{"site":"MINE"},"ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
         #expect(r.status == 200)
         plain.stop()
         #expect(throws: (any Error).self) { _ = try Self.demo(dir.path + "/data", at: "2027-03-01T14:00:00Z", sites: sites) }
@@ -176,4 +178,3 @@ import Testing
         #expect(dom.stdout.contains("<div class=\"count none\" role=\"listitem\"><b>0</b>"))
     }
 }
-

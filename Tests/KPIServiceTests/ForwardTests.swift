@@ -1,6 +1,6 @@
 import Foundation
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// `forward-url`: kpid forwards what it acknowledges to a real Prometheus started with

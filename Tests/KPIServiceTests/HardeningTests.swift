@@ -1,7 +1,7 @@
 import Foundation
 import KPICore
-import KPIService
 import KPIRuntime
+import KPIService
 import KPIStorage
 import KPIWire
 import Logging
@@ -38,7 +38,9 @@ import Testing
                 headers: ["Content-Type": "application/x-protobuf"])
             #expect(protobuf.status == 400 && protobuf.text.contains("timestamp_deltas[0]"), "\(protobuf.text)")
             let remote = try http(
-                "POST", kpid.base + "/api/v1/write", body: Data(RemoteWriteEncoder.encode([RemoteWriteEncoder.Series(labels: Labels(metric: "m"), timestamps: [t], values: [1])])),
+                "POST", kpid.base + "/api/v1/write",
+                body: Data(
+                    RemoteWriteEncoder.encode([RemoteWriteEncoder.Series(labels: Labels(metric: "m"), timestamps: [t], values: [1])])),
                 headers: ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"])
             #expect(remote.status == 400 && remote.text.contains("samples[0].timestamp"), "\(remote.text)")
         }
@@ -115,7 +117,8 @@ import Testing
         // range"), in constants and per row alike, never a wrapped number.
         for (expression, named) in [
             ("9223372036854775807 + 1", "9223372036854775807 + 1"), ("-9223372036854775807 - 2", "-9223372036854775807 - 2"),
-            ("4611686018427387904 * 2", "4611686018427387904 * 2"), ("CAST(value AS INTEGER) + 9223372036854775807", "1 + 9223372036854775807"),
+            ("4611686018427387904 * 2", "4611686018427387904 * 2"),
+            ("CAST(value AS INTEGER) + 9223372036854775807", "1 + 9223372036854775807"),
             ("-(-9223372036854775807 - 1)", "-(-9223372036854775808)"),
         ] {
             let wrap = try sql("SELECT \(expression) AS x FROM device_up")
@@ -145,7 +148,10 @@ import Testing
             #expect(r.status == 400 && r.text.contains("nests too deeply"), "\(q.prefix(40)): \(r.status) \(r.text.prefix(200))")
         }
         // Within the limit still works.
-        let fine = try http("GET", kpid.base + "/api/v1/query?query=" + percentEncoded(String(repeating: "(", count: 50) + "1" + String(repeating: ")", count: 50)))
+        let fine = try http(
+            "GET",
+            kpid.base + "/api/v1/query?query=" + percentEncoded(String(repeating: "(", count: 50) + "1" + String(repeating: ")", count: 50))
+        )
         #expect(fine.status == 200, "\(fine.text.prefix(200))")
         let sql = [
             "SELECT 1" + String(repeating: " + 1", count: 10_000) + " AS x",
@@ -158,7 +164,9 @@ import Testing
             #expect(r.status == 400 && r.text.contains("more than 500"), "\(q.prefix(40)): \(r.status) \(r.text.prefix(200))")
         }
         try Self.stillServes(kpid)
-        let sum = try http("GET", kpid.base + "/api/v1/sql?query=" + percentEncoded("SELECT 1" + String(repeating: " + 1", count: 400) + " AS x FROM alive"))
+        let sum = try http(
+            "GET",
+            kpid.base + "/api/v1/sql?query=" + percentEncoded("SELECT 1" + String(repeating: " + 1", count: 400) + " AS x FROM alive"))
         #expect(sum.status == 200 && sum.text.contains("401"), "\(sum.text.prefix(200))")
         try Self.stillServes(kpid)
     }
@@ -222,7 +230,8 @@ import Testing
         // A pattern that matches quickly still matches, and a match is exact.
         let quick = try http("GET", kpid.base + "/api/v1/query?time=1795392000&query=" + percentEncoded(#"queue{zone=~"a+1"}"#))
         #expect(quick.status == 200 && quick.text.contains(#""value":[1795392000,"1"]"#), "\(quick.text.prefix(300))")
-        let sql = try http("GET", kpid.base + "/api/v1/sql?query=" + percentEncoded("SELECT count(*) AS n FROM queue WHERE zone ~ '1[0-9]$'"))
+        let sql = try http(
+            "GET", kpid.base + "/api/v1/sql?query=" + percentEncoded("SELECT count(*) AS n FROM queue WHERE zone ~ '1[0-9]$'"))
         #expect(sql.status == 200 && sql.text.contains("10"), "\(sql.text.prefix(300))")
         try Self.stillServes(kpid)
     }
@@ -241,7 +250,8 @@ import Testing
             let text = try kpid.ingest("\(name) 1 1795392000000\n", contentType: "text/plain")
             #expect(text.status == 400, "\(text.text.prefix(200))")
         }
-        let ok = try kpid.ingest(#"{"metric":"\#(String(repeating: "m", count: 256))","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
+        let ok = try kpid.ingest(
+            #"{"metric":"\#(String(repeating: "m", count: 256))","ts":1795392000000,"value":1}"#, contentType: "application/x-ndjson")
         #expect(ok.status == 200, "\(ok.text.prefix(200))")
         let names = try http("GET", kpid.base + "/api/v1/label/__name__/values")
         #expect(names.body.count < 1000)
@@ -275,14 +285,16 @@ import Testing
         for site in ["JFK", "NYC-5TH"] {
             for m in 0..<60 {
                 lines.append(
-                    #"{"metric":"device_up","labels":{"site":"\#(site)","device":"cam-1","device_type":"camera"},"ts":\#(fixturesEndMs - Int64(m) * 60_000),"value":1}"#)
+                    #"{"metric":"device_up","labels":{"site":"\#(site)","device":"cam-1","device_type":"camera"},"ts":\#(fixturesEndMs - Int64(m) * 60_000),"value":1}"#
+                )
             }
         }
         #expect(try secured.ingest(lines.joined(separator: "\n"), token: ingest).status == 200)
         let round = try curl("POST", secured.kpid.base + "/api/v1/admin/kpis/evaluate", headers: ["Authorization": "Bearer \(admin)"])
         #expect(round.status == 200, "\(round.text)")
         let all = try secured.get("/metrics", token: try secured.token(.read))
-        #expect(all.text.contains(#"site="NYC-5TH""#) && all.text.contains(#"site="JFK""#) && all.text.contains("kpid_samples_ingested_total"))
+        #expect(
+            all.text.contains(#"site="NYC-5TH""#) && all.text.contains(#"site="JFK""#) && all.text.contains("kpid_samples_ingested_total"))
         let scoped = try secured.get("/metrics", token: try secured.token(.read, sites: ["JFK"]))
         #expect(scoped.status == 200)
         let samples = scoped.text.split(separator: "\n").filter { !$0.hasPrefix("#") }
@@ -343,7 +355,8 @@ import Testing
         let host = String(kpid.base.dropFirst("http://".count))
         let body = Data(#"{"metric":"csrf","ts":1795392000000,"value":1}"#.utf8)
         for headers in [["Origin": "http://evil.example"], ["Origin": "null"], ["Sec-Fetch-Site": "cross-site"]] {
-            let r = try curl("POST", kpid.base + "/api/v1/ingest", body: body, headers: headers.merging(["Content-Type": "text/plain"]) { a, _ in a })
+            let r = try curl(
+                "POST", kpid.base + "/api/v1/ingest", body: body, headers: headers.merging(["Content-Type": "text/plain"]) { a, _ in a })
             #expect(r.status == 403 && r.text.contains("cross-"), "\(headers): \(r.status) \(r.text)")
         }
         #expect(try kpid.exportedSamples("csrf").isEmpty)
@@ -370,7 +383,8 @@ import Testing
         let scoped = try secured.get(query, token: try secured.token(.read, sites: ["JFK"]))
         #expect(scoped.status == 400 && !scoped.text.contains("secret_gate_state"), "\(scoped.text)")
         #expect(!scoped.text.contains("did you mean"), "\(scoped.text)")
-        let near = try secured.get("/api/v1/sql?query=" + percentEncoded("SELECT * FROM queue_wai"), token: try secured.token(.read, sites: ["JFK"]))
+        let near = try secured.get(
+            "/api/v1/sql?query=" + percentEncoded("SELECT * FROM queue_wai"), token: try secured.token(.read, sites: ["JFK"]))
         #expect(near.text.contains("did you mean queue_wait"), "\(near.text)")
     }
 
@@ -416,10 +430,12 @@ import Testing
         for series in 0..<20 {
             for k in 0..<600 {
                 let value = Double(series * 600 + k) + 0.5
-                lines += #"{"metric":"distinct","labels":{"zone":"z\#(series)"},"ts":\#(start + Int64(k) * 60_000),"value":\#(value)}"# + "\n"
+                lines +=
+                    #"{"metric":"distinct","labels":{"zone":"z\#(series)"},"ts":\#(start + Int64(k) * 60_000),"value":\#(value)}"# + "\n"
             }
         }
-        let ingested = try http("POST", kpid.base + "/api/v1/ingest", body: Data(lines.utf8), headers: ["Content-Type": "application/x-ndjson"])
+        let ingested = try http(
+            "POST", kpid.base + "/api/v1/ingest", body: Data(lines.utf8), headers: ["Content-Type": "application/x-ndjson"])
         #expect(ingested.status == 200, "\(ingested.text)")
         let pid = kpid.process.processIdentifier
         // A query of the same size that stays small, so the heap's working size is in "before".

@@ -120,3 +120,35 @@ func rfc3339Text(_ ms: Int64) -> String {
     f.timeZone = TimeZone(identifier: "UTC")
     return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
 }
+
+/// Maintenance windows from `maintenance-file`: listed beside the API's, read-only over the
+/// API, errors naming the entry and field.
+@Suite struct MaintenanceFileTests {
+    @Test func fileWindowsAreListedAndReadOnly() throws {
+        let dir = TempDir()
+        let file = dir.path + "/maintenance.yaml"
+        try """
+        windows:
+          - site: JFK
+            matchers: '{device="cam-7"}'
+            start: 2026-11-22T02:00:00Z
+            end: 2026-11-22T04:00:00Z
+            reason: firmware upgrade
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let kpid = try RunningService(data: dir.path + "/data") {
+            $0.maintenanceFile = file
+            $0.clock = .pinned(at: fixturesEndMs)
+        }
+        defer { kpid.stop() }
+        let list = try http("GET", kpid.base + "/api/v1/maintenance").text
+        #expect(list.contains(#""matchers":"{device=\"cam-7\",site=\"JFK\"}""#) && list.contains(#""source":"file""#), "\(list)")
+        #expect(list.contains(#""start":"2026-11-22T02:00:00Z""#) && list.contains(#""id":-1"#), "\(list)")
+        #expect(try http("DELETE", kpid.base + "/api/v1/maintenance/-1").status == 409)
+        // A bad file on reload is refused, naming the window and field; the old windows stay.
+        try "windows:\n  - site: JFK\n    start: 2026-11-22T02:00:00Z\n    end: 2026-11-22T01:00:00Z\n    reason: x\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let r = try http("POST", kpid.base + "/api/v1/admin/rules/reload")
+        #expect(r.status == 400 && r.text.contains("window #1: end"), "\(r.text)")
+        #expect(try http("GET", kpid.base + "/api/v1/maintenance").text.contains("firmware upgrade"))
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import KPICore
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 @Suite(.serialized) struct PersistenceTests {

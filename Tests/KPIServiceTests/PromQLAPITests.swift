@@ -1,6 +1,6 @@
 import Foundation
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// The Prometheus query API over real HTTP: envelope, parameters, status codes and error types.

@@ -83,7 +83,8 @@ import Testing
         // Each setting is read from each source: a value it refuses is reported under its name
         // and source. Free-text settings (addresses, paths, tokens) take any value.
         let freeText: Set<String> = [
-            "bind", "data", "demo-sites", "queries-dir", "templates-dir", "sites-file", "forward-bearer-token", "rule-files", "webhook-secret",
+            "bind", "data", "demo-sites", "queries-dir", "templates-dir", "sites-file", "forward-bearer-token", "rule-files",
+            "webhook-secret", "maintenance-file",
         ]
         let bad = "\u{1}not a value"
         for setting in ServiceConfiguration.settings {

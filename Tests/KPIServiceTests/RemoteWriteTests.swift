@@ -1,7 +1,7 @@
 import Foundation
 import KPICore
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// Remote write request bodies built by hand, byte by byte: protobuf fields and a snappy block

@@ -1,6 +1,6 @@
 import Foundation
-import KPIService
 import KPIRuntime
+import KPIService
 import KPIStorage
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
+import KPIRuntime
 import Testing
 
-import KPIRuntime
 @testable import KPIService
 
 /// The scheduled rolling KPIs: values per window against sums and means worked out by hand

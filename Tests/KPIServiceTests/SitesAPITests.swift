@@ -1,6 +1,6 @@
 import Foundation
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// `POST /api/v1/sites`, `DELETE /api/v1/sites/<id>` and `GET /api/v1/sites` over real HTTP:

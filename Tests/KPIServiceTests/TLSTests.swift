@@ -1,6 +1,6 @@
 import Foundation
-import KPIService
 import KPIRuntime
+import KPIService
 import Testing
 
 /// HTTPS through libmicrohttpd (GnuTLS), checked with curl against certificates openssl makes

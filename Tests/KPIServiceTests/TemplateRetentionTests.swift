@@ -1,8 +1,8 @@
 import Foundation
+import KPIRuntime
 import KPIStorage
 import Testing
 
-import KPIRuntime
 @testable import KPIService
 
 /// Retention rules per KPI template (`template/<name>=<duration>`): expanded to the metrics the

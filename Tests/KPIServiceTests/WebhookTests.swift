@@ -122,6 +122,38 @@ import Testing
         #expect(metrics.contains("kpid_webhook_outbox_pending 0"))
     }
 
+    @Test func notificationsOfAGroupArriveInOrderAfterTheReceiverWasDown() throws {
+        let dir = TempDir()
+        let hook = try WebhookReceiver(statuses: [503, 503])
+        defer { hook.server.stop() }
+        let rules = try Self.rulesFile(dir)
+        let kpid = try RunningService(data: dir.path + "/data") {
+            $0.ruleFiles = [rules]
+            $0.webhooks = [WebhookTarget(url: hook.url, matchers: [])]
+            $0.webhookGroupWaitMs = 0
+            $0.webhookGroupIntervalMs = 0
+        }
+        defer { kpid.stop() }
+        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
+        let t0 = fixturesEndMs
+        var lines = Self.downLines(["cam-1"], from: t0, minutes: 0...5)
+        lines += Self.downLines(["cam-1"], from: t0, minutes: 6...6, value: 1)
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        // Fires at minute 5; the firing notification fails (503) while the resolution at
+        // minute 6 joins the outbox behind it.
+        for m in [0, 5] {
+            #expect(
+                try http("POST", kpid.base + "/api/v1/admin/rules/evaluate?time=\(Double(t0 + Int64(m) * 60_000) / 1000)").status == 200)
+        }
+        #expect(waitUntil(seconds: 10) { hook.requests.count >= 1 })
+        #expect(try http("POST", kpid.base + "/api/v1/admin/rules/evaluate?time=\(Double(t0 + 6 * 60_000) / 1000)").status == 200)
+        #expect(waitUntil(seconds: 30) { hook.requests.count >= 4 })
+        Thread.sleep(forTimeInterval: 1)
+        // 503, 503, then the firing one taken, then the resolution: never the other way round.
+        let statuses = hook.bodies.map { $0["status"] as? String ?? "?" }
+        #expect(statuses == ["firing", "firing", "firing", "resolved"], "\(statuses)")
+    }
+
     @Test func aNotificationWrittenBeforeSIGKILLIsDeliveredAfterTheRestart() throws {
         let dir = TempDir()
         let rules = try Self.rulesFile(dir)

@@ -3,12 +3,15 @@ import KPICore
 import KPIPromQL
 import KPIStorage
 import Synchronization
+import Yams
 
 /// A planned maintenance window: while it runs, the alerts whose labels match its selector
 /// are evaluated as usual but not notified (shown as suppressed).
 public struct MaintenanceWindow: Sendable, Equatable {
     public var record: MaintenanceRecord
     public var matchers: [LabelMatcher]
+    /// Whether it comes from `maintenance-file` (read-only over the API; negative id).
+    public var fromFile = false
 
     public var id: Int64 { record.id }
 
@@ -26,10 +29,97 @@ public struct MaintenanceWindow: Sendable, Equatable {
 public final class MaintenanceCalendar: Sendable {
     private let store: MaintenanceStore
     private let windows = Mutex<[MaintenanceWindow]>([])
+    private let fileWindows = Mutex<[MaintenanceWindow]>([])
+    private let file: String?
 
-    init(store: MaintenanceStore) throws {
+    /// Why `maintenance-file` was refused: the file, the entry and the field.
+    public struct FileError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    init(store: MaintenanceStore, file: String? = nil) throws {
         self.store = store
+        self.file = file
         try reload()
+        try reloadFile()
+    }
+
+    /// Reads `maintenance-file` again (at start, on SIGHUP and on a rules reload); on an error
+    /// the windows read before stay.
+    public func reloadFile() throws {
+        guard let file else { return }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw FileError(description: "\(file): the maintenance file cannot be read")
+        }
+        let loaded = try Self.parseFile(text, file: file)
+        fileWindows.withLock { $0 = loaded }
+    }
+
+    /// The windows of a maintenance file: `windows:` (or a top-level list) of entries with
+    /// `site` and/or `matchers`, `start`, `end` (RFC 3339 or unix seconds) and `reason`.
+    static func parseFile(_ text: String, file: String) throws -> [MaintenanceWindow] {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw FileError(description: "\(file): not valid YAML: \(error)") }
+        let list = (root as? [String: Any])?["windows"] ?? root
+        guard let entries = list as? [Any] else {
+            if root == nil { return [] }
+            throw FileError(description: "\(file): expected windows: a list of maintenance windows")
+        }
+        var out: [MaintenanceWindow] = []
+        for (i, raw) in entries.enumerated() {
+            func fail(_ field: String, _ reason: String) -> FileError {
+                FileError(description: "\(file): window #\(i + 1): \(field): \(reason)")
+            }
+            guard let entry = raw as? [String: Any] else { throw fail("window", "must be a mapping") }
+            for key in entry.keys.sorted() where !["site", "matchers", "start", "end", "reason"].contains(key) {
+                throw fail(key, "unknown field; a window has site, matchers, start, end, reason")
+            }
+            var matchers: [LabelMatcher] = []
+            if let text = entry["matchers"] {
+                guard let text = text as? String, let parsed = try? PromQL.parseSeriesSelector(text) else {
+                    throw fail("matchers", "must be a selector like {device=\"cam-7\"}")
+                }
+                matchers = parsed
+            }
+            if let site = entry["site"] {
+                guard let site = site as? String, !site.isEmpty else { throw fail("site", "must be a site id") }
+                matchers.removeAll { $0.name == "site" }
+                matchers.append(try LabelMatcher("site", .equal, site))
+            }
+            guard !matchers.isEmpty else { throw fail("matchers", "a window needs a site or matchers") }
+            func time(_ name: String) throws -> Int64 {
+                switch entry[name] {
+                case let d as Date: return Int64((d.timeIntervalSince1970 * 1000).rounded())
+                case let n as Int: return Int64(n) * 1000
+                case let n as Double: return Int64((n * 1000).rounded())
+                case let t as String:
+                    if let ms = Self.parseTime(t) { return ms }
+                    throw fail(name, "\"\(t)\" is not an RFC 3339 time")
+                default: throw fail(name, "must be an RFC 3339 time or unix seconds")
+                }
+            }
+            let start = try time("start")
+            let end = try time("end")
+            guard end > start else { throw fail("end", "must be after start") }
+            guard let reason = entry["reason"] as? String, !reason.isEmpty else { throw fail("reason", "say why") }
+            let text = "{" + matchers.map(\.description).joined(separator: ",") + "}"
+            var window = MaintenanceWindow(
+                record: MaintenanceRecord(
+                    id: -Int64(i + 1), matchers: text, startsMs: start, endsMs: end, reason: reason, author: "file:" + file,
+                    createdMs: 0),
+                matchers: matchers)
+            window.fromFile = true
+            out.append(window)
+        }
+        return out
+    }
+
+    static func parseTime(_ text: String) -> Int64? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        if let d = f.date(from: text) { return Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
     }
 
     private func reload() throws {
@@ -40,12 +130,12 @@ public final class MaintenanceCalendar: Sendable {
         windows.withLock { $0 = loaded }
     }
 
-    /// Every window.
-    public var all: [MaintenanceWindow] { windows.withLock { $0 } }
+    /// Every window: the file's, then the API's.
+    public var all: [MaintenanceWindow] { fileWindows.withLock { $0 } + windows.withLock { $0 } }
 
     /// The window covering an alert with these labels at `ts`, if any.
     public func window(covering labels: Labels, at ts: Int64) -> MaintenanceWindow? {
-        windows.withLock { $0.first { $0.covers(labels, at: ts) } }
+        all.first { $0.covers(labels, at: ts) }
     }
 
     /// Stores a window (its selector checked by the caller) and returns it.

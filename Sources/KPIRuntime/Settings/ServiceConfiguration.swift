@@ -92,6 +92,8 @@ public struct ServiceConfiguration: Sendable {
     /// (`external-url`); empty: `http://<bind>:<port>`.
     public var externalURL: String = ""
 
+    /// A file of maintenance windows (`maintenance-file`, YAML or JSON); nil for none.
+    public var maintenanceFile: String?
     /// Webhooks alerts are posted to in Alertmanager's webhook format (`webhook-url`).
     public var webhooks: [WebhookTarget] = []
     /// The HMAC-SHA256 key webhook bodies are signed with (`webhook-secret`); nil: unsigned.

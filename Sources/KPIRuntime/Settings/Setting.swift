@@ -480,6 +480,12 @@ extension ServiceConfiguration {
             c.externalURL = value.hasSuffix("/") ? String(value.dropLast()) : value
         },
         Setting(
+            "maintenance-file", default: "none",
+            help: "a YAML or JSON file of maintenance windows (`windows:` with `site`/`matchers`, `start`, `end`, `reason`), read at start and on reload, beside the ones of `/api/v1/maintenance`"
+        ) { c, value throws(Setting.Refusal) in
+            c.maintenanceFile = value.isEmpty ? nil : value
+        },
+        Setting(
             "webhook-url", default: "none",
             help:
                 "webhooks alerts are posted to (Alertmanager's webhook format, signed, through a durable outbox): entries `URL` or `URL{severity=\"page\"}` (only matching alerts) separated by `;` or new lines, or `@FILE`; see [Alerting](#alerting)"

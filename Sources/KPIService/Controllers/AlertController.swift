@@ -157,6 +157,12 @@ struct AlertController: Controller {
     /// (file, line, group, rule, field) when one is refused, the old rules still running.
     func reload(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let rules = try manager()
+        do {
+            try runtime.maintenance?.reloadFile()
+        } catch {
+            audit(match, rows: 0, detail: "maintenance file refused: \(error)")
+            throw APIError(status: 400, message: "the maintenance file was not loaded; the windows read before stay: \(error)")
+        }
         let loaded: (files: Int, groups: Int, rules: Int)
         do throws(RuleLoadError) {
             loaded = try rules.reload()

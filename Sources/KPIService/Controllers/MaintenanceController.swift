@@ -41,8 +41,12 @@ struct MaintenanceController: Controller {
         w.string(r.reason)
         w.raw(",\"author\":")
         w.string(r.author)
-        w.raw(",\"created\":")
-        w.string(AlertController.time(r.createdMs))
+        if !window.fromFile {
+            w.raw(",\"created\":")
+            w.string(AlertController.time(r.createdMs))
+        }
+        w.raw(",\"source\":")
+        w.string(window.fromFile ? "file" : "api")
         w.raw("}")
     }
 
@@ -128,6 +132,7 @@ struct MaintenanceController: Controller {
 
     private func id(_ match: RouteMatch) throws(APIError) -> Int64 {
         guard let id = Int64(match.parameters["id"] ?? "") else { throw APIError.badParameter("id", "must be a window id") }
+        if id < 0 { throw APIError(status: 409, message: "window \(id) is defined in maintenance-file; change it there") }
         return id
     }
 
