@@ -400,6 +400,20 @@ public struct AlertTemplate: Sendable, Equatable {
         }
     }
 
+    /// `text` padded with spaces to the width of a `%-5s`-style `spec` (left-aligned with `-`),
+    /// cut to its precision (`%.3s`).
+    static func pad(_ text: String, _ spec: String) -> String {
+        var body = Substring(spec.dropFirst())
+        let left = body.contains("-")
+        body = body.drop { "+-# 0".contains($0) }
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        var value = text
+        if parts.count > 1, let precision = Int(parts[1]) { value = String(value.prefix(precision)) }
+        let width = parts.first.flatMap { Int($0) } ?? 0
+        let padding = String(repeating: " ", count: max(0, width - value.count))
+        return left ? value + padding : padding + value
+    }
+
     /// Go's `strings.Title`: the first letter of each word upper-cased, the rest left as it is
     /// (`JFK` stays `JFK`; `jfk t4` becomes `Jfk T4`).
     static func title(_ text: String) -> String {
@@ -427,7 +441,18 @@ public struct AlertTemplate: Sendable, Equatable {
             }
             var spec = "%"
             i += 1
+            var digits = 0
             while i < c.count && "+-# 0123456789.".contains(c[i]) {
+                // Width and precision of at most three digits each: no 10⁹-character padding.
+                if c[i].isNumber {
+                    digits += 1
+                    if digits > 3 {
+                        i += 1
+                        continue
+                    }
+                } else {
+                    digits = 0
+                }
                 spec.append(c[i])
                 i += 1
             }
@@ -449,13 +474,10 @@ public struct AlertTemplate: Sendable, Equatable {
             next += 1
             switch verb {
             case "s", "v":
-                out += String(format: spec + "@", arg.text as NSString)
+                out += Self.pad(arg.text, spec)
             case "q":
-                out += String(
-                    format: spec + "@",
-                    ("\""
-                        + arg.text.replacingOccurrences(of: "\\", with: "\\\\")
-                        .replacingOccurrences(of: "\"", with: "\\\"") + "\"") as NSString)
+                let quoted = arg.text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                out += Self.pad("\"" + quoted + "\"", spec)
             case "d", "x", "X":
                 if let v = try? arg.number(), v.rounded() == v, abs(v) < 9.2e18 {
                     out += String(format: spec + "ll" + String(verb), Int64(v))

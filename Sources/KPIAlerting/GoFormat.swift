@@ -132,7 +132,8 @@ public enum GoFormat {
 
     /// Prometheus' `humanizeTimestamp`: Unix seconds as a UTC time (`2026-12-07 10:00:00 +0000 UTC`).
     public static func humanizeTimestamp(_ v: Double) -> String {
-        if v.isNaN || v.isInfinite { return g4(v) }
+        // Beyond ±1e15 s (30 million years) there is no calendar date to print.
+        if v.isNaN || v.isInfinite || abs(v) > 1e15 { return g4(v) }
         let seconds = v.rounded(.down)
         let nanos = Int64(((v - seconds) * 1e9).rounded())
         var time = time_t(seconds)

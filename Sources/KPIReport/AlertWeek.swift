@@ -51,7 +51,7 @@ public struct AlertWeek: Sendable, Equatable {
             var start: Int64? = nil
             var last: Int64 = 0
             for (t, v) in zip(read.timestamps, read.values) {
-                if let s = start, t - last > silenceLimitMs {
+                if let s = start, t &- last > silenceLimitMs {
                     runs.append((s, last &+ silenceLimitMs))
                     start = nil
                 }
@@ -63,7 +63,7 @@ public struct AlertWeek: Sendable, Equatable {
                     last = t
                 }
             }
-            if let s = start { runs.append((s, horizon - last > silenceLimitMs ? last &+ silenceLimitMs : nil)) }
+            if let s = start { runs.append((s, horizon &- last > silenceLimitMs ? last &+ silenceLimitMs : nil)) }
             for run in runs {
                 let end = run.end ?? horizon
                 guard end > from, run.start < horizon else { continue }

@@ -61,3 +61,15 @@ import Testing
         }
     }
 }
+
+/// Hostile values in templates do not trap or blow up.
+@Suite struct AlertTemplateLimitTests {
+    @Test func hugeValuesAndWidths() throws {
+        let data = AlertTemplate.Data(labels: [:], value: 1e300)
+        #expect(try AlertTemplate("{{ humanizeTimestamp $value }}").expand(data) == "1e+300")
+        #expect(try AlertTemplate("{{ humanizeDuration $value }}").expand(data).hasSuffix("s"))
+        #expect(try AlertTemplate("{{ printf \"%d\" $value }}").expand(data).hasPrefix("%!d"))
+        // A 10⁹-wide field is cut to three digits of width.
+        #expect(try AlertTemplate("{{ printf \"%999999999s\" \"x\" }}").expand(data).count == 999)
+    }
+}

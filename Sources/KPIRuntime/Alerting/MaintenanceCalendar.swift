@@ -90,8 +90,8 @@ public final class MaintenanceCalendar: Sendable {
             func time(_ name: String) throws -> Int64 {
                 switch entry[name] {
                 case let d as Date: return Int64((d.timeIntervalSince1970 * 1000).rounded())
-                case let n as Int: return Int64(n) * 1000
-                case let n as Double: return Int64((n * 1000).rounded())
+                case let n as Int where abs(n) <= Self.maximumSeconds: return Int64(n) * 1000
+                case let n as Double where n.isFinite && abs(n) <= Double(Self.maximumSeconds): return Int64((n * 1000).rounded())
                 case let t as String:
                     if let ms = Self.parseTime(t) { return ms }
                     throw fail(name, "\"\(t)\" is not an RFC 3339 time")
@@ -101,6 +101,8 @@ public final class MaintenanceCalendar: Sendable {
             let start = try time("start")
             let end = try time("end")
             guard end > start else { throw fail("end", "must be after start") }
+            let (length, overflow) = end.subtractingReportingOverflow(start)
+            guard !overflow, length <= 366 * 86_400_000 else { throw fail("end", "a window lasts at most 366 days") }
             guard let reason = entry["reason"] as? String, !reason.isEmpty else { throw fail("reason", "say why") }
             let text = "{" + matchers.map(\.description).joined(separator: ",") + "}"
             var window = MaintenanceWindow(
@@ -113,6 +115,9 @@ public final class MaintenanceCalendar: Sendable {
         }
         return out
     }
+
+    /// The largest |unix seconds| a window may name (year 9999 and a margin).
+    static let maximumSeconds = 253_402_300_800
 
     static func parseTime(_ text: String) -> Int64? {
         let f = ISO8601DateFormatter()

@@ -235,7 +235,9 @@ public final class RuleManager: Sendable {
                 else { return nil }
                 let read = querier.samples(
                     entry.id, start: ts - RuleGroupState.outageToleranceMs, end: ts, staleness: .dropMarkers)
-                guard let t = read.timestamps.last, let v = read.values.last, v.isFinite else { return nil }
+                // The value is a unix time in seconds; anything else (a client can write this
+                // series too) is not a state to restore.
+                guard let t = read.timestamps.last, let v = read.values.last, v.isFinite, abs(v) <= 1e13 else { return nil }
                 return (Int64(v) * 1000, t)
             },
             externalURL: Self.externalURL(runtime.configuration))

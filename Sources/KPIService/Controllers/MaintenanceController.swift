@@ -106,7 +106,8 @@ struct MaintenanceController: Controller {
         let start = try time("start")
         let end = try time("end")
         guard end > start else { throw APIError.badParameter("end", "must be after start") }
-        guard end - start <= Self.maximumLengthMs else { throw APIError.badParameter("end", "a window lasts at most 366 days") }
+        let (length, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, length <= Self.maximumLengthMs else { throw APIError.badParameter("end", "a window lasts at most 366 days") }
         guard let reason = object["reason"] as? String, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw APIError.badParameter("reason", "say why (it is shown with the window and in the audit log)")
         }
