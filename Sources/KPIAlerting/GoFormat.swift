@@ -6,8 +6,7 @@ public enum GoFormat {
     /// Go's `%v` of a float64 (`strconv.FormatFloat(v, 'g', -1, 64)`): the shortest digits that
     /// read back the same, in exponent form below 1e-4 and from 1e6 (`1e+06`, `123456`).
     public static func float(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if let text = special(v) { return text }
         if v == 0 { return v.sign == .minus ? "-0" : "0" }
         let (negative, digits, point) = shortestDigits(v)
         let exponent = point - 1
@@ -57,9 +56,12 @@ public enum GoFormat {
 
     /// C's and Go's `%.4g` (the two agree for a given precision).
     static func g4(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-        return String(format: "%.4g", v)
+        special(v) ?? String(format: "%.4g", v)
+    }
+
+    /// How Go prints NaN and the infinities; nil for a finite number.
+    static func special(_ v: Double) -> String? {
+        v.isNaN ? "NaN" : v.isInfinite ? (v > 0 ? "+Inf" : "-Inf") : nil
     }
 
     /// Prometheus' `humanize`: SI prefixes, four significant digits (`1.235k`, `12.5m`).
@@ -75,6 +77,13 @@ public enum GoFormat {
             }
             return g4(v) + prefix
         }
+        return subUnit(v)
+    }
+
+    /// A magnitude below 1 with its SI prefix (`12.5m`, `250u`), as `humanize` and
+    /// `humanizeDuration` write it.
+    static func subUnit(_ value: Double) -> String {
+        var v = value
         var prefix = ""
         for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
             if abs(v) >= 1 { break }
@@ -118,13 +127,7 @@ public enum GoFormat {
             if minutes != 0 { return "\(sign)\(minutes)m \(seconds)s" }
             return sign + g4(v) + "s"
         }
-        var prefix = ""
-        for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-            if abs(v) >= 1 { break }
-            prefix = p
-            v *= 1000
-        }
-        return g4(v) + prefix + "s"
+        return subUnit(v) + "s"
     }
 
     /// Prometheus' `humanizePercentage`: a ratio as a percentage (`0.256` → `25.6%`).
@@ -155,8 +158,7 @@ extension GoFormat {
     /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, as Prometheus' alert API writes `value`:
     /// the shortest digits in exponent form (`1e+00`, `2.5e-01`).
     public static func exponent(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if let text = special(v) { return text }
         if v == 0 { return v.sign == .minus ? "-0e+00" : "0e+00" }
         let (negative, digits, point) = shortestDigits(v)
         let e = point - 1

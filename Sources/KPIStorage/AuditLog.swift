@@ -86,14 +86,7 @@ public final class AuditLog: Sendable {
         guard retentionMs >= Self.minimumRetentionMs else {
             throw StorageError(.invalidArgument, "audit retention must be at least one day")
         }
-        let connection = try SQLiteConnection(path: path)
-        try connection.busyTimeout(KPIDatabase.busyTimeoutMs)
-        try connection.pragma("synchronous = NORMAL")
-        let version = try KPIDatabase.readUserVersion(connection)
-        guard version >= 2 else {
-            throw StorageError(.unsupported, "\(path) has schema version \(version); the audit log needs version 2")
-        }
-        self.connection = Mutex(connection)
+        connection = Mutex(try SQLiteConnection.forTable(path: path, synchronous: "NORMAL", schemaVersion: 2, what: "the audit log"))
         self.retentionMs = retentionMs
         self.flushInterval = flushInterval
         self.logger = logger

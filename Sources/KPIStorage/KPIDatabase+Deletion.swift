@@ -14,7 +14,8 @@ extension KPIDatabase {
         try connection.transaction {
             // Rows at or below the checkpoint mark are only kept for forwarding, never replayed.
             let pending = try connection.cachedStatement(
-                "SELECT count(*) FROM wal WHERE seq > (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'checkpoint_seq')")
+                "SELECT count(*) FROM wal WHERE seq > (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'checkpoint_seq')"
+            )
             defer { pending.reset() }
             guard try pending.step(), pending.int64(at: 0) == 0 else {
                 throw StorageError(.invalidArgument, "write-ahead rows remain; checkpoint before deleting samples")

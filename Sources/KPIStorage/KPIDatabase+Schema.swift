@@ -164,3 +164,21 @@ extension KPIDatabase {
         return version
     }
 }
+
+extension SQLiteConnection {
+    /// A connection of its own to the kpid database at `path` for the owner of one table
+    /// (tokens, audit, sites, outbox, maintenance): the busy timeout, `synchronous` as given,
+    /// and the schema at least `schemaVersion` (the file must have been opened, and so
+    /// migrated, by a ``KPIDatabase`` first), else an error naming `what` needs it.
+    static func forTable(path: String, synchronous: String, schemaVersion: Int, what: String) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path)
+        try connection.busyTimeout(KPIDatabase.busyTimeoutMs)
+        try connection.pragma("synchronous = \(synchronous)")
+        let version = try KPIDatabase.readUserVersion(connection)
+        guard version >= schemaVersion else {
+            throw StorageError(
+                .unsupported, "\(path) has schema version \(version); \(what) need version \(schemaVersion) (open it with kpid first)")
+        }
+        return connection
+    }
+}

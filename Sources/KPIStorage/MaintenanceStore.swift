@@ -46,16 +46,9 @@ public final class MaintenanceStore: Sendable {
     private let connection: Mutex<SQLiteConnection>
 
     public init(path: String) throws {
-        let connection = try SQLiteConnection(path: path)
-        try connection.busyTimeout(KPIDatabase.busyTimeoutMs)
-        try connection.pragma("synchronous = FULL")
-        let version = try KPIDatabase.readUserVersion(connection)
-        guard version >= Self.schemaVersion else {
-            throw StorageError(
-                .unsupported,
-                "\(path) has schema version \(version); maintenance windows need version \(Self.schemaVersion) (open it with kpid first)")
-        }
-        self.connection = Mutex(connection)
+        connection = Mutex(
+            try SQLiteConnection.forTable(
+                path: path, synchronous: "FULL", schemaVersion: Self.schemaVersion, what: "maintenance windows"))
     }
 
     /// Stores a window and returns it with its id.

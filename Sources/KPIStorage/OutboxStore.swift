@@ -57,16 +57,8 @@ public final class OutboxStore: Sendable {
 
     /// Opens the outbox of the kpid database at `path` (migrated already).
     public init(path: String) throws {
-        let connection = try SQLiteConnection(path: path)
-        try connection.busyTimeout(KPIDatabase.busyTimeoutMs)
-        try connection.pragma("synchronous = FULL")
-        let version = try KPIDatabase.readUserVersion(connection)
-        guard version >= Self.schemaVersion else {
-            throw StorageError(
-                .unsupported,
-                "\(path) has schema version \(version); the outbox needs version \(Self.schemaVersion) (open it with kpid first)")
-        }
-        self.connection = Mutex(connection)
+        connection = Mutex(
+            try SQLiteConnection.forTable(path: path, synchronous: "FULL", schemaVersion: Self.schemaVersion, what: "the outbox"))
     }
 
     /// Writes notifications (committed, synced) and returns their ids.

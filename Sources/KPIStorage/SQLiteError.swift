@@ -27,10 +27,12 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         let extended = sqlite3_extended_errcode(db)
         // sqlite3_errmsg describes the most recent call on the connection; when that was not the
         // failing one (e.g. a later reset succeeded) fall back to the code's generic text.
-        let message = extended & 0xFF == fallback & 0xFF
+        let message =
+            extended & 0xFF == fallback & 0xFF
             ? String(cString: sqlite3_errmsg(db)) : String(cString: sqlite3_errstr(fallback))
-        self.init(code: fallback, extendedCode: extended & 0xFF == fallback & 0xFF ? extended : fallback,
-                  message: message, sql: sql)
+        self.init(
+            code: fallback, extendedCode: extended & 0xFF == fallback & 0xFF ? extended : fallback,
+            message: message, sql: sql)
     }
 
     /// The wrapper's refusal of a call on a closed connection or finalized statement.

@@ -49,17 +49,9 @@ public final class SiteStore: Sendable {
 
     /// Opens the site table of the kpid database at `path`.
     public init(path: String) throws {
-        let connection = try SQLiteConnection(path: path)
-        try connection.busyTimeout(KPIDatabase.busyTimeoutMs)
         // Site changes are rare and must not be lost: sync them fully.
-        try connection.pragma("synchronous = FULL")
-        let version = try KPIDatabase.readUserVersion(connection)
-        guard version >= Self.schemaVersion else {
-            throw StorageError(
-                .unsupported,
-                "\(path) has schema version \(version); sites need version \(Self.schemaVersion) (open it with kpid first)")
-        }
-        self.connection = Mutex(connection)
+        connection = Mutex(
+            try SQLiteConnection.forTable(path: path, synchronous: "FULL", schemaVersion: Self.schemaVersion, what: "sites"))
     }
 
     /// Stores `definition` as site `site`, replacing a stored one of that id (keeping its

@@ -44,15 +44,8 @@ public final class TokenStore: Sendable {
 
     /// Opens the token table of the kpid database at `path`.
     public init(path: String) throws {
-        let connection = try SQLiteConnection(path: path)
-        try connection.busyTimeout(KPIDatabase.busyTimeoutMs)
         // Token changes are rare and must not be lost: sync them fully.
-        try connection.pragma("synchronous = FULL")
-        let version = try KPIDatabase.readUserVersion(connection)
-        guard version >= 2 else {
-            throw StorageError(.unsupported, "\(path) has schema version \(version); tokens need version 2 (open it with kpid first)")
-        }
-        self.connection = Mutex(connection)
+        connection = Mutex(try SQLiteConnection.forTable(path: path, synchronous: "FULL", schemaVersion: 2, what: "tokens"))
     }
 
     /// Inserts a token and returns its record (with the assigned id).
