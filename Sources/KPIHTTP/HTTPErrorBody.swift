@@ -26,43 +26,41 @@ extension HTTPResponse {
     /// `details` naming line, field and reason; `details_truncated`; for query errors the
     /// `position` and a `hint`), so Prometheus clients and kpid clients both read it.
     public static func error(
-        _ status: Int, _ message: String, details: [ErrorDetail] = [], detailsTruncated: Bool = false,
+        _ status: HTTPStatus, _ message: String, details: [ErrorDetail] = [], detailsTruncated: Bool = false,
         position: (line: Int, column: Int)? = nil, hint: String? = nil
     ) -> HTTPResponse {
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + details.count * 64)
-        func raw(_ s: String) { out.append(contentsOf: s.utf8) }
-        raw("{\"status\":\"error\",\"errorType\":")
-        JSONString.append(errorType(status), to: &out)
-        raw(",\"error\":")
-        JSONString.append(message, to: &out)
-        raw(",\"details\":[")
+        var w = JSONWriter(capacity: 128 + details.count * 64)
+        w.raw("{\"status\":\"error\",\"errorType\":")
+        w.string(errorType(status))
+        w.raw(",\"error\":")
+        w.string(message)
+        w.raw(",\"details\":[")
         for (i, d) in details.enumerated() {
-            raw(i > 0 ? ",{" : "{")
+            w.raw(i > 0 ? ",{" : "{")
             // `line` is always there (0: not about one line of the body), as the README documents.
-            raw("\"line\":\(d.line ?? 0)")
+            w.raw("\"line\":\(d.line ?? 0)")
             if let field = d.field {
-                raw(",\"field\":")
-                JSONString.append(field, to: &out)
+                w.raw(",\"field\":")
+                w.string(field)
             }
-            raw(",\"reason\":")
-            JSONString.append(d.reason, to: &out)
-            raw("}")
+            w.raw(",\"reason\":")
+            w.string(d.reason)
+            w.raw("}")
         }
-        raw("]")
-        if detailsTruncated { raw(",\"details_truncated\":true") }
-        if let position { raw(",\"position\":{\"line\":\(position.line),\"column\":\(position.column)}") }
+        w.raw("]")
+        if detailsTruncated { w.raw(",\"details_truncated\":true") }
+        if let position { w.raw(",\"position\":{\"line\":\(position.line),\"column\":\(position.column)}") }
         if let hint {
-            raw(",\"hint\":")
-            JSONString.append(hint, to: &out)
+            w.raw(",\"hint\":")
+            w.string(hint)
         }
-        raw("}\n")
-        return .json(status, out)
+        w.raw("}\n")
+        return .json(status, w.bytes)
     }
 
     /// Prometheus' `errorType` for a status.
-    public static func errorType(_ status: Int) -> String {
-        switch status {
+    public static func errorType(_ status: HTTPStatus) -> String {
+        switch status.rawValue {
         case 400, 405, 413, 415, 429, 431: return "bad_data"
         case 401: return "unauthorized"
         case 403: return "forbidden"

@@ -22,27 +22,27 @@ public enum HTTPResponseBody: Sendable {
 /// What a handler answers.
 public struct HTTPResponse: Sendable {
     /// The status code; a value outside `100...599` is sent as 500.
-    public var status: Int
+    public var status: HTTPStatus
     /// Response headers in the order they are sent.
     public var headers: [(name: String, value: String)]
     /// The body.
     public var body: HTTPResponseBody
 
     /// Creates a response.
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: HTTPResponseBody = .bytes([])) {
+    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: HTTPResponseBody = .bytes([])) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// A response carrying JSON bytes, with `Content-Type: application/json`.
-    public static func json(_ status: Int, _ bytes: [UInt8]) -> HTTPResponse {
+    public static func json(_ status: HTTPStatus, _ bytes: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: .bytes(bytes))
     }
 
     /// A response carrying text encoded as UTF-8.
     public static func text(
-        _ status: Int, _ string: String, contentType: String = "text/plain; charset=utf-8"
+        _ status: HTTPStatus, _ string: String, contentType: String = "text/plain; charset=utf-8"
     ) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: .bytes(Array(string.utf8)))
     }

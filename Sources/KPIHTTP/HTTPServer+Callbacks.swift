@@ -300,7 +300,7 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer, conte
     for (name, value) in response.headers where MHD_add_response_header(created, name, value) == .NO {
         context.logger.warning("HTTP response header refused by libmicrohttpd", metadata: ["header": "\(name)"])
     }
-    return MHD_queue_response(connection, UInt32(status), created)
+    return MHD_queue_response(connection, UInt32(status.rawValue), created)
 }
 
 extension String {

@@ -62,9 +62,11 @@ public final class HTTPServer: Sendable {
         configuration: HTTPServerConfiguration, logger: Logger = Logger(label: "kpid.http"),
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) {
-        self.init(configuration: configuration, logger: logger, respondingHandler: { request, responder in
-            responder.respond(handler(request))
-        })
+        self.init(
+            configuration: configuration, logger: logger,
+            respondingHandler: { request, responder in
+                responder.respond(handler(request))
+            })
     }
 
     /// Creates a server whose handler answers through an ``HTTPResponder``, possibly later and

@@ -91,7 +91,7 @@ final class WebhookReceiver: Sendable {
             box.list.append((request.headers, Data(request.body)))
             let status = box.statuses.isEmpty ? 200 : box.statuses.removeFirst()
             box.lock.unlock()
-            return .text(status, status == 200 ? "ok" : "try later")
+            return .text(HTTPStatus(status), status == 200 ? "ok" : "try later")
         }
         try server.start()
     }

@@ -107,7 +107,7 @@ struct IngestController: Controller {
             return acknowledged(result)
         case .failure(.rejected(let error)):
             metrics.rejected(samples: sampleCount, reason: error.kind.rawValue)
-            let status = error.kind == .limitExceeded ? 429 : 400
+            let status: HTTPStatus = error.kind == .limitExceeded ? 429 : 400
             return APIError(
                 status: status, message: error.message, details: error.details.map(ErrorDetail.init),
                 detailsTruncated: error.detailsTruncated
@@ -184,7 +184,7 @@ struct IngestController: Controller {
                     Self.remoteWriteMaxDecodedBytes))
         } catch {
             metrics.rejected(samples: error.details.count, reason: error.kind.rawValue)
-            let status = error.kind == .limitExceeded ? 413 : 400
+            let status: HTTPStatus = error.kind == .limitExceeded ? 413 : 400
             throw APIError(
                 status: status, message: error.message, details: error.details.map(ErrorDetail.init),
                 detailsTruncated: error.detailsTruncated)

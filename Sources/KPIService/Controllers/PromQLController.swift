@@ -123,7 +123,7 @@ struct PromQLController: Controller {
     /// Prometheus' error envelope with its status codes (400 bad_data, 422 execution, 503
     /// timeout), plus kpid's `details` naming the field.
     static func promQLErrorResponse(_ error: PromQLError) -> HTTPResponse {
-        let status: Int
+        let status: HTTPStatus
         let type: String
         let message: String
         var position: String? = nil

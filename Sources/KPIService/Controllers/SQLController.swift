@@ -132,7 +132,7 @@ struct SQLController: Controller {
 
     /// 400 for a query that cannot be run as written, 422 for an exceeded limit, 503 for a timeout.
     static func apiError(_ error: QueryError) -> APIError {
-        let status: Int
+        let status: HTTPStatus
         switch error.kind {
         case .syntax, .semantic: status = 400
         case .limit: status = 422

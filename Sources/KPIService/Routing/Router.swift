@@ -31,7 +31,7 @@ final class Router: Sendable {
         let started = DispatchTime.now()
         let answer: @Sendable (String, HTTPResponse) -> Void = { [metrics = runtime.metrics] route, response in
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-            metrics.request(route: route, code: response.status, seconds: seconds)
+            metrics.request(route: route, code: response.status.rawValue, seconds: seconds)
             responder.respond(Self.withSafetyHeaders(response, route: route))
         }
         if let (route, response) = dispatch(request, started: started, later: answer) { answer(route, response) }
@@ -84,10 +84,10 @@ final class Router: Sendable {
                 return (match.route, APIError(status: 403, message: reason).response)
             }
         case .refused(let error, let principal):
-            runtime.metrics.authFailed(status: error.status)
+            runtime.metrics.authFailed(status: error.status.rawValue)
             var response = error.response
             if error.status == 401 { response.headers.append((name: "WWW-Authenticate", value: Self.authenticateChallenge)) }
-            recordAudit(request, route: match.route, principal: principal, note: nil, status: error.status, started: started)
+            recordAudit(request, route: match.route, principal: principal, note: nil, status: error.status.rawValue, started: started)
             return (match.route, response)
         }
         if route.access != .open, let limiter = rateLimiter {
@@ -96,7 +96,8 @@ final class Router: Sendable {
                 var response = APIError(
                     status: 429, message: "too many requests",
                     details: [
-                        ErrorDetail(field: "rate",
+                        ErrorDetail(
+                            field: "rate",
                             reason:
                                 "over \(DoubleFormatter.string(limiter.rate)) requests a second (burst \(Int(limiter.burst))) for this client; retry later"
                         )
@@ -124,17 +125,17 @@ final class Router: Sendable {
             switch route.handler {
             case .now(let handler):
                 let response = try handler(request, match)
-                audit(request, response.status)
+                audit(request, response.status.rawValue)
                 return (match.route, response)
             case .later(let handler):
                 try handler(request, match) { response in
-                    audit(request, response.status)
+                    audit(request, response.status.rawValue)
                     later(routeMatch.route, response)
                 }
                 return nil
             }
         } catch {
-            audit(formRequest, error.status)
+            audit(formRequest, error.status.rawValue)
             return (match.route, error.response)
         }
     }

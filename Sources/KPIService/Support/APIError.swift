@@ -5,7 +5,7 @@ import KPIRuntime
 /// An error answered to an API client: a status and the one error envelope
 /// (`HTTPResponse.error`: `{"status":"error","errorType",...,"error": message, "details": [...]}`).
 struct APIError: Error {
-    var status: Int
+    var status: HTTPStatus
     var message: String
     var details: [ErrorDetail] = []
     var detailsTruncated = false
@@ -14,7 +14,7 @@ struct APIError: Error {
     /// A suggestion for fixing the request, for query errors.
     var hint: String? = nil
 
-    init(status: Int, message: String, details: [ErrorDetail] = [], detailsTruncated: Bool = false) {
+    init(status: HTTPStatus, message: String, details: [ErrorDetail] = [], detailsTruncated: Bool = false) {
         self.status = status
         self.message = message
         self.details = details
