@@ -20,77 +20,12 @@ extension Execution {
     func select(_ s: SelectStatement, depth: Int) throws(QueryError) -> Relation {
         try checkDeadline()
         // 1. The source and its scope.
-        let scope: Scope
-        var relation: Relation? = nil
-        var metricName: String? = nil
-        var intervalsArguments: [Expression]? = nil
-        switch s.from {
-        case .metric(let name, let alias):
-            scope = Scope.metric(name, alias: alias)
-            metricName = name
-        case .subquery(let inner, let alias):
-            note(depth + 1, "Subquery \(alias)")
-            let r = try select(inner, depth: depth + 2)
-            relation = r
-            scope = Execution.scope(of: r, table: alias)
-        case .join(let join):
-            let r = try self.join(join, depth: depth + 1)
-            relation = r
-            scope = Execution.scope(of: r, table: nil)
-        case .function(let name, let arguments, let alias):
-            guard name.lowercased() == "intervals" else {
-                throw QueryError(
-                    message: "unknown table function \(name)()", position: position(of: name),
-                    hint: "kpid has the table function intervals(metric, condition[, from, to])", kind: .semantic)
-            }
-            guard (2...4).contains(arguments.count), case .column(let ref, _) = arguments[0], ref.table == nil else {
-                throw QueryError(
-                    message: "intervals() takes (metric, condition[, from, to])", position: position(of: name), kind: .semantic)
-            }
-            metricName = ref.name
-            intervalsArguments = arguments
-            var qualifiers: Set<String> = [ref.name]
-            if let alias { qualifiers.insert(alias) }
-            scope = Scope(
-                columns: IntervalRun.columns.enumerated().map { slot, column in
-                    .init(table: nil, name: column.name, type: column.type, slot: slot, perSeries: false)
-                }, qualifiers: qualifiers, labelsOnDemand: true)
-        }
-        if let metricName {
-            var names = Set<String>()
-            for entry in try selectSeries([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)]) {
-                for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
-            }
-            scope.knownLabels = names
-        }
+        let (scope, relation, metricName, intervalsArguments) = try source(s, depth: depth)
         let rowCompiler = Compiler(scope: scope, options: options)
 
         // 2. WHERE: series-level conjuncts, a time range, and per-row conjuncts.
-        var seriesFilters: [Compiled] = []
-        var rowFilters: [Compiled] = []
-        var start = Int64.min
-        var end = Int64.max
-        var alwaysEmpty = false
-        var pushdown: [LabelMatcher] = []
-        for conjunct in Execution.conjuncts(s.filter) {
-            let compiled = try rowCompiler.compile(conjunct)
-            try rowCompiler.expectType(compiled, [.boolean], "WHERE", conjunct.range)
-            if let constant = compiled.constant {
-                if constant.truth != true { alwaysEmpty = true }
-                continue
-            }
-            if metricName != nil, intervalsArguments == nil, let bound = try timeBound(conjunct, rowCompiler) {
-                start = max(start, bound.start)
-                end = min(end, bound.end)
-                continue
-            }
-            if compiled.readsRow {
-                rowFilters.append(compiled)
-            } else {
-                seriesFilters.append(compiled)
-                if metricName != nil, let matcher = try labelMatcher(conjunct, scope) { pushdown.append(matcher) }
-            }
-        }
+        var (seriesFilters, rowFilters, start, end, alwaysEmpty, pushdown) = try splitWhere(
+            s, scope: scope, compiler: rowCompiler, metric: metricName != nil, intervals: intervalsArguments != nil)
 
         // 3. Series selection through the label index.
         var planned: PlannedSource
@@ -156,29 +91,7 @@ extension Execution {
         }
 
         // 4. The select list (SELECT * expands to the source's columns).
-        var items: [(expression: Expression, name: String)] = []
-        for item in s.items {
-            switch item {
-            case .wildcard:
-                switch planned {
-                case .samples(_, let series, _, _), .intervals(_, let series, _, _, _, _):
-                    let base = intervalsArguments != nil ? ["start", "end", "duration"] : ["ts", "value"]
-                    var names = Set<String>()
-                    for entry in series {
-                        for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
-                    }
-                    for name in base + names.subtracting(base).sorted() {
-                        items.append((.column(ColumnReference(name), range: .unknown), name))
-                    }
-                case .rows(let r):
-                    for column in r.columns {
-                        items.append((.column(ColumnReference(table: column.table, column.name), range: .unknown), column.name))
-                    }
-                }
-            case .expression(let e, let alias):
-                items.append((e, alias ?? Execution.defaultName(e)))
-            }
-        }
+        let items = selectItems(s, planned, intervals: intervalsArguments != nil)
 
         // 5. Grouping.
         let aggregated =
@@ -210,28 +123,7 @@ extension Execution {
             having = c
         }
         // ORDER BY keys: an output column (by name or position) or an extra hidden column.
-        var orderColumns: [(index: Int, descending: Bool, nullsFirst: Bool)] = []
-        var hidden: [Compiled] = []
-        for order in s.orderBy {
-            var index: Int? = nil
-            if case .column(let ref, _) = order.expression, ref.table == nil {
-                index = items.firstIndex { $0.name == ref.name }
-            } else if case .literal(.integer(let k), let range) = order.expression {
-                guard k >= 1, k <= items.count else {
-                    throw Compiler.semantic("ORDER BY position \(k) is not in the select list (1 to \(items.count))", range)
-                }
-                index = Int(k) - 1
-            }
-            if index == nil {
-                var e = order.expression
-                if let layout { e = Execution.expandingAliases(e, items, keys: layout.keys) }
-                let c = try outputCompiler.compile(e)
-                hidden.append(c)
-                index = items.count + hidden.count - 1
-            }
-            let nullsFirst = order.nulls.map { $0 == .first } ?? order.descending
-            orderColumns.append((index!, order.descending, nullsFirst))
-        }
+        let (orderColumns, hidden) = try orderKeys(s, items, layout: layout, compiler: outputCompiler)
         // Grouped scans of a metric without per-sample WHERE run on column slices.
         var columnar: ColumnarAggregation? = nil
         if let layout, rowFilters.isEmpty, case .samples = planned {
@@ -305,65 +197,13 @@ extension Execution {
                     seriesFilters: seriesFilters, table: &grouping!, execution: self)
                 break
             }
-            var index = 0
-            for entry in series where !done {
-                index += 1
-                if index & 63 == 0 { try checkDeadline() }
-                if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
-                scanRow.series = Int(entry.id.rawValue)
-                let metric = entry.labels.metricName ?? ""
-                let (ts, vs, first) = try readSeries(
-                    entry.id, start: start, end: end, previous: needsPrevious,
-                    holdLookback: holdsStates ? options.staleness.lookbackMs(metric: metric) : 0)
-                // A sample's state holds until the next sample, at most the series' staleness
-                // limit, and the state before the range is carried in from its start.
-                let hold = holdsStates ? stateHold(metric: metric, timestamps: ts, rangeEnd: end) : .none
-                if holdsStates, case let held = heldIntoRange(ts, first: first, start: start, hold: hold), held > 0 {
-                    scanRow.slots[0] = .timestamp(start)
-                    scanRow.slots[1] = .double(vs[first - 1])
-                    scanRow.nextTimestamp = start + held
-                    scanRow.isHeldState = true
-                    try consume(scanRow)
-                    scanRow.isHeldState = false
-                }
-                var i = first
-                while i < ts.count && !done {
-                    scanRow.slots[0] = .timestamp(ts[i])
-                    scanRow.slots[1] = .double(vs[i])
-                    scanRow.nextTimestamp = holdsStates ? hold.until(ts[i], following: i + 1 < ts.count ? ts[i + 1] : nil) : nil
-                    scanRow.previousTimestamp = i > 0 ? ts[i - 1] : nil
-                    if i > 0 { scanRow.previousValue = vs[i - 1] }
-                    try consume(scanRow)
-                    i += 1
-                    if i & 0xFFFF == 0 { try checkDeadline() }
-                }
-            }
+            try scanSamples(
+                series, start: start, end: end, previous: needsPrevious, holdsStates: holdsStates, row: scanRow,
+                labelNames: labelNames, seriesFilters: seriesFilters, isDone: { done }, consume: consume)
         case .intervals(let metric, let series, let start, let end, let condition, let conditionScope):
-            let labelNames = scope.labels
-            let conditionRow = Row(count: conditionScope.slotCount)
-            let conditionLabels = conditionScope.labels
-            let labelSlot = IntervalRun.columns.count
-            for entry in series where !done {
-                try checkDeadline()
-                if !setLabels(scanRow, entry.labels, labelNames, firstSlot: labelSlot, filters: seriesFilters) { continue }
-                _ = setLabels(conditionRow, entry.labels, conditionLabels, firstSlot: 2, filters: [])
-                let runs: [IntervalRun]
-                if let condition {
-                    runs = try intervalRuns(entry.id, metric: metric, start: start, end: end) { t, v in
-                        conditionRow.slots[0] = .timestamp(t)
-                        conditionRow.slots[1] = .double(v)
-                        return condition.eval(conditionRow).truth == true
-                    }
-                } else {
-                    runs = try unknownRuns(entry.id, metric: metric, start: start, end: end)
-                }
-                let windows = options.maintenance.filter { $0.covers(entry.labels) }.map { (start: $0.startMs, end: $0.endMs) }
-                for run in windows.isEmpty ? runs : runs.flatMap({ $0.split(by: windows) }) where !done {
-                    run.store(into: scanRow)
-                    scanRow.nextTimestamp = nil
-                    try consume(scanRow)
-                }
-            }
+            try scanIntervals(
+                metric, series, start: start, end: end, condition: condition, conditionScope: conditionScope, row: scanRow,
+                labelNames: scope.labels, seriesFilters: seriesFilters, isDone: { done }, consume: consume)
         case .rows(let r):
             for (i, values) in r.rows.enumerated() where !done {
                 if i & 0xFFF == 0 { try checkDeadline() }
@@ -408,13 +248,232 @@ extension Execution {
         return Relation(columns: columns, rows: rows)
     }
 
-    /// The samples of a series in `[start, end]`, without Prometheus staleness markers (they
-    /// end a series in PromQL and are not samples); counted against the limits.
-    ///
-    /// With `previous`, the series' last sample in the hour before `start` is put first (for
-    /// `rate`/`increase`, whose first step into the range counts); `first` is then 1, else 0.
-    /// One series' samples in `[start, end]`, staleness markers dropped; `first` is the index
-    /// of the first of them. With `previous` (rate/increase) the sample before `start` comes
+    /// The SELECT's source: a metric, a subquery, a join or `intervals()`, with the scope its
+    /// expressions are compiled in (a metric's scope knows its label names).
+    private func source(_ s: SelectStatement, depth: Int) throws(QueryError) -> (
+        scope: Scope, relation: Relation?, metricName: String?, intervalsArguments: [Expression]?
+    ) {
+        let scope: Scope
+        var relation: Relation? = nil
+        var metricName: String? = nil
+        var intervalsArguments: [Expression]? = nil
+        switch s.from {
+        case .metric(let name, let alias):
+            scope = Scope.metric(name, alias: alias)
+            metricName = name
+        case .subquery(let inner, let alias):
+            note(depth + 1, "Subquery \(alias)")
+            let r = try select(inner, depth: depth + 2)
+            relation = r
+            scope = Execution.scope(of: r, table: alias)
+        case .join(let join):
+            let r = try self.join(join, depth: depth + 1)
+            relation = r
+            scope = Execution.scope(of: r, table: nil)
+        case .function(let name, let arguments, let alias):
+            guard name.lowercased() == "intervals" else {
+                throw QueryError(
+                    message: "unknown table function \(name)()", position: position(of: name),
+                    hint: "kpid has the table function intervals(metric, condition[, from, to])", kind: .semantic)
+            }
+            guard (2...4).contains(arguments.count), case .column(let ref, _) = arguments[0], ref.table == nil else {
+                throw QueryError(
+                    message: "intervals() takes (metric, condition[, from, to])", position: position(of: name), kind: .semantic)
+            }
+            metricName = ref.name
+            intervalsArguments = arguments
+            var qualifiers: Set<String> = [ref.name]
+            if let alias { qualifiers.insert(alias) }
+            scope = Scope(
+                columns: IntervalRun.columns.enumerated().map { slot, column in
+                    .init(table: nil, name: column.name, type: column.type, slot: slot, perSeries: false)
+                }, qualifiers: qualifiers, labelsOnDemand: true)
+        }
+        if let metricName {
+            var names = Set<String>()
+            for entry in try selectSeries([try! LabelMatcher(Labels.metricNameLabel, .equal, metricName)]) {
+                for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
+            }
+            scope.knownLabels = names
+        }
+        return (scope, relation, metricName, intervalsArguments)
+    }
+
+    /// The WHERE clause's conjuncts sorted by what they test: series-level ones (on labels,
+    /// checked once per series; the simple ones pushed down as label matchers), a time range on
+    /// `ts` (read no further), and per-row ones; a constant false makes the result empty.
+    private func splitWhere(_ s: SelectStatement, scope: Scope, compiler rowCompiler: Compiler, metric: Bool, intervals: Bool)
+        throws(QueryError) -> (
+            seriesFilters: [Compiled], rowFilters: [Compiled], start: Int64, end: Int64, alwaysEmpty: Bool, pushdown: [LabelMatcher]
+        )
+    {
+        var seriesFilters: [Compiled] = []
+        var rowFilters: [Compiled] = []
+        var start = Int64.min
+        var end = Int64.max
+        var alwaysEmpty = false
+        var pushdown: [LabelMatcher] = []
+        for conjunct in Execution.conjuncts(s.filter) {
+            let compiled = try rowCompiler.compile(conjunct)
+            try rowCompiler.expectType(compiled, [.boolean], "WHERE", conjunct.range)
+            if let constant = compiled.constant {
+                if constant.truth != true { alwaysEmpty = true }
+                continue
+            }
+            if metric, !intervals, let bound = try timeBound(conjunct, rowCompiler) {
+                start = max(start, bound.start)
+                end = min(end, bound.end)
+                continue
+            }
+            if compiled.readsRow {
+                rowFilters.append(compiled)
+            } else {
+                seriesFilters.append(compiled)
+                if metric, let matcher = try labelMatcher(conjunct, scope) { pushdown.append(matcher) }
+            }
+        }
+        return (seriesFilters, rowFilters, start, end, alwaysEmpty, pushdown)
+    }
+
+    /// The select list as expressions and output names: `SELECT *` expands to the source's
+    /// columns (`ts`, `value` or the intervals columns first, then the labels, sorted).
+    private func selectItems(_ s: SelectStatement, _ planned: PlannedSource, intervals: Bool) -> [(
+        expression: Expression, name: String
+    )] {
+        var items: [(expression: Expression, name: String)] = []
+        for item in s.items {
+            switch item {
+            case .wildcard:
+                switch planned {
+                case .samples(_, let series, _, _), .intervals(_, let series, _, _, _, _):
+                    let base = intervals ? ["start", "end", "duration"] : ["ts", "value"]
+                    var names = Set<String>()
+                    for entry in series {
+                        for pair in entry.labels.pairs where pair.name != Labels.metricNameLabel { names.insert(pair.name) }
+                    }
+                    for name in base + names.subtracting(base).sorted() {
+                        items.append((.column(ColumnReference(name), range: .unknown), name))
+                    }
+                case .rows(let r):
+                    for column in r.columns {
+                        items.append((.column(ColumnReference(table: column.table, column.name), range: .unknown), column.name))
+                    }
+                }
+            case .expression(let e, let alias):
+                items.append((e, alias ?? Execution.defaultName(e)))
+            }
+        }
+        return items
+    }
+
+    /// The ORDER BY keys as column indexes: an output column (by name or position) or an extra
+    /// hidden column appended after the outputs (returned compiled).
+    private func orderKeys(
+        _ s: SelectStatement, _ items: [(expression: Expression, name: String)], layout: GroupLayout?, compiler outputCompiler: Compiler
+    ) throws(QueryError) -> ([(index: Int, descending: Bool, nullsFirst: Bool)], [Compiled]) {
+        var orderColumns: [(index: Int, descending: Bool, nullsFirst: Bool)] = []
+        var hidden: [Compiled] = []
+        for order in s.orderBy {
+            var index: Int? = nil
+            if case .column(let ref, _) = order.expression, ref.table == nil {
+                index = items.firstIndex { $0.name == ref.name }
+            } else if case .literal(.integer(let k), let range) = order.expression {
+                guard k >= 1, k <= items.count else {
+                    throw Compiler.semantic("ORDER BY position \(k) is not in the select list (1 to \(items.count))", range)
+                }
+                index = Int(k) - 1
+            }
+            if index == nil {
+                var e = order.expression
+                if let layout { e = Execution.expandingAliases(e, items, keys: layout.keys) }
+                let c = try outputCompiler.compile(e)
+                hidden.append(c)
+                index = items.count + hidden.count - 1
+            }
+            let nullsFirst = order.nulls.map { $0 == .first } ?? order.descending
+            orderColumns.append((index!, order.descending, nullsFirst))
+        }
+        return (orderColumns, hidden)
+    }
+
+    /// The row path over a metric's samples: one row per sample (plus, for `time_in_state`,
+    /// the state held into the range from before it), each handed to `consume`.
+    private func scanSamples(
+        _ series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, previous needsPrevious: Bool, holdsStates: Bool,
+        row scanRow: Row, labelNames: [String], seriesFilters: [Compiled], isDone: () -> Bool,
+        consume: (Row) throws(QueryError) -> Void
+    ) throws(QueryError) {
+        var index = 0
+        for entry in series where !isDone() {
+            index += 1
+            if index & 63 == 0 { try checkDeadline() }
+            if !setLabels(scanRow, entry.labels, labelNames, firstSlot: 2, filters: seriesFilters) { continue }
+            scanRow.series = Int(entry.id.rawValue)
+            let metric = entry.labels.metricName ?? ""
+            let (ts, vs, first) = try readSeries(
+                entry.id, start: start, end: end, previous: needsPrevious,
+                holdLookback: holdsStates ? options.staleness.lookbackMs(metric: metric) : 0)
+            // A sample's state holds until the next sample, at most the series' staleness
+            // limit, and the state before the range is carried in from its start.
+            let hold = holdsStates ? stateHold(metric: metric, timestamps: ts, rangeEnd: end) : .none
+            if holdsStates, case let held = heldIntoRange(ts, first: first, start: start, hold: hold), held > 0 {
+                scanRow.slots[0] = .timestamp(start)
+                scanRow.slots[1] = .double(vs[first - 1])
+                scanRow.nextTimestamp = start + held
+                scanRow.isHeldState = true
+                try consume(scanRow)
+                scanRow.isHeldState = false
+            }
+            var i = first
+            while i < ts.count && !isDone() {
+                scanRow.slots[0] = .timestamp(ts[i])
+                scanRow.slots[1] = .double(vs[i])
+                scanRow.nextTimestamp = holdsStates ? hold.until(ts[i], following: i + 1 < ts.count ? ts[i + 1] : nil) : nil
+                scanRow.previousTimestamp = i > 0 ? ts[i - 1] : nil
+                if i > 0 { scanRow.previousValue = vs[i - 1] }
+                try consume(scanRow)
+                i += 1
+                if i & 0xFFFF == 0 { try checkDeadline() }
+            }
+        }
+    }
+
+    /// The rows of `intervals(metric, condition | unknown, from, to)`: each series' runs, cut
+    /// at maintenance windows, each handed to `consume`.
+    private func scanIntervals(
+        _ metric: String, _ series: [(id: SeriesID, labels: Labels)], start: Int64, end: Int64, condition: Compiled?,
+        conditionScope: Scope, row scanRow: Row, labelNames: [String], seriesFilters: [Compiled], isDone: () -> Bool,
+        consume: (Row) throws(QueryError) -> Void
+    ) throws(QueryError) {
+        let conditionRow = Row(count: conditionScope.slotCount)
+        let conditionLabels = conditionScope.labels
+        let labelSlot = IntervalRun.columns.count
+        for entry in series where !isDone() {
+            try checkDeadline()
+            if !setLabels(scanRow, entry.labels, labelNames, firstSlot: labelSlot, filters: seriesFilters) { continue }
+            _ = setLabels(conditionRow, entry.labels, conditionLabels, firstSlot: 2, filters: [])
+            let runs: [IntervalRun]
+            if let condition {
+                runs = try intervalRuns(entry.id, metric: metric, start: start, end: end) { t, v in
+                    conditionRow.slots[0] = .timestamp(t)
+                    conditionRow.slots[1] = .double(v)
+                    return condition.eval(conditionRow).truth == true
+                }
+            } else {
+                runs = try unknownRuns(entry.id, metric: metric, start: start, end: end)
+            }
+            let windows = options.maintenance.filter { $0.covers(entry.labels) }.map { (start: $0.startMs, end: $0.endMs) }
+            for run in windows.isEmpty ? runs : runs.flatMap({ $0.split(by: windows) }) where !isDone() {
+                run.store(into: scanRow)
+                scanRow.nextTimestamp = nil
+                try consume(scanRow)
+            }
+        }
+    }
+
+    /// One series' samples in `[start, end]`, staleness markers dropped (they end a series in
+    /// PromQL and are not samples), counted against the limits; `first` is the index of the
+    /// first of them. With `previous` (rate/increase) the sample before `start` comes
     /// first; with a `holdLookback` (time_in_state) every sample that far before `start` does,
     /// so the series' staleness limit and the state carried into the range can be derived.
     func readSeries(
