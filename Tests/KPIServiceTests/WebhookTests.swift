@@ -1,8 +1,9 @@
 import Foundation
 import KPICore
 import KPIHTTP
-import KPIRuntime
 import Testing
+
+@testable import KPIRuntime
 
 /// Alerts to webhooks without an Alertmanager: grouped, in Alertmanager's webhook format,
 /// signed (checked with openssl), retried on 5xx with the same idempotency key, and written to
@@ -32,6 +33,11 @@ import Testing
             }
         }
         return lines
+    }
+
+    @Test func receiverURLsAreShownWithoutCredentials() {
+        #expect(OutboundHTTP.redacted("https://user:secret@itsm.example/hook?token=abc#x") == "https://itsm.example/hook")
+        #expect(OutboundHTTP.redacted("http://127.0.0.1:9093") == "http://127.0.0.1:9093")
     }
 
     @Test func twoCamerasDownAreOneSignedNotificationAndOneResolution() throws {

@@ -30,7 +30,7 @@ final class AlertNotifier: Sendable {
     }
 
     init(urls: [String], externalURL: String, logger: Logger) {
-        endpoints = urls.compactMap { base in URL(string: base + "/api/v2/alerts").map { (base, $0) } }
+        endpoints = urls.compactMap { base in URL(string: base + "/api/v2/alerts").map { (OutboundHTTP.redacted(base), $0) } }
         self.externalURL = externalURL
         self.logger = logger
     }

@@ -184,7 +184,10 @@ final class WebhookDispatcher: Sendable {
                     state.withLock { $0.dropped[entry.receiver, default: 0] += 1 }
                     logger.warning(
                         "webhook refused a notification; dropped",
-                        metadata: ["webhook": "\(entry.receiver)", "status": "\(status)", "answer": "\(answer.text.prefix(200))"])
+                        metadata: [
+                            "webhook": "\(OutboundHTTP.redacted(entry.receiver))", "status": "\(status)",
+                            "answer": "\(answer.text.prefix(200))",
+                        ])
                 }
             } catch {
                 logger.error("webhook outbox not updated", metadata: ["error": "\(error)"])
@@ -198,11 +201,14 @@ final class WebhookDispatcher: Sendable {
         let s = state.withLock { ($0.delivered, $0.failedAttempts, $0.dropped, $0.pending) }
         out.family("kpid_webhook_notifications_total", "counter", "Webhook notifications by result (delivered, dropped: a 4xx answer).")
         for t in targets {
-            out.sample("kpid_webhook_notifications_total", [("webhook", t.url), ("result", "delivered")], Double(s.0[t.url] ?? 0))
-            out.sample("kpid_webhook_notifications_total", [("webhook", t.url), ("result", "dropped")], Double(s.2[t.url] ?? 0))
+            let name = OutboundHTTP.redacted(t.url)
+            out.sample("kpid_webhook_notifications_total", [("webhook", name), ("result", "delivered")], Double(s.0[t.url] ?? 0))
+            out.sample("kpid_webhook_notifications_total", [("webhook", name), ("result", "dropped")], Double(s.2[t.url] ?? 0))
         }
         out.family("kpid_webhook_failed_attempts_total", "counter", "Webhook deliveries retried after a 5xx, 429 or network error.")
-        for t in targets { out.sample("kpid_webhook_failed_attempts_total", [("webhook", t.url)], Double(s.1[t.url] ?? 0)) }
+        for t in targets {
+            out.sample("kpid_webhook_failed_attempts_total", [("webhook", OutboundHTTP.redacted(t.url))], Double(s.1[t.url] ?? 0))
+        }
         out.single("kpid_webhook_outbox_pending", "gauge", "Webhook notifications in the outbox, not delivered yet.", Double(s.3))
     }
 }

@@ -45,3 +45,16 @@ struct OutboundHTTP: Sendable {
         return box.answer
     }
 }
+
+extension OutboundHTTP {
+    /// `url` as it may be shown (metrics labels, logs): without a user and password or a query
+    /// string, which may carry credentials (`https://user:secret@itsm.example/hook?token=...`).
+    static func redacted(_ url: String) -> String {
+        guard var parts = URLComponents(string: url) else { return "(unparsable URL)" }
+        parts.user = nil
+        parts.password = nil
+        parts.query = nil
+        parts.fragment = nil
+        return parts.string ?? "(unparsable URL)"
+    }
+}
