@@ -87,11 +87,22 @@ public final class OutboxStore: Sendable {
         }
     }
 
-    /// Every waiting notification, oldest first.
-    public func all() throws -> [OutboxEntry] {
+    /// How many notifications wait.
+    public func count() throws -> Int {
+        try connection.withLock { connection in
+            let statement = try connection.prepare("SELECT count(*) FROM outbox")
+            _ = try statement.step()
+            return Int(statement.int64(at: 0))
+        }
+    }
+
+    /// The oldest waiting notifications, at most `limit`, oldest first.
+    public func oldest(limit: Int) throws -> [OutboxEntry] {
         try connection.withLock { connection in
             let statement = try connection.prepare(
-                "SELECT id, receiver, group_key, body, idempotency_key, created_ms, attempts, next_attempt_ms FROM outbox ORDER BY id")
+                "SELECT id, receiver, group_key, body, idempotency_key, created_ms, attempts, next_attempt_ms FROM outbox ORDER BY id LIMIT ?1"
+            )
+            try statement.bind(Int64(limit), at: 1)
             var out: [OutboxEntry] = []
             while try statement.step() {
                 out.append(

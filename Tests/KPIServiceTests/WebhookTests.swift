@@ -160,6 +160,38 @@ import Testing
         #expect(statuses == ["firing", "firing", "firing", "resolved"], "\(statuses)")
     }
 
+    @Test func anAlertWhoseRuleIsRemovedResolvesWhenItExpires() throws {
+        let dir = TempDir()
+        let hook = try WebhookReceiver()
+        defer { hook.server.stop() }
+        let rules = dir.path + "/rules.yaml"
+        // Evaluated every second at the real now, over data sent up to now: the alert fires at
+        // once and is sent again every 250 ms resend delay, so it stays valid for 4 s.
+        try AlertingTests.rules.replacingOccurrences(of: "    rules:", with: "    interval: 1s\n    rules:")
+            .replacingOccurrences(of: "for: 5m", with: "for: 0s").write(toFile: rules, atomically: true, encoding: .utf8)
+        let kpid = try RunningService(data: dir.path + "/data") {
+            $0.ruleFiles = [rules]
+            $0.webhooks = [WebhookTarget(url: hook.url, matchers: [])]
+            $0.webhookGroupWaitMs = 0
+            $0.webhookGroupIntervalMs = 0
+            $0.alertResendDelayMs = 250
+        }
+        defer { kpid.stop() }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var lines = ""
+        for m in 0...20 {
+            lines +=
+                #"{"metric":"device_up","labels":{"site":"JFK","device":"cam-1"},"ts":\#(now - 60_000 + Int64(m) * 3_000),"value":0}"#
+                + "\n"
+        }
+        #expect(try kpid.ingest(lines, contentType: "application/x-ndjson").status == 200)
+        #expect(hook.wait(seconds: 20) { $0.contains { $0["status"] as? String == "firing" } })
+        // The rule is removed: nothing sends the alert any more; 4 s later it resolves.
+        try "groups: []\n".write(toFile: rules, atomically: true, encoding: .utf8)
+        #expect(try http("POST", kpid.base + "/api/v1/admin/rules/reload").status == 200)
+        #expect(hook.wait(seconds: 20) { $0.contains { $0["status"] as? String == "resolved" } }, "\(hook.bodies)")
+    }
+
     @Test func aNotificationWrittenBeforeSIGKILLIsDeliveredAfterTheRestart() throws {
         let dir = TempDir()
         let rules = try Self.rulesFile(dir)

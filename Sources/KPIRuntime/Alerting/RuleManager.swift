@@ -210,7 +210,7 @@ public final class RuleManager: Sendable {
                 }
             }
             notifier?.send(toSend)
-            webhooks?.receive(toSend)
+            webhooks?.receive(toSend, intervalMs: interval)
         }
     }
 

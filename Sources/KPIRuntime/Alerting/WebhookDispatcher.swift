@@ -22,6 +22,9 @@ final class WebhookDispatcher: Sendable {
     private let state = Mutex(State())
     private let externalURL: String
 
+    /// How many outbox entries one delivery pass looks at, oldest first.
+    static let deliveriesPerPass = 200
+
     /// The longest wait between two attempts of one notification.
     static let maximumBackoffMs: Int64 = 300_000
 
@@ -31,6 +34,10 @@ final class WebhookDispatcher: Sendable {
         var labels: [String: String]
         /// The group's alerts by fingerprint.
         var alerts: [String: NotifiedAlert] = [:]
+        /// Until when (wall clock, ms) each firing alert counts as firing without being received
+        /// again: four resend intervals after it last was, as Alertmanager keeps one until its
+        /// `endsAt`. One not heard of by then (its rule was removed, say) is resolved.
+        var validUntil: [String: Int64] = [:]
         var createdMs: Int64
         var lastFlushMs: Int64?
         /// Whether an alert arrived, changed or resolved since the last notification.
@@ -71,9 +78,10 @@ final class WebhookDispatcher: Sendable {
 
     /// Takes the alerts a rule evaluation sends (firing ones every resend interval, resolved
     /// ones when they resolve) into their groups.
-    func receive(_ alerts: [(rule: Rule, alert: Alert)]) {
+    func receive(_ alerts: [(rule: Rule, alert: Alert)], intervalMs: Int64) {
         guard !alerts.isEmpty, !targets.isEmpty else { return }
         let at = now
+        let valid = at + 4 * max(configuration.alertResendDelayMs, intervalMs)
         state.withLock { s in
             for (rule, alert) in alerts {
                 let notified = NotifiedAlert(
@@ -99,6 +107,7 @@ final class WebhookDispatcher: Sendable {
                         }
                         group.alerts[fingerprint] = notified
                     }
+                    group.validUntil[fingerprint] = valid
                     s.groups[id] = group
                 }
             }
@@ -112,6 +121,13 @@ final class WebhookDispatcher: Sendable {
         var entries: [OutboxEntry] = []
         state.withLock { s in
             for (id, var group) in s.groups {
+                // Firing alerts no rule sends any more resolve when they expire.
+                for (fingerprint, alert) in group.alerts where !alert.isResolved {
+                    if let valid = group.validUntil[fingerprint], at > valid {
+                        group.alerts[fingerprint]?.endsAt = valid
+                        group.changed = true
+                    }
+                }
                 let due: Bool
                 if let last = group.lastFlushMs {
                     due =
@@ -136,6 +152,7 @@ final class WebhookDispatcher: Sendable {
                         attempts: 0, nextAttemptMs: at))
                 // Resolved alerts are notified once, then forgotten, as Alertmanager does.
                 group.alerts = group.alerts.filter { !$0.value.isResolved }
+                group.validUntil = group.validUntil.filter { group.alerts[$0.key] != nil }
                 group.lastFlushMs = at
                 group.changed = false
                 if group.alerts.isEmpty { s.groups.removeValue(forKey: id) } else { s.groups[id] = group }
@@ -152,8 +169,10 @@ final class WebhookDispatcher: Sendable {
     /// Sends what is due from the outbox, oldest first; a group whose oldest notification waits
     /// for a retry holds its later ones back (in order per group).
     func deliverDue() {
-        guard let entries = try? outbox.all() else { return }
-        state.withLock { $0.pending = entries.count }
+        // The oldest notifications first, a bounded number per pass (a long outage of a
+        // receiver must not make every pass read the whole outbox).
+        guard let entries = try? outbox.oldest(limit: Self.deliveriesPerPass) else { return }
+        state.withLock { $0.pending = (try? outbox.count()) ?? entries.count }
         var blocked = Set<String>()
         let at = now
         for entry in entries {
