@@ -257,11 +257,12 @@ public final class HTTPServer: Sendable {
             throw HTTPServerError(message: "cannot bind \(host): not a numeric IPv4 or IPv6 address")
         }
 
-        #if os(Linux)
-            let polling = MHD_USE_EPOLL.rawValue
-        #else
-            let polling = MHD_USE_POLL.rawValue
-        #endif
+        // poll(), not epoll: libmicrohttpd 0.9.75's MHD_quiesce_daemon races its epoll loop with
+        // a thread pool (both remove the listen socket from a worker's epoll set; the loser gets
+        // ENOENT and MHD aborts the process, "Failed to remove listen FD from epoll set"), and
+        // kpid quiesces on every stop. The poll() loop has no such removal; each pool thread
+        // polls only its own connections, so the cost stays small.
+        let polling = MHD_USE_POLL.rawValue
         var flags =
             MHD_USE_INTERNAL_POLLING_THREAD.rawValue | polling | MHD_USE_ERROR_LOG.rawValue
             // ITC: required by MHD_quiesce_daemon with a thread pool; suspend/resume lets a
