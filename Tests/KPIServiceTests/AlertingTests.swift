@@ -5,19 +5,10 @@ import KPIRuntime
 import KPIService
 import Testing
 
-/// Debian's Alertmanager on a free port, delivering to a webhook URL, ready when `init`
-/// returns and stopped by `stop()`.
-final class AlertmanagerServer {
-    let process = Process()
-    let base: String
-    let logPath: String
-    private let log: FileHandle
-
+/// Debian's Alertmanager, delivering to a webhook URL (grouping by alert name and site, waits
+/// of a second).
+final class AlertmanagerServer: PeerServer {
     init(dir: String, webhook: String) throws {
-        let binary = "/usr/bin/prometheus-alertmanager"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw TestFailure("\(binary) is missing: install Debian's prometheus-alertmanager (scripts/install-deps.sh does)")
-        }
         let config = """
             route:
               receiver: hook
@@ -32,39 +23,15 @@ final class AlertmanagerServer {
                     send_resolved: true
             """
         try config.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
-        base = "http://127.0.0.1:\(port)"
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.environment = peerEnvironment()
-        process.arguments = [
-            "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am-data", "--web.listen-address=127.0.0.1:\(port)",
-            "--cluster.listen-address=", "--log.level=warn",
-        ]
-        logPath = dir + "/alertmanager.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let readyBy = Date().addingTimeInterval(30)
-        var ready = false
-        while Date() < readyBy && process.isRunning && !ready {
-            ready = (try? http("GET", base + "/-/ready", timeout: 2))?.status == 200
-            if !ready { Thread.sleep(forTimeInterval: 0.1) }
+        try super.init(
+            name: "alertmanager", binary: "/usr/bin/prometheus-alertmanager", package: "prometheus-alertmanager",
+            logPath: dir + "/alertmanager.log"
+        ) { port in
+            [
+                "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am-data", "--web.listen-address=127.0.0.1:\(port)",
+                "--cluster.listen-address=", "--log.level=warn",
+            ]
         }
-        guard ready else {
-            stop()
-            throw TestFailure("alertmanager did not become ready: \(logText)")
-        }
-    }
-
-    var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-        try? log.close()
     }
 }
 
@@ -126,8 +93,9 @@ func awaitFirstRuleEvaluation(_ rules: () -> String?) {
 
 /// Polls `condition` every 100 ms until it holds or `seconds` pass.
 func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
+    // The monotonic clock: a wall-clock step (faketime) must not stretch or cut the wait.
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
         if condition() { return true }
         Thread.sleep(forTimeInterval: 0.1)
     }
@@ -151,21 +119,29 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
                   summary: "{{ $labels.device }} at {{ $labels.site }} is down"
         """
 
-    @Test func aCameraThatStopsAnsweringFiresOnceAndResolvesOnce() throws {
-        let dir = TempDir()
-        try Self.rules.write(toFile: dir.path + "/rules.yaml", atomically: true, encoding: .utf8)
+    /// A webhook receiver behind a real Alertmanager behind a kpid with `rules`, whose start-up
+    /// evaluation is done (from then on the test evaluates on demand).
+    static func kpidWithAlertmanager(_ dir: TempDir) throws -> (WebhookReceiver, AlertmanagerServer, RunningService) {
+        try rules.write(toFile: dir.path + "/rules.yaml", atomically: true, encoding: .utf8)
         let hook = try WebhookReceiver()
-        defer { hook.server.stop() }
         try FileManager.default.createDirectory(atPath: dir.path + "/am", withIntermediateDirectories: true)
         let am = try AlertmanagerServer(dir: dir.path + "/am", webhook: hook.url)
-        defer { am.stop() }
         let kpid = try RunningService(data: dir.path + "/data") {
             $0.ruleFiles = [dir.path + "/rules.yaml"]
             $0.alertmanagerURLs = [am.base]
-            $0.ruleEvaluationIntervalMs = 3_600_000  // the test evaluates on demand
         }
-        defer { kpid.stop() }
         awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
+        return (hook, am, kpid)
+    }
+
+    @Test func aCameraThatStopsAnsweringFiresOnceAndResolvesOnce() throws {
+        let dir = TempDir()
+        let (hook, am, kpid) = try Self.kpidWithAlertmanager(dir)
+        defer {
+            kpid.stop()
+            am.stop()
+            hook.server.stop()
+        }
         // Alertmanager judges endsAt by its own clock: the data sit around the real now.
         let t0 = try peerClockMilliseconds() / 60_000 * 60_000 - 10 * 60_000
         var lines = ""
@@ -278,18 +254,12 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
 
     @Test func aSilenceInAlertmanagerHoldsTheNotification() throws {
         let dir = TempDir()
-        try Self.rules.write(toFile: dir.path + "/rules.yaml", atomically: true, encoding: .utf8)
-        let hook = try WebhookReceiver()
-        defer { hook.server.stop() }
-        try FileManager.default.createDirectory(atPath: dir.path + "/am", withIntermediateDirectories: true)
-        let am = try AlertmanagerServer(dir: dir.path + "/am", webhook: hook.url)
-        defer { am.stop() }
-        let kpid = try RunningService(data: dir.path + "/data") {
-            $0.ruleFiles = [dir.path + "/rules.yaml"]
-            $0.alertmanagerURLs = [am.base]
+        let (hook, am, kpid) = try Self.kpidWithAlertmanager(dir)
+        defer {
+            kpid.stop()
+            am.stop()
+            hook.server.stop()
         }
-        defer { kpid.stop() }
-        awaitFirstRuleEvaluation { try? http("GET", kpid.base + "/api/v1/rules").text }
         let t0 = try peerClockMilliseconds() / 60_000 * 60_000 - 10 * 60_000
         // A silence for cam-8, set in Alertmanager (its API, its clock).
         let silence = """

@@ -229,48 +229,41 @@ func runTool(_ path: String, _ arguments: [String], input: Data? = nil) throws -
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-/// Debian's Prometheus on a free port with the given configuration, ready when `init` returns
-/// and stopped by `stop()` (SIGTERM, then SIGKILL after 10 s).
-final class PrometheusServer {
+/// A peer from Debian (Prometheus, Alertmanager) run as a child process on a free loopback
+/// port, its output in a log file; ready when `init` returns (its `/-/ready` answers 200) and
+/// stopped by `stop()` (SIGTERM, then SIGKILL after 10 s).
+class PeerServer {
     let process = Process()
     let base: String
     let logPath: String
     private let log: FileHandle
 
-    init(
-        dir: String, tsdb: String, config: String = "global:\n  evaluation_interval: 1m\n", extraArguments: [String] = []
-    ) throws {
-        let prometheus = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: prometheus) else {
-            throw TestFailure(
-                "\(prometheus) is missing: install Debian's prometheus package (scripts/install-deps.sh does)"
-            )
+    /// Starts `binary` with the arguments `arguments(port)` gives for the chosen port.
+    init(name: String, binary: String, package: String, logPath: String, arguments: (UInt16) -> [String]) throws {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw TestFailure("\(binary) is missing: install Debian's \(package) package (scripts/install-deps.sh does)")
         }
-        try config.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
         let port = try freeLoopbackPort()
         base = "http://127.0.0.1:\(port)"
-        process.executableURL = URL(fileURLWithPath: prometheus)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.environment = peerEnvironment()
-        process.arguments =
-            [
-                "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(tsdb)", "--storage.tsdb.retention.time=100y",
-                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-            ] + extraArguments
-        logPath = dir + "/prometheus.log"
+        process.arguments = arguments(port)
+        self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let readyBy = Date().addingTimeInterval(30)
+        // The monotonic clock: a wall-clock step (faketime) must not stretch or cut the wait.
+        let readyBy = ContinuousClock.now + .seconds(30)
         var ready = false
-        while Date() < readyBy && process.isRunning && !ready {
+        while ContinuousClock.now < readyBy && process.isRunning && !ready {
             ready = (try? http("GET", base + "/-/ready", timeout: 2))?.status == 200
             if !ready { Thread.sleep(forTimeInterval: 0.1) }
         }
         guard ready else {
             stop()
-            throw TestFailure("prometheus did not become ready: \(logText)")
+            throw TestFailure("\(name) did not become ready: \(logText)")
         }
     }
 
@@ -279,11 +272,28 @@ final class PrometheusServer {
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
-        let stopBy = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
+        let stopBy = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < stopBy { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? log.close()
+    }
+}
+
+/// Debian's Prometheus with the given configuration.
+final class PrometheusServer: PeerServer {
+    init(
+        dir: String, tsdb: String, config: String = "global:\n  evaluation_interval: 1m\n", extraArguments: [String] = []
+    ) throws {
+        try config.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        try super.init(
+            name: "prometheus", binary: "/usr/bin/prometheus", package: "prometheus", logPath: dir + "/prometheus.log"
+        ) { port in
+            [
+                "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(tsdb)", "--storage.tsdb.retention.time=100y",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+            ] + extraArguments
+        }
     }
 }
 
