@@ -234,6 +234,19 @@ public struct ChunkRollup: Sendable, Equatable {
         if let failure { throw failure }
     }
 
+    /// How many buckets `level` holds (0 when the level is not kept), without decoding them.
+    public func bucketCount(_ level: RollupLevel) -> Int {
+        guard hasLevel(level) else { return 0 }
+        return encoded.withUnsafeBytes { raw in
+            do throws(ChunkDecodingError) {
+                var reader = VarintReader(UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 4)]), at: 2)
+                return Int(clamping: try Self.seek(level, in: self, &reader) ?? 0)
+            } catch {
+                preconditionFailure("checked rollup failed to decode: \(error)")
+            }
+        }
+    }
+
     /// Adds the sketch of `bucket` (from `forEachBucket` on this rollup, which `hasSketches`)
     /// to `sketch`.
     public func mergeSketch(of bucket: RollupBucket, into sketch: inout QuantileSketch) {

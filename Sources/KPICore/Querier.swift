@@ -1,34 +1,75 @@
-/// What one read may see and how long it may take: the caller's site scope and the query's
-/// deadline. A `Querier` is opened for one scope and applies it to everything it returns, so a
-/// reader cannot forget it.
+import Synchronization
+
+/// What one read may see, how long it may take and how much it may load: the caller's site
+/// scope, the query's deadline and its sample budget. A `Querier` is opened for one scope and
+/// applies it to everything it returns, so a reader cannot forget it.
 public struct ReadScope: Sendable {
     /// Matchers every selected series must satisfy besides the query's own (a site-scoped
     /// token's `site=~"JFK|LHR"`); empty for an unrestricted reader.
     public var matchers: [LabelMatcher]
-    /// When the read must be done; label regular expressions are matched under it.
+    /// When the read must be done; label regular expressions are matched under it, and the
+    /// engines stop at it.
     public var deadline: QueryDeadline
+    /// How many samples the read may load, shared by every part of it (the querier charges what
+    /// it returns; an engine charges the points it makes itself, e.g. a subquery's steps).
+    public var budget: SampleBudget
 
-    public init(matchers: [LabelMatcher] = [], deadline: QueryDeadline = .ceiling) {
+    public init(matchers: [LabelMatcher] = [], deadline: QueryDeadline = .ceiling, budget: SampleBudget = .unlimited) {
         self.matchers = matchers
         self.deadline = deadline
+        self.budget = budget
     }
 
     /// No restriction, the default ceiling.
     public static var unrestricted: ReadScope { ReadScope() }
 }
 
+/// The number of samples one read may load (the `query-max-samples` setting), counted across
+/// threads: a parallel scan's shares charge the same budget.
+public final class SampleBudget: Sendable {
+    /// The most samples the read may load.
+    public let limit: Int
+    private let used = Atomic<Int>(0)
+
+    public init(limit: Int) { self.limit = max(0, limit) }
+
+    /// A budget nothing exhausts (background readers whose size the data bounds).
+    public static var unlimited: SampleBudget { SampleBudget(limit: .max) }
+
+    /// The samples charged so far.
+    public var spent: Int { used.load(ordering: .relaxed) }
+
+    /// Charges `count` samples; throws once the total passes the limit (the charge stays).
+    public func charge(_ count: Int) throws(ReadError) {
+        guard count > 0 else { return }
+        // Wrapping: a total past Int.max reads negative, which is past any limit too.
+        let (_, total) = used.wrappingAdd(count, ordering: .relaxed)
+        if total > limit || total < 0 { throw .sampleLimitExceeded(limit: limit) }
+    }
+}
+
 /// A read stopped before it was done.
-public enum ReadError: Error, Sendable, Equatable {
+public enum ReadError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The scope's deadline passed (while matching label regular expressions).
     case deadlineExceeded
+    /// The read would load more samples than the scope's budget allows.
+    case sampleLimitExceeded(limit: Int)
+
+    public var description: String {
+        switch self {
+        case .deadlineExceeded: return "the read ran past its deadline"
+        case .sampleLimitExceeded(let limit): return "the read loads more than \(limit) samples"
+        }
+    }
 }
 
 /// The read contract: the one way the query engines (SQL, PromQL, and the KPI engine on top of
 /// SQL), export and `/metrics` read samples. Modelled on Prometheus' `storage.Querier`.
 ///
 /// A querier is opened for a ``ReadScope`` (`QuerierSource.querier(_:)`) and serves one query:
-/// every series it selects satisfies the scope's matchers, and selection stops at the scope's
-/// deadline. Samples come as time-ordered columns; Prometheus staleness markers are kept only
+/// every series it selects satisfies the scope's matchers, selection stops at the scope's
+/// deadline, and every sample or rollup bucket it hands out is charged to the scope's budget
+/// (a read past it throws ``ReadError/sampleLimitExceeded(limit:)``). Samples come as time-ordered columns; Prometheus staleness markers are kept only
 /// where asked for (``Staleness/keepMarkers``: PromQL's instant selector, where a marker ends a
 /// series), so no reader filters them itself.
 ///
@@ -48,19 +89,21 @@ public protocol Querier: AnyObject, Sendable {
     func select(_ matchers: [LabelMatcher]) throws(ReadError) -> [(id: SeriesID, labels: Labels)]
 
     /// The samples of a series with timestamps in `[start, end]`, oldest first, at most `limit`
-    /// of them (the oldest; for paging: the next page starts after the last timestamp).
-    func samples(_ id: SeriesID, start: Int64, end: Int64, limit: Int, staleness: Staleness) -> (
+    /// of them (the oldest; for paging: the next page starts after the last timestamp), charged
+    /// to the scope's budget.
+    func samples(_ id: SeriesID, start: Int64, end: Int64, limit: Int, staleness: Staleness) throws(ReadError) -> (
         timestamps: [Int64], values: [Double]
     )
 
     /// The series' data in `[start, end]` as rollup chunks where one lies wholly inside (`rollup`,
     /// with buckets of `level`) and as sample slices elsewhere (`slice`, staleness markers
     /// included: a reader of slices removes them with ``StaleMarker``). An implementation
-    /// without rollups calls `slice` only.
+    /// without rollups calls `slice` only. A rollup chunk is charged its buckets of `level`, a
+    /// slice its samples; past the budget it throws ``ReadError`` (else what the closures throw).
     func withSegments(
         _ id: SeriesID, start: Int64, end: Int64, level: RollupLevel, sketches: Bool,
         rollup: (Chunk) throws -> Void, slice: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Void
-    ) rethrows
+    ) throws
 
     /// The values of label `name` among the series inside the scope, sorted.
     func labelValues(_ name: String) -> [String]
@@ -68,10 +111,10 @@ public protocol Querier: AnyObject, Sendable {
 
 extension Querier {
     /// Every sample of a series in `[start, end]`, oldest first.
-    public func samples(_ id: SeriesID, start: Int64, end: Int64, staleness: Staleness) -> (
+    public func samples(_ id: SeriesID, start: Int64, end: Int64, staleness: Staleness) throws(ReadError) -> (
         timestamps: [Int64], values: [Double]
     ) {
-        samples(id, start: start, end: end, limit: .max, staleness: staleness)
+        try samples(id, start: start, end: end, limit: .max, staleness: staleness)
     }
 }
 
@@ -111,19 +154,27 @@ public final class StoreQuerier: Querier {
         }
     }
 
-    public func samples(_ id: SeriesID, start: Int64, end: Int64, limit: Int, staleness: Staleness) -> (
+    public func samples(_ id: SeriesID, start: Int64, end: Int64, limit: Int, staleness: Staleness) throws(ReadError) -> (
         timestamps: [Int64], values: [Double]
     ) {
         var (ts, vs) = limit == .max ? store.read(id, start: start, end: end) : store.read(id, start: start, end: end, limit: limit)
         if staleness == .dropMarkers { StaleMarker.remove(from: &ts, &vs) }
+        try scope.budget.charge(ts.count)
         return (ts, vs)
     }
 
     public func withSegments(
         _ id: SeriesID, start: Int64, end: Int64, level: RollupLevel, sketches: Bool,
         rollup: (Chunk) throws -> Void, slice: (ArraySlice<Int64>, ArraySlice<Double>) throws -> Void
-    ) rethrows {
-        try store.withSegments(id, start: start, end: end, level: level, sketches: sketches, rollup: rollup, slice: slice)
+    ) throws {
+        let budget = scope.budget
+        try store.withSegments(id, start: start, end: end, level: level, sketches: sketches) { chunk in
+            try budget.charge(chunk.rollup?.bucketCount(level) ?? chunk.count)
+            try rollup(chunk)
+        } slice: { t, v in
+            try budget.charge(t.count)
+            try slice(t, v)
+        }
     }
 
     public func labelValues(_ name: String) -> [String] {

@@ -55,7 +55,7 @@ public struct SiteFreshness: Sendable, Equatable {
             let floor = at &- lookbackMs
             while upper > floor {
                 let lower = max(floor, upper &- span)
-                recent = querier.samples(entry.id, start: lower, end: upper, staleness: .dropMarkers).timestamps
+                recent = try querier.samples(entry.id, start: lower, end: upper, staleness: .dropMarkers).timestamps
                 if !recent.isEmpty { break }
                 upper = lower &- 1
                 span = span &+ span

@@ -43,35 +43,48 @@ final class Evaluator {
     let options: PromQLOptions
     let queryStart: Int64
     let queryEnd: Int64
-    let deadline: ContinuousClock.Instant?
-    var samplesLoaded = 0
 
-    init(
-        querier: any Querier, options: PromQLOptions, queryStart: Int64, queryEnd: Int64, deadline: ContinuousClock.Instant?
-    ) {
+    init(querier: any Querier, options: PromQLOptions, queryStart: Int64, queryEnd: Int64) {
         self.querier = querier
         self.options = options
         self.queryStart = queryStart
         self.queryEnd = queryEnd
-        self.deadline = deadline
     }
 
-    /// The deadline regular expressions are matched under (the 2 min ceiling without one).
+    /// The query's deadline (the scope's: the caller's, or the 2 min ceiling); regular
+    /// expressions are matched under it too.
     var regexDeadline: QueryDeadline { querier.scope.deadline }
 
     /// Throws once the deadline has passed, so a long query stops instead of running on.
     func check() throws(PromQLError) {
-        if let deadline, ContinuousClock.now >= deadline {
+        if querier.scope.deadline.hasPassed {
             throw .timeout("query timed out in expression evaluation")
         }
     }
 
+    /// Charges `n` points the evaluation makes itself (steps of a result, of a subquery) to the
+    /// scope's sample budget, which the querier charges with every sample it returns.
     func count(samples n: Int) throws(PromQLError) {
-        samplesLoaded += n
-        if samplesLoaded > options.maxSamples {
-            throw .execution(
-                "query processing would load too many samples into memory in query execution (limit \(options.maxSamples))")
+        do {
+            try querier.scope.budget.charge(n)
+        } catch {
+            throw Self.tooManySamples(querier.scope.budget.limit)
         }
+    }
+
+    /// The samples of one series through the querier, charged to the budget.
+    func read(_ id: SeriesID, start: Int64, end: Int64, staleness: Staleness) throws(PromQLError) -> (
+        timestamps: [Int64], values: [Double]
+    ) {
+        do {
+            return try querier.samples(id, start: start, end: end, staleness: staleness)
+        } catch {
+            throw Self.tooManySamples(querier.scope.budget.limit)
+        }
+    }
+
+    static func tooManySamples(_ limit: Int) -> PromQLError {
+        .execution("query processing would load too many samples into memory in query execution (limit \(limit))")
     }
 
     func resolve(_ at: AtModifier?) -> Int64? {
@@ -177,8 +190,7 @@ final class Evaluator {
         var out: [StepSeries] = []
         for entry in try selected(sel.matchers) {
             try check()
-            let (ts, vs) = querier.samples(entry.id, start: firstRef - lookback, end: lastRef, staleness: .keepMarkers)
-            try count(samples: ts.count)
+            let (ts, vs) = try read(entry.id, start: firstRef - lookback, end: lastRef, staleness: .keepMarkers)
             if ts.isEmpty { continue }
             var values = [Double?](repeating: nil, count: grid.count)
             var any = false
@@ -214,8 +226,7 @@ final class Evaluator {
             var series: [RangeSource.Series] = []
             for entry in try selected(sel.matchers) {
                 try check()
-                let (ts, vs) = querier.samples(entry.id, start: first, end: last, staleness: .dropMarkers)
-                try count(samples: ts.count)
+                let (ts, vs) = try read(entry.id, start: first, end: last, staleness: .dropMarkers)
                 if !ts.isEmpty { series.append(RangeSource.Series(labels: entry.labels, timestamps: ts, values: vs)) }
             }
             return RangeSource(series: series, range: range, offset: sel.offset, at: at, matchers: sel.matchers)
@@ -232,10 +243,8 @@ final class Evaluator {
             if spanEnd >= start {
                 // Every inner step is a point in memory: refuse before allocating them.
                 let steps = (spanEnd - start) / step + 1
-                guard steps <= Int64(options.maxSamples - samplesLoaded) else {
-                    throw .execution(
-                        "query processing would load too many samples into memory in query execution (limit \(options.maxSamples))")
-                }
+                let budget = querier.scope.budget
+                guard steps <= Int64(budget.limit) - Int64(budget.spent) else { throw Self.tooManySamples(budget.limit) }
                 let innerGrid = Grid(start: start, step: step, count: Int(steps))
                 let values = try vector(inner, innerGrid)
                 for s in values {

@@ -104,9 +104,13 @@ public struct PromQLEngine: Sendable {
         self.init(source: store, options: options)
     }
 
-    /// The querier of one query: `extraMatchers` as its scope, `deadline` (or the ceiling).
+    /// The querier of one query: `extraMatchers` as its scope, `deadline` (or the ceiling),
+    /// the options' sample limit as its budget.
     func querier(_ extraMatchers: [LabelMatcher], _ deadline: ContinuousClock.Instant?) -> any Querier {
-        source.querier(ReadScope(matchers: extraMatchers, deadline: deadline.map(QueryDeadline.init) ?? .ceiling))
+        source.querier(
+            ReadScope(
+                matchers: extraMatchers, deadline: deadline.map(QueryDeadline.init) ?? .ceiling,
+                budget: SampleBudget(limit: options.maxSamples)))
     }
 
     /// Evaluates `query` at one instant (milliseconds). `extraMatchers` are added to every
@@ -117,7 +121,7 @@ public struct PromQLEngine: Sendable {
         guard Double(time.magnitude) <= PromQL.maxTimeSeconds * 1000 else { throw .badData("time out of range") }
         let expr = try parsed(query)
         let evaluator = Evaluator(
-            querier: querier(extraMatchers, deadline), options: options, queryStart: time, queryEnd: time, deadline: deadline)
+            querier: querier(extraMatchers, deadline), options: options, queryStart: time, queryEnd: time)
         let grid = Grid(start: time, step: 1, count: 1)
         try evaluator.check()
         switch expr.type {
@@ -183,7 +187,7 @@ public struct PromQLEngine: Sendable {
             throw .badData("invalid expression type \"\(expr.type.errorName)\" for range query, must be Scalar or instant Vector")
         }
         let evaluator = Evaluator(
-            querier: querier(extraMatchers, deadline), options: options, queryStart: start, queryEnd: end, deadline: deadline)
+            querier: querier(extraMatchers, deadline), options: options, queryStart: start, queryEnd: end)
         let grid = Grid(start: start, step: step, count: Int(points) + 1)
         try evaluator.check()
         var series: [StepSeries]

@@ -46,7 +46,7 @@ public struct AlertWeek: Sendable, Equatable {
             var line =
                 byKey[key]
                 ?? Line(alertname: name, severity: severity, fired: 0, firingMs: 0, longestMs: 0, meanTimeToResolveMs: nil, open: 0)
-            let read = querier.samples(entry.id, start: from &- lookbackMs, end: horizon - 1, staleness: .keepMarkers)
+            let read = try querier.samples(entry.id, start: from &- lookbackMs, end: horizon - 1, staleness: .keepMarkers)
             var runs: [(start: Int64, end: Int64?)] = []
             var start: Int64? = nil
             var last: Int64 = 0

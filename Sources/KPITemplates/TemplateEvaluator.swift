@@ -79,7 +79,7 @@ public struct TemplateEvaluator: Sendable {
                     // (The query still runs, so an unknown metric is reported as its error.)
                     let metrics = kpi.coverageMetrics ?? Self.metricNames(sql)
                     if coverages[metrics] == nil {
-                        coverages[metrics] = coverage(metrics, site: site, from: from, to: to, options: options)
+                        coverages[metrics] = try coverage(metrics, site: site, from: from, to: to, options: options)
                     }
                     let known = coverages[metrics] ?? nil
                     result.coverage = known
@@ -124,10 +124,12 @@ public struct TemplateEvaluator: Sendable {
     /// scope): a sample is known from its timestamp until the next sample or its staleness limit,
     /// whichever comes first, and the state at `from` is carried in. A series counts when it
     /// reported in the 35 days before the range's end; nil when none did (no input at all).
-    func coverage(_ metrics: [String], site: String, from: Int64, to: Int64, options: QueryOptions) -> Double? {
+    /// The reads are charged to a budget of the options' sample limit.
+    func coverage(_ metrics: [String], site: String, from: Int64, to: Int64, options: QueryOptions) throws(ReadError) -> Double? {
         let end = min(to, options.now)
         guard end > from, let siteMatcher = try? LabelMatcher("site", .equal, site) else { return nil }
-        let querier = engine.source.querier(ReadScope(matchers: options.seriesScope))
+        let querier = engine.source.querier(
+            ReadScope(matchers: options.seriesScope, budget: SampleBudget(limit: options.limits.maxSamples)))
         let span = Double(end - from)
         var total = 0.0
         var series = 0
@@ -135,10 +137,10 @@ public struct TemplateEvaluator: Sendable {
             guard let name = try? LabelMatcher(Labels.metricNameLabel, .equal, metric) else { continue }
             let lookback = options.staleness.lookbackMs(metric: metric)
             for entry in (try? querier.select([name, siteMatcher])) ?? [] {
-                let ts = querier.samples(entry.id, start: from &- lookback, end: end - 1, staleness: .dropMarkers).timestamps
+                let ts = try querier.samples(entry.id, start: from &- lookback, end: end - 1, staleness: .dropMarkers).timestamps
                 if ts.isEmpty {
                     // Silent for the whole range: known 0 % if it reported before, else not an input.
-                    let before = querier.samples(
+                    let before = try querier.samples(
                         entry.id, start: from &- SiteFreshness.lookbackMs, end: from - 1, limit: 1, staleness: .dropMarkers)
                     if !before.timestamps.isEmpty { series += 1 }
                     continue

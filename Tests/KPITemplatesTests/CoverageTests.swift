@@ -23,10 +23,10 @@ import Testing
         options.staleness = StalenessPolicy()
         let evaluator = TemplateEvaluator(engine: QueryEngine(store: store))
         // [base, now): cam-1 known 7,920 minutes, cam-2 4,319 + 3, cam-3 2,879 + 3.
-        let c = evaluator.coverage(["device_up"], site: "S", from: base, to: base + 7 * 1440 * minute, options: options)
+        let c = try evaluator.coverage(["device_up"], site: "S", from: base, to: base + 7 * 1440 * minute, options: options)
         #expect(abs((c ?? 0) - 15_124.0 / 23_760.0) < 1e-12, "\(String(describing: c))")
         // A range before any sample, with nothing in the 35 days before: no input at all.
-        #expect(evaluator.coverage(["device_up"], site: "S", from: base - 1440 * minute, to: base, options: options) == nil)
+        #expect(try evaluator.coverage(["device_up"], site: "S", from: base - 1440 * minute, to: base, options: options) == nil)
     }
 }
 

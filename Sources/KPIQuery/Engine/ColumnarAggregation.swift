@@ -325,7 +325,8 @@ struct ColumnarAggregation {
             guard case .timestamp(let s) = first, bucket(row) == first else { return nil }
             return s
         }
-        execution.querier.withSegments(id, start: start, end: end, level: level, sketches: needsSketches) { chunk in
+        do {
+        try execution.querier.withSegments(id, start: start, end: end, level: level, sketches: needsSketches) { chunk in
             guard failure == nil, let rollup = chunk.rollup else { return }
             do throws(QueryError) {
                 if fixedWidth == nil, bucketKey != nil {
@@ -358,8 +359,12 @@ struct ColumnarAggregation {
             guard failure == nil else { return }
             do throws(QueryError) { try fold(t, v) } catch { failure = error }
         }
+        } catch {
+            // The closures keep their own errors in `failure`: what reaches here is the budget's.
+            throw execution.sampleLimitError()
+        }
         if let failure { throw failure }
         try execution.countScanned(series: 1, samples: samples)
-        try execution.countRollups(buckets: buckets, samples: bucketSamples)
+        execution.countRollups(buckets: buckets, samples: bucketSamples)
     }
 }

@@ -490,7 +490,7 @@ struct Compiler {
             }
             let negated = op == .notMatches
             let ea = a.eval
-            let box = RegexBox(regex, deadline: .after(milliseconds: options.limits.timeoutMilliseconds))
+            let box = RegexBox(regex, deadline: options.deadline)
             return Compiled(
                 type: .boolean,
                 eval: { row in

@@ -34,9 +34,12 @@ public struct QueryEngine: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         var options = options
         options.arithmeticFaults = ArithmeticFaults()
+        options.deadline = .after(milliseconds: options.limits.timeoutMilliseconds)
         let querier = source.querier(
-            ReadScope(matchers: options.seriesScope, deadline: .after(milliseconds: options.limits.timeoutMilliseconds)))
-        let execution = Execution(querier: querier, options: options, text: text, started: started)
+            ReadScope(
+                matchers: options.seriesScope, deadline: options.deadline,
+                budget: SampleBudget(limit: options.limits.maxSamples)))
+        let execution = Execution(querier: querier, options: options, text: text)
         var result: QueryResult
         switch statement {
         case .select(let select):
@@ -82,26 +85,22 @@ final class Execution {
     let querier: any Querier
     let options: QueryOptions
     let text: String
-    let deadline: UInt64
     var stats = QueryStats()
     var warnings: [String] = []
     var explainOnly = false
     var plan: [String] = []
     var groupBytes = 0
 
-    init(querier: any Querier, options: QueryOptions, text: String, started: UInt64) {
+    init(querier: any Querier, options: QueryOptions, text: String) {
         self.querier = querier
         self.options = options
         self.text = text
-        let budget = UInt64(max(0, options.limits.timeoutMilliseconds)) * 1_000_000
-        self.deadline = started &+ budget
     }
 
     private init(parent: Execution) {
         querier = parent.querier
         options = parent.options
         text = parent.text
-        deadline = parent.deadline
     }
 
     /// A run for one share of a parallel scan: same deadline and limits, its own counters.
@@ -110,11 +109,12 @@ final class Execution {
     /// Adds a finished share's counters to this run and checks the limits on the totals.
     func absorb(_ child: Execution) throws(QueryError) {
         try countScanned(series: child.stats.seriesScanned, samples: child.stats.samplesScanned)
-        try countRollups(buckets: child.stats.rollupBucketsScanned, samples: child.stats.samplesFromRollups)
+        countRollups(buckets: child.stats.rollupBucketsScanned, samples: child.stats.samplesFromRollups)
         try chargeGroupMemory(child.groupBytes)
     }
 
-    /// Adds series and samples read to the statistics and checks them against the limits.
+    /// Adds series and samples read to the statistics and checks the series limit (the
+    /// querier charged the samples to the scope's budget as it returned them).
     func countScanned(series: Int, samples: Int) throws(QueryError) {
         stats.seriesScanned += series
         stats.samplesScanned += samples
@@ -122,22 +122,28 @@ final class Execution {
             throw limitError(
                 "the query reads more than \(options.limits.maxSeries) series", hint: "filter on more labels or raise the series limit")
         }
-        if stats.samplesScanned > options.limits.maxSamples {
-            throw limitError(
-                "the query reads more than \(options.limits.maxSamples) samples",
-                hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
-        }
     }
 
-    /// Counts rollup buckets read (and the samples they stand for); a bucket counts as one
-    /// sample against the sample limit.
-    func countRollups(buckets: Int, samples: Int) throws(QueryError) {
+    /// Counts rollup buckets read (and the samples they stand for) in the statistics; the
+    /// querier charged each bucket as one sample against the budget.
+    func countRollups(buckets: Int, samples: Int) {
         stats.rollupBucketsScanned += buckets
         stats.samplesFromRollups += samples
-        if stats.samplesScanned + stats.rollupBucketsScanned > options.limits.maxSamples {
-            throw limitError(
-                "the query reads more than \(options.limits.maxSamples) samples",
-                hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
+    }
+
+    /// The error of a read past the scope's sample budget (`maxSamples`).
+    func sampleLimitError() -> QueryError {
+        limitError(
+            "the query reads more than \(options.limits.maxSamples) samples",
+            hint: "narrow the time range (WHERE ts >= ...), filter on labels, or raise the sample limit")
+    }
+
+    /// The samples of one series through the querier, charged to the scope's budget.
+    func read(_ id: SeriesID, start: Int64, end: Int64) throws(QueryError) -> (timestamps: [Int64], values: [Double]) {
+        do {
+            return try querier.samples(id, start: start, end: end, staleness: .dropMarkers)
+        } catch {
+            throw sampleLimitError()
         }
     }
 
@@ -146,7 +152,7 @@ final class Execution {
     }
 
     func checkDeadline() throws(QueryError) {
-        if DispatchTime.now().uptimeNanoseconds > deadline { throw timeoutError }
+        if querier.scope.deadline.hasPassed { throw timeoutError }
     }
 
     var timeoutError: QueryError {

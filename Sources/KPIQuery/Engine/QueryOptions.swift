@@ -54,6 +54,9 @@ public struct QueryOptions: Sendable {
     public var useRollups = true
     /// Where evaluation records integer overflow; a fresh one per run (`QueryEngine.execute`).
     var arithmeticFaults = ArithmeticFaults()
+    /// The run's one deadline (`timeoutMilliseconds` from its start), set by
+    /// `QueryEngine.execute`: the querier's scope, the scan and regular expressions share it.
+    var deadline = QueryDeadline.ceiling
 
     public init(
         now: Int64 = WallClock.system.nowMilliseconds(),

@@ -479,12 +479,11 @@ extension Execution {
     func readSeries(
         _ id: SeriesID, start: Int64, end: Int64, previous: Bool = false, holdLookback: Int64 = 0
     ) throws(QueryError) -> ([Int64], [Double], first: Int) {
-        var (ts, vs) = querier.samples(id, start: start, end: end, staleness: .dropMarkers)
+        var (ts, vs) = try read(id, start: start, end: end)
         var first = 0
         let lookback = max(previous ? Execution.counterLookback : 0, holdLookback)
         if lookback > 0, start != .min, start <= end {
-            let before = querier.samples(
-                id, start: start.subtractingClamped(lookback), end: start - 1, staleness: .dropMarkers)
+            let before = try read(id, start: start.subtractingClamped(lookback), end: start - 1)
             let keep = holdLookback > 0 ? before.timestamps.count : min(1, before.timestamps.count)
             ts.insert(contentsOf: before.timestamps.suffix(keep), at: 0)
             vs.insert(contentsOf: before.values.suffix(keep), at: 0)

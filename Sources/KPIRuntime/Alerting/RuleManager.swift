@@ -231,10 +231,11 @@ public final class RuleManager: Sendable {
                 var matchers = [try! LabelMatcher(Labels.metricNameLabel, .equal, "ALERTS_FOR_STATE")]
                 for pair in labels.pairs { if let m = try? LabelMatcher(pair.name, .equal, pair.value) { matchers.append(m) } }
                 guard let series = try? querier.select(matchers),
-                    let entry = series.first(where: { $0.labels.pairs.count == labels.pairs.count + 1 })
+                    let entry = series.first(where: { $0.labels.pairs.count == labels.pairs.count + 1 }),
+                    // An unlimited budget: the read cannot be refused.
+                    let read = try? querier.samples(
+                        entry.id, start: ts - RuleGroupState.outageToleranceMs, end: ts, staleness: .dropMarkers)
                 else { return nil }
-                let read = querier.samples(
-                    entry.id, start: ts - RuleGroupState.outageToleranceMs, end: ts, staleness: .dropMarkers)
                 // The value is a unix time in seconds; anything else (a client can write this
                 // series too) is not a state to restore.
                 guard let t = read.timestamps.last, let v = read.values.last, v.isFinite, abs(v) <= 1e13 else { return nil }

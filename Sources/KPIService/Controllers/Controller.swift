@@ -45,7 +45,9 @@ extension Controller {
     }
 
     /// The querier of one read request: the principal's site scope and the request's deadline
-    /// (`timeout`, at most `query-timeout`). Every read of samples goes through one.
+    /// (`timeout`, at most `query-timeout`). Every read of samples goes through one. Its sample
+    /// budget is unlimited: the series API reads one sample per series and export streams a
+    /// page at a time (the query engines open their own, with `query-max-samples`).
     func querier(_ request: HTTPRequest, principal: Principal) throws(APIError) -> any Querier {
         store.querier(ReadScope(matchers: principal.scopeMatchers, deadline: QueryDeadline(try queryDeadline(request))))
     }
@@ -84,7 +86,9 @@ extension Controller {
         if request.queryValue("start") != nil || request.queryValue("end") != nil {
             let start = try timeParameter(request, "start", default: .min)
             let end = try timeParameter(request, "end", default: .max)
-            out = out.filter { !querier.samples($0.id, start: start, end: end, limit: 1, staleness: .keepMarkers).timestamps.isEmpty }
+            out = out.filter {
+                !((try? querier.samples($0.id, start: start, end: end, limit: 1, staleness: .keepMarkers))?.timestamps.isEmpty ?? true)
+            }
         }
         return out
     }

@@ -138,8 +138,12 @@ final class ExportStream: HTTPBodyStream {
         while current < series.count && out.count < 64 << 10 {
             let entry = series[current]
             // Export writes what is stored, staleness markers included (as "NaN"), so a re-ingest
-            // ends series where they ended.
-            let page = querier.samples(entry.id, start: cursor, end: end, limit: ExportStream.pageSamples, staleness: .keepMarkers)
+            // ends series where they ended. The request's querier has no sample budget (a page at
+            // a time is in memory), so a read is never refused.
+            guard
+                let page = try? querier.samples(
+                    entry.id, start: cursor, end: end, limit: ExportStream.pageSamples, staleness: .keepMarkers)
+            else { return nil }
             for k in page.timestamps.indices {
                 if csv {
                     SampleEncoder.appendCSVRow(
