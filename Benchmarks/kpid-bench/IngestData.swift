@@ -153,7 +153,14 @@ struct HTTPSender {
         var seconds: Double
         var failures: Int
         var firstError: String?
+        /// Each request's time from send to answer, in seconds.
+        var latencies: [Double]
     }
+
+    /// The headers of a Prometheus remote write 1.0 request.
+    static let remoteWriteHeaders = [
+        "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0",
+    ]
 
     func send(_ plan: Plan) -> Outcome {
         let connections: Int
@@ -166,6 +173,7 @@ struct HTTPSender {
         nonisolated(unsafe) var completed = [Int](repeating: 0, count: connections)
         nonisolated(unsafe) var failures = 0
         nonisolated(unsafe) var firstError: String? = nil
+        nonisolated(unsafe) var latencies: [Double] = []
         let began = Date()
         // One thread per connection (concurrentPerform would run only as many at once as there
         // are cores, and the shards wait on each other).
@@ -178,7 +186,7 @@ struct HTTPSender {
             }.start()
         }
         finished.wait()
-        return Outcome(seconds: Date().timeIntervalSince(began), failures: failures, firstError: firstError)
+        return Outcome(seconds: Date().timeIntervalSince(began), failures: failures, firstError: firstError, latencies: latencies)
 
         @Sendable func connection(_ c: Int) {
             let session = URLSession(configuration: .ephemeral)
@@ -213,6 +221,7 @@ struct HTTPSender {
                 let done = DispatchSemaphore(value: 0)
                 nonisolated(unsafe) var status = 0
                 nonisolated(unsafe) var answer = ""
+                let sent = DispatchTime.now().uptimeNanoseconds
                 session.dataTask(with: request) { data, response, error in
                     status = (response as? HTTPURLResponse)?.statusCode ?? 0
                     if !success.contains(status) {
@@ -221,7 +230,9 @@ struct HTTPSender {
                     done.signal()
                 }.resume()
                 done.wait()
+                let latency = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
                 condition.lock()
+                latencies.append(latency)
                 if !success.contains(status) {
                     failures += 1
                     if firstError == nil { firstError = "HTTP \(status): \(answer)" }

@@ -19,8 +19,18 @@ struct PeerIngestResult {
     var stored: Int
     var failures: Int = 0
     var note: String? = nil
+    /// Server CPU time (user + system) spent on the load, where the peer is a process of its own.
+    var cpuSeconds: Double? = nil
+    /// Each request's time from send to answer.
+    var latencies: [Double] = []
+    /// Resident memory of the server after the load.
+    var residentBytes: Int? = nil
+    /// Bytes its data directory (or file) holds after the load and a clean stop.
+    var diskBytes: Int64? = nil
 
     var samplesPerSecond: Double { Double(sent) / seconds }
+    /// Samples per server CPU-second.
+    var samplesPerCPUSecond: Double? { cpuSeconds.map { Double(sent) / max($0, 1e-9) } }
     var checked: Bool { stored == sent && failures == 0 }
 }
 
@@ -98,42 +108,26 @@ enum SQLiteIngestPeer {
 /// Debian's Prometheus as a child process: a fresh TSDB in a temporary directory, the
 /// remote-write receiver on, no scrape targets (a self-scrape would move its head to now).
 final class PrometheusPeer {
-    let directory: String
-    let port: UInt16
-    let process = Process()
-    let base: URL
+    let server: ChildServer
+    var base: URL { server.base }
 
     /// Starts `binary` and waits until `/-/ready` answers 200.
     init(binary: String, directory: String) throws {
-        self.directory = directory
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         let config = directory + "/prometheus.yml"
         try "global:\n  scrape_interval: 1m\nscrape_configs: []\n".write(toFile: config, atomically: true, encoding: .utf8)
-        port = try freeLocalPort()
-        base = URL(string: "http://127.0.0.1:\(port)")!
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--config.file=\(config)", "--storage.tsdb.path=\(directory)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
-            // The data ends now but may reach back months at large sizes: keep it all.
-            "--storage.tsdb.retention.time=100y",
-            // The check counts every sample in one query.
-            "--query.max-samples=2000000000", "--log.level=warn",
-        ]
-        guard FileManager.default.createFile(atPath: directory + "/prometheus.log", contents: nil),
-            let log = FileHandle(forWritingAtPath: directory + "/prometheus.log")
-        else { throw BenchError("cannot write \(directory)/prometheus.log") }
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while httpRequest(base.appendingPathComponent("-/ready"), timeout: 2).status != 200 {
-            guard process.isRunning, Date() < deadline else {
-                stop()
-                throw BenchError("Prometheus did not become ready: \(logTail())")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        server = try ChildServer(
+            name: "Prometheus", binary: binary,
+            arguments: { port in
+                [
+                    "--config.file=\(config)", "--storage.tsdb.path=\(directory)/data",
+                    "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
+                    // The data ends now but may reach back months at large sizes: keep it all.
+                    "--storage.tsdb.retention.time=100y",
+                    // The check counts every sample in one query.
+                    "--query.max-samples=2000000000", "--log.level=warn",
+                ]
+            }, directory: directory, readyPath: "-/ready")
     }
 
     var version: String {
@@ -144,34 +138,8 @@ final class PrometheusPeer {
         return v
     }
 
-    /// An instant query's single scalar-like result (the value of the first vector element).
-    func instantValue(_ query: String, at time: Double) throws -> Double? {
-        var components = URLComponents(url: base.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
-        components.queryItems = [
-            URLQueryItem(name: "query", value: query), URLQueryItem(name: "time", value: String(format: "%.3f", time)),
-        ]
-        let r = httpRequest(components.url!, timeout: 600)
-        guard r.status == 200, let json = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-            let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
-        else {
-            throw BenchError("Prometheus query \(query) failed: HTTP \(r.status) \(String(decoding: r.body.prefix(300), as: UTF8.self))")
-        }
-        guard let first = result.first, let value = first["value"] as? [Any], let text = value.last as? String else { return nil }
-        return Double(text)
-    }
-
-    func logTail() -> String {
-        let text = (try? String(contentsOfFile: directory + "/prometheus.log", encoding: .utf8)) ?? ""
-        return String(text.suffix(1500))
-    }
-
     /// SIGTERM and wait for the exit (Prometheus then writes its head as is; nothing to wait on).
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
+    func stop() { server.stop() }
 
     /// Sends the remote-write bodies as kpid got them and counts the samples back.
     static func ingest(
@@ -180,34 +148,98 @@ final class PrometheusPeer {
         let peer = try PrometheusPeer(binary: binary, directory: directory)
         defer { peer.stop() }
         let version = peer.version
-        let sender = HTTPSender(
-            url: peer.base.appendingPathComponent("api/v1/write"),
-            headers: [
-                "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
-                "X-Prometheus-Remote-Write-Version": "0.1.0",
-            ])
-        let outcome = sender.send(.sharded(bodies, lag: lag))
-        // Every sample of each generated metric, counted at the last timestamp over a range
-        // reaching past the first one (per metric: count_over_time drops the metric name).
-        let minutes = data.perSeries + 1
-        var stored = 0.0
-        var queryError: String? = nil
-        do {
-            for metric in IngestData.metrics {
-                stored +=
-                    try peer.instantValue("sum(count_over_time(\(metric)[\(minutes)m]))", at: Double(data.timestamps.last!) / 1000) ?? 0
-            }
-        } catch {
-            queryError = "\(error)"
-            stored = -1
-        }
+        let cpuBefore = peer.server.cpuSeconds()
+        let outcome = HTTPSender(url: peer.base.appendingPathComponent("api/v1/write"), headers: HTTPSender.remoteWriteHeaders)
+            .send(.sharded(bodies, lag: lag))
         var result = PeerIngestResult(
             name: "Prometheus \(version)",
             durability: "process (WAL written before the answer, fsync per segment)",
             method: "remote write over HTTP, same requests and connections",
-            seconds: outcome.seconds, sent: data.total, stored: Int(stored), failures: outcome.failures)
-        if let error = outcome.firstError { result.note = "first refused request: \(error); log: \(peer.logTail())" }
-        if let queryError { result.note = (result.note.map { $0 + "; " } ?? "") + "count query failed: \(queryError)" }
+            seconds: outcome.seconds, sent: data.total, stored: 0, failures: outcome.failures)
+        result.cpuSeconds = peer.server.cpuSeconds() - cpuBefore
+        result.latencies = outcome.latencies
+        result.residentBytes = peer.server.residentBytes()
+        if let error = outcome.firstError { result.note = "first refused request: \(error); log: \(peer.server.logTail())" }
+        do {
+            result.stored = try peer.server.countSamples(data)
+        } catch {
+            result.stored = -1
+            result.note = (result.note.map { $0 + "; " } ?? "") + "count query failed: \(error)"
+        }
+        peer.stop()
+        // Prometheus keeps the last hours in its head (WAL and head chunks) until it cuts a
+        // block: what its directory holds after a clean stop.
+        result.diskBytes = directoryBytes(directory + "/data")
+        return result
+    }
+}
+
+/// Debian's VictoriaMetrics (single node) as a child process: a fresh storage directory, 100
+/// years of retention, no search latency offset (so the count sees the newest samples).
+final class VictoriaMetricsPeer {
+    let server: ChildServer
+    var base: URL { server.base }
+
+    init(binary: String, directory: String) throws {
+        server = try ChildServer(
+            name: "VictoriaMetrics", binary: binary,
+            arguments: { port in
+                [
+                    "-storageDataPath=\(directory)/data", "-httpListenAddr=127.0.0.1:\(port)", "-retentionPeriod=100y",
+                    "-search.latencyOffset=0s", "-search.maxSamplesPerQuery=2000000000", "-loggerLevel=ERROR",
+                ]
+            }, directory: directory, readyPath: "health")
+    }
+
+    /// Its version, from `vm_app_version{version="victoria-metrics-...-v1.79.5..."}` in `/metrics`
+    /// (Debian's build prints nothing for `-version`).
+    var version: String {
+        let text = String(decoding: httpRequest(base.appendingPathComponent("metrics")).body, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("vm_app_version{") }),
+            let range = line.range(of: #"v\d+\.\d+\.\d+"#, options: .regularExpression)
+        else { return "" }
+        return String(line[range].dropFirst())
+    }
+
+    /// Makes what it holds in memory searchable and written (`/internal/force_flush`).
+    func flush() throws {
+        let r = httpRequest(base.appendingPathComponent("internal/force_flush"), timeout: 600)
+        guard r.status == 200 else { throw BenchError("VictoriaMetrics force_flush answered \(r.status)") }
+    }
+
+    func stop() { server.stop() }
+
+    /// Sends the remote-write bodies as kpid got them, flushes (timed: VictoriaMetrics answers
+    /// before its data is on disk, so its flush counts in its time) and counts the samples back.
+    static func ingest(
+        binary: String, data: IngestData, bodies: [[Data]], lag: Int, directory: String
+    ) throws -> PeerIngestResult {
+        let peer = try VictoriaMetricsPeer(binary: binary, directory: directory)
+        defer { peer.stop() }
+        let version = peer.version
+        let cpuBefore = peer.server.cpuSeconds()
+        let began = Date()
+        let outcome = HTTPSender(url: peer.base.appendingPathComponent("api/v1/write"), headers: HTTPSender.remoteWriteHeaders)
+            .send(.sharded(bodies, lag: lag))
+        try peer.flush()
+        var result = PeerIngestResult(
+            name: "VictoriaMetrics \(version)",
+            durability: "none at the answer (buffered in memory, written within seconds); flush timed",
+            method: "remote write over HTTP, same requests and connections, then /internal/force_flush",
+            seconds: Date().timeIntervalSince(began), sent: data.total, stored: 0, failures: outcome.failures)
+        result.cpuSeconds = peer.server.cpuSeconds() - cpuBefore
+        result.latencies = outcome.latencies
+        result.residentBytes = peer.server.residentBytes()
+        if let error = outcome.firstError { result.note = "first refused request: \(error); log: \(peer.server.logTail())" }
+        do {
+            result.stored = try peer.server.countSamples(data)
+        } catch {
+            result.stored = -1
+            result.note = (result.note.map { $0 + "; " } ?? "") + "count query failed: \(error)"
+        }
+        peer.stop()
+        // Its parts after a clean stop (it merges and writes what it buffered on SIGTERM).
+        result.diskBytes = directoryBytes(directory + "/data")
         return result
     }
 }
