@@ -40,6 +40,9 @@ let package = Package(
         .systemLibrary(
             name: "CSnappy", pkgConfig: "snappy",
             providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
         // protoc-c output for Prometheus remote write (Sources/KPIProtos/remote.proto).
         .target(name: "KPIProtos", dependencies: ["CProtobufC"]),
 
@@ -48,7 +51,7 @@ let package = Package(
         // SQLite persistence; the only importer of CSQLite.
         .target(
             name: "KPIStorage",
-            dependencies: ["KPICore", "CSQLite", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["KPICore", "CSQLite", "CZstd", .product(name: "Logging", package: "swift-log")]),
         // Ingest and exposition formats.
         .target(name: "KPIWire", dependencies: ["KPICore", "CZlib", "KPIProtos", "CSnappy", "CProtobufC"]),
         // libmicrohttpd wrapper; the only importer of CMicroHTTPD.

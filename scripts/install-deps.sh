@@ -3,7 +3,7 @@
 # Runs apt-get update first only if something has to be installed.
 set -euo pipefail
 
-PACKAGES=(libsqlite3-dev zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev pkg-config prometheus curl openssl chromium python3 python3-yaml faketime strace prometheus-alertmanager)
+PACKAGES=(libsqlite3-dev zlib1g-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libzstd-dev pkg-config prometheus curl openssl chromium python3 python3-yaml faketime strace prometheus-alertmanager)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

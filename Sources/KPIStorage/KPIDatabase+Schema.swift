@@ -106,6 +106,15 @@ extension KPIDatabase {
         OutboxStore.migration,
         // v6: maintenance windows (see MaintenanceStore).
         MaintenanceStore.migration,
+        // v7: chunk rows written from now on use encoding 3 (zstd, see ChunkCodec), which an
+        // older kpid cannot read: the version makes it refuse the file instead of reporting
+        // those rows corrupt. Rows already stored keep their encoding.
+        [
+            """
+            INSERT INTO meta(key, value) VALUES ('chunk_encoding', '3')
+            ON CONFLICT(key) DO UPDATE SET value = excluded.value
+            """
+        ],
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

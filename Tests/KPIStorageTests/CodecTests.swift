@@ -135,6 +135,61 @@ import Testing
         #expect(throws: StorageError.self) { try withBytes(bytes) { try ChunkCodec.decode(encoding: 7, bytes: $0) } }
     }
 
+    /// Encoding 3 (what checkpoints write to the chunks table): the chunk's bytes in a zstd
+    /// frame plus a CRC-32 of the frame, the rollup a frame of its own; both decode to exactly
+    /// what was written.
+    @Test func zstdEncodingRoundTripsWithItsRollup() throws {
+        let ts = (0..<512).map { Int64($0) * 60_000 + 1_794_787_200_000 }
+        let chunk = Chunk.sealed(timestamps: ts, values: ts.map { Double(($0 / 60_000 * 729) % 1000) / 4 })
+        let (encoding, bytes, rollup) = ChunkCodec.encodeForStorage(chunk)
+        #expect(encoding == ChunkCodec.zstdEncoding)
+        #expect(try Zstd.decompress(Array(bytes.dropLast(4))) == chunk.encoded)
+        #expect(try Zstd.decompress(rollup!) == chunk.rollup!.encoded)
+        // A periodic series (period 1000 / gcd) leaves repeats the frame takes out.
+        #expect(bytes.count < chunk.encoded.count)
+        let decoded = try withBytes(bytes) { try ChunkCodec.decode(encoding: encoding, bytes: $0, sealed: true, rollup: rollup) }
+        #expect(decoded.timestamps == chunk.timestamps)
+        #expect(bits(decoded.values) == bits(chunk.values))
+        #expect(decoded.rollup == chunk.rollup)
+        // The awkward values (NaNs, infinities, -0.0) survive bit for bit.
+        let awkward = Chunk(timestamps: Array(Int64(0)..<Int64(awkwardValues.count)), values: awkwardValues)
+        let stored = ChunkCodec.encodeForStorage(awkward)
+        let back = try withBytes(stored.bytes) { try ChunkCodec.decode(encoding: stored.encoding, bytes: $0) }
+        #expect(bits(back.values) == bits(awkward.values))
+        // A chunk too small to gain from a frame stays encoding 2, its rollup as it is.
+        let small = Chunk(timestamps: [1, 2, 3, 4], values: [312.5, 280, 1.25, -3])
+        let plain = ChunkCodec.encodeForStorage(small)
+        #expect(plain.encoding == ChunkCodec.checksummedEncoding && plain.bytes == ChunkCodec.encodeChecksummed(small).bytes)
+    }
+
+    /// A damaged zstd row is corrupt, never a trap or a wrong chunk: every truncation and every
+    /// byte flip of the frame or its checksum is caught.
+    @Test func damagedZstdChunksThrowCorrupt() {
+        let ts = (0..<64).map { Int64($0) * 10_000 }
+        let chunk = Chunk(timestamps: ts, values: ts.map { Double($0 % 70_000) })
+        let (encoding, bytes, _) = ChunkCodec.encodeForStorage(chunk)
+        #expect(encoding == ChunkCodec.zstdEncoding)
+        for length in 0..<bytes.count {
+            #expect {
+                try withBytes(Array(bytes[..<length])) { try ChunkCodec.decode(encoding: ChunkCodec.zstdEncoding, bytes: $0) }
+            } throws: { ($0 as? StorageError)?.kind == .corrupt }
+        }
+        for i in bytes.indices {
+            var flipped = bytes
+            flipped[i] ^= 0x10
+            #expect {
+                try withBytes(flipped) { try ChunkCodec.decode(encoding: ChunkCodec.zstdEncoding, bytes: $0) }
+            } throws: { ($0 as? StorageError)?.kind == .corrupt }
+        }
+        // A frame whose header claims more than the limit is refused before allocating.
+        var huge = Zstd.compress([UInt8](repeating: 0, count: 16))
+        #expect(throws: StorageError.self) {
+            try Zstd.decompress(Array(huge[..<4]))  // magic only: no content size
+        }
+        huge = [0x28, 0xB5, 0x2F, 0xFD, 0xC0] + withUnsafeBytes(of: UInt64(1 << 40).littleEndian, Array.init) + [0x01, 0x00, 0x00]
+        #expect(throws: StorageError.self) { try Zstd.decompress(huge) }
+    }
+
     @Test func corruptCompressedChunksThrowCorrupt() {
         let chunk = Chunk(timestamps: [10, 20, 31, 45, 50], values: [1.5, .nan, -0.0, 7, 1e300])
         let bytes = ChunkCodec.encode(chunk).bytes

@@ -131,6 +131,34 @@ private let seriesC = labels("up")
         }
     }
 
+    /// The file holds what it stores: write-ahead rows a checkpoint covered do not stay behind
+    /// as free pages (they went back to the file system), and a new file has 16 KB pages so a
+    /// chunk row stays on its page.
+    @Test func aCheckpointReturnsTheWriteAheadRowsPages() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/kpid.sqlite"
+            let db = try open(path)
+            defer { db.close() }
+            #expect(try db.connection.pragma("page_size") == "16384")
+            _ = try db.commit(newSeries: [(SeriesID(0), labels("occupancy_people", ["site": "JFK"]))], records: [])
+            let empty = try db.pageCount()
+            // 100 records of 2,000 samples (32 KB each): over 3 MB of write-ahead rows.
+            var last: Int64 = 0
+            for r in 0..<100 {
+                let ts = (0..<2_000).map { Int64(r * 2_000 + $0) * 1_000 }
+                last = try db.commit(newSeries: [], records: [WALRecord(series: [SeriesID(0)], timestamps: [ts], values: [ts.map { Double($0 % 7) }])]).last!
+            }
+            #expect(try db.pageCount() > empty + 190)
+            let head = Chunk(timestamps: [1, 2], values: [3, 4])
+            try db.checkpoint(sealed: [], heads: [(SeriesID(0), head)], throughSequence: last)
+            #expect(try walRecords(db).isEmpty)
+            #expect(try db.freePages() == 0)
+            // Back to the empty file's pages plus at most the head row's page and the table
+            // pages touched.
+            #expect(try db.pageCount() <= empty + 2)
+        }
+    }
+
     @Test func overlapReplacementCoversEveryShape() throws {
         try withTemporaryDirectory { dir in
             let db = try open(dir + "/kpid.sqlite")

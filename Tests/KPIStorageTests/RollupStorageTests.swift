@@ -42,10 +42,13 @@ import Testing
             let written = [Self.sealedChunk(start: 1_794_787_200_000), Self.sealedChunk(start: 1_794_787_200_000 + 5_120_000)]
             #expect(written.allSatisfy { $0.rollup?.levels == [.minute, .hour] })
             try Self.write(path, written)
-            // Stored as written: the exact bytes.
-            let stored = try SQLiteConnection(path: path).prepare("SELECT rollup FROM chunks ORDER BY min_ts")
+            // Stored as written: the exact bytes, in a zstd frame (encoding 3).
+            let stored = try SQLiteConnection(path: path).prepare("SELECT rollup, encoding FROM chunks ORDER BY min_ts")
             var blobs: [[UInt8]] = []
-            while try stored.step() { blobs.append(stored.blob(at: 0)) }
+            while try stored.step() {
+                #expect(stored.int64(at: 1) == Int64(ChunkCodec.zstdEncoding))
+                blobs.append(try Zstd.decompress(stored.blob(at: 0)))
+            }
             #expect(blobs == written.map { $0.rollup!.encoded })
             let loaded = try Self.load(path)
             #expect(loaded.map(\.rollup) == written.map(\.rollup))
@@ -103,7 +106,7 @@ import Testing
             // A rollup whose values differ: same timestamps, values + 1.
             let (ts, vs) = a.columns
             let shifted = ChunkRollup.compute(timestamps: ts, values: vs.map { $0 + 1 })!
-            let shiftedHex = shifted.encoded.map { String(format: "%02X", $0) }.joined()
+            let shiftedHex = Zstd.compress(shifted.encoded).map { String(format: "%02X", $0) }.joined()
             try Self.sql(path, "UPDATE chunks SET rollup = X'\(shiftedHex)' WHERE min_ts = \(a.minTime)")
             let report = try KPIDatabase.check(path: path)
             #expect(report.findings.count == 1)
