@@ -14,13 +14,17 @@ public enum ProtobufBatchDecoder {
     /// Decodes a whole body; all-or-nothing like the other decoders. Issues carry `line: 0` and a
     /// field naming the series by position, e.g. `series[2].values`.
     public static func decode(_ body: [UInt8], options: DecodeOptions) throws(IngestError) -> SampleBatch {
-        let message = body.withUnsafeBufferPointer { kpid__v1__batch__unpack(nil, $0.count, $0.baseAddress) }
+        // The message lives in the arena, released when this function returns.
+        let arena = ProtobufArena()
+        let message = body.withUnsafeBufferPointer { buffer in
+            arena.withAllocator { kpid__v1__batch__unpack($0, buffer.count, buffer.baseAddress) }
+        }
         guard let message else {
             throw IngestError(
                 message: "invalid protobuf body",
                 details: [IngestIssue(line: 0, field: "body", reason: "not a valid kpid.v1.Batch protobuf message")])
         }
-        defer { kpid__v1__batch__free_unpacked(message, nil) }
+        defer { withExtendedLifetime(arena) {} }
         let batchMessage = message.pointee
         var batch = SampleBatch()
         var issues = IngestIssueCollector()

@@ -29,8 +29,10 @@ public enum RemoteWriteDecoder {
     ///   `maxDecodedBytes` is refused before decompressing, with kind `.limitExceeded` (HTTP 413).
     public static func decode(_ body: [UInt8], options: DecodeOptions, maxDecodedBytes: Int) throws(IngestError) -> SampleBatch {
         let decoded = try uncompress(body, maxDecodedBytes: maxDecodedBytes)
+        // The message lives in the arena, released when this function returns.
+        let arena = ProtobufArena()
         let request = decoded.withUnsafeBufferPointer { buffer in
-            prometheus__write_request__unpack(nil, buffer.count, buffer.baseAddress)
+            arena.withAllocator { prometheus__write_request__unpack($0, buffer.count, buffer.baseAddress) }
         }
         guard let request else {
             throw IngestError(
@@ -41,8 +43,7 @@ public enum RemoteWriteDecoder {
                         reason: "the decompressed body (\(decoded.count) bytes) is not a valid prometheus.WriteRequest protobuf message")
                 ])
         }
-        defer { prometheus__write_request__free_unpacked(request, nil) }
-        return try batch(from: request.pointee, options: options)
+        return try withExtendedLifetime(arena) { () throws(IngestError) in try batch(from: request.pointee, options: options) }
     }
 
     /// The snappy block decompressed, or an error naming why not.
@@ -100,7 +101,7 @@ public enum RemoteWriteDecoder {
         // Prometheus sends each sample as its own entry, repeating the series' labels: entries
         // whose label bytes were seen before reuse that series (same bytes, same labels, same
         // verdict) without building strings, sorting or validating again.
-        var seen: [[UInt8]: Int] = [:]
+        var seen: [LabelBytes: Int] = [:]
         var key: [UInt8] = []
         /// Appends a label string's length and bytes to `key` (0xFF for a missing one).
         func appendKey(_ text: UnsafeMutablePointer<CChar>?) {
@@ -139,7 +140,7 @@ public enum RemoteWriteDecoder {
                 appendKey(label.name)
                 appendKey(label.value)
             }
-            if series.n_histograms == 0, let known = seen[key] {
+            if series.n_histograms == 0, let known = seen[LabelBytes(bytes: key)] {
                 guard series.n_samples > 0, issues.error == nil else { continue }
                 guard collectSamples(series, field) else { continue }
                 batch.append(seriesIndex: known, timestamps: timestamps, values: values)
@@ -180,11 +181,18 @@ public enum RemoteWriteDecoder {
             guard series.n_samples > 0, issues.error == nil else { continue }
             guard collectSamples(series, field) else { continue }
             let index = batch.seriesIndex(for: labels)
-            seen[key] = index
+            seen[LabelBytes(bytes: key)] = index
             batch.append(seriesIndex: index, timestamps: timestamps, values: values)
         }
         if let error = issues.error { throw error }
         return batch
+    }
+
+    /// A series' label bytes as a dictionary key, hashed in one pass (an `[UInt8]` key is hashed
+    /// a byte at a time: 8 % of ingest CPU in a profile).
+    struct LabelBytes: Hashable {
+        var bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 
     /// The first label name that occurs more than once, if any.
