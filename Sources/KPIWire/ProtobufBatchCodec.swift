@@ -14,18 +14,22 @@ public enum ProtobufBatchDecoder {
     /// Decodes a whole body; all-or-nothing like the other decoders. Issues carry `line: 0` and a
     /// field naming the series by position, e.g. `series[2].values`.
     public static func decode(_ body: [UInt8], options: DecodeOptions) throws(IngestError) -> SampleBatch {
-        // The message lives in the arena, released when this function returns.
-        let arena = ProtobufArena()
-        let message = body.withUnsafeBufferPointer { buffer in
-            arena.withAllocator { kpid__v1__batch__unpack($0, buffer.count, buffer.baseAddress) }
+        // The message lives in the arena, which goes back to the pool when this returns.
+        try ProtobufArena.with { (arena) throws(IngestError) in
+            let message = body.withUnsafeBufferPointer { buffer in
+                arena.withAllocator { kpid__v1__batch__unpack($0, buffer.count, buffer.baseAddress) }
+            }
+            guard let message else {
+                throw IngestError(
+                    message: "invalid protobuf body",
+                    details: [IngestIssue(line: 0, field: "body", reason: "not a valid kpid.v1.Batch protobuf message")])
+            }
+            return try batch(from: message.pointee, options: options)
         }
-        guard let message else {
-            throw IngestError(
-                message: "invalid protobuf body",
-                details: [IngestIssue(line: 0, field: "body", reason: "not a valid kpid.v1.Batch protobuf message")])
-        }
-        defer { withExtendedLifetime(arena) {} }
-        let batchMessage = message.pointee
+    }
+
+    /// Validates every series of an unpacked batch and collects their samples.
+    static func batch(from batchMessage: Kpid__V1__Batch, options: DecodeOptions) throws(IngestError) -> SampleBatch {
         var batch = SampleBatch()
         var issues = IngestIssueCollector()
         var pairs: [Label] = []

@@ -29,21 +29,22 @@ public enum RemoteWriteDecoder {
     ///   `maxDecodedBytes` is refused before decompressing, with kind `.limitExceeded` (HTTP 413).
     public static func decode(_ body: [UInt8], options: DecodeOptions, maxDecodedBytes: Int) throws(IngestError) -> SampleBatch {
         let decoded = try uncompress(body, maxDecodedBytes: maxDecodedBytes)
-        // The message lives in the arena, released when this function returns.
-        let arena = ProtobufArena()
-        let request = decoded.withUnsafeBufferPointer { buffer in
-            arena.withAllocator { prometheus__write_request__unpack($0, buffer.count, buffer.baseAddress) }
+        // The message lives in the arena, which goes back to the pool when this returns.
+        return try ProtobufArena.with { (arena) throws(IngestError) in
+            let request = decoded.withUnsafeBufferPointer { buffer in
+                arena.withAllocator { prometheus__write_request__unpack($0, buffer.count, buffer.baseAddress) }
+            }
+            guard let request else {
+                throw IngestError(
+                    message: "invalid remote write request",
+                    details: [
+                        IngestIssue(
+                            line: 0, field: "body",
+                            reason: "the decompressed body (\(decoded.count) bytes) is not a valid prometheus.WriteRequest protobuf message")
+                    ])
+            }
+            return try batch(from: request.pointee, options: options)
         }
-        guard let request else {
-            throw IngestError(
-                message: "invalid remote write request",
-                details: [
-                    IngestIssue(
-                        line: 0, field: "body",
-                        reason: "the decompressed body (\(decoded.count) bytes) is not a valid prometheus.WriteRequest protobuf message")
-                ])
-        }
-        return try withExtendedLifetime(arena) { () throws(IngestError) in try batch(from: request.pointee, options: options) }
     }
 
     /// The snappy block decompressed, or an error naming why not.
