@@ -41,16 +41,17 @@ test-shifted: deps
 	$(SWIFT) build --build-tests
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FAKETIME_OFFSET)' $(SWIFT) test --skip-build --filter '$(DATE_SENSITIVE)'
 
-# Prints ingest throughput and bytes per sample (per format, beside SQLite, Prometheus and DuckDB
-# loading the same samples), query latency kpid vs SQLite vs DuckDB, restart time at 100 M samples
+# Prints ingest throughput and bytes per sample (per format, kpid as its own process, beside
+# SQLite, Prometheus, VictoriaMetrics and DuckDB loading the same samples), query latency kpid vs SQLite vs DuckDB, restart time at 100 M samples
 # and /metrics scrape time with ~10,000 KPI series (release build).
 bench: deps
 	@./scripts/install-bench-deps.sh
+	$(SWIFT) build -c release --product kpid
 	$(SWIFT) run -c release kpid-bench ingest --peers sqlite,duckdb
 	$(SWIFT) run -c release kpid-bench ingest --durability power --peers sqlite
 	$(SWIFT) run -c release kpid-bench ingest --format csv
 	$(SWIFT) run -c release kpid-bench ingest --format protobuf
-	$(SWIFT) run -c release kpid-bench ingest --format remote_write --peers sqlite,prometheus,duckdb
+	$(SWIFT) run -c release kpid-bench ingest --format remote_write --peers sqlite,prometheus,victoriametrics,duckdb
 	$(SWIFT) run -c release kpid-bench query
 	$(SWIFT) run -c release kpid-bench promql
 	$(SWIFT) run -c release kpid-bench restart --samples 100000000

@@ -4,7 +4,16 @@
 # Never fatal: without Python or pip the benchmark still runs and prints DuckDB as skipped.
 PYTHON="${PYTHON:-python3}"
 
-# The Prometheus peer of `kpid-bench ingest --peers prometheus` is Debian's package (not installed here: apt needs root).
+# The Prometheus peer is Debian's package (scripts/install-deps.sh installs it). The
+# VictoriaMetrics peer of `kpid-bench ingest --peers victoriametrics` is Debian's too.
+if ! command -v victoria-metrics >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    echo "install-bench-deps: installing victoria-metrics"
+    if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends victoria-metrics; }; then
+        echo "install-bench-deps: could not install victoria-metrics; the VictoriaMetrics peer will fail" >&2
+    fi
+fi
 if ! command -v prometheus >/dev/null 2>&1; then
     echo "install-bench-deps: prometheus not found; the Prometheus ingest peer will fail (apt-get install prometheus)" >&2
 fi

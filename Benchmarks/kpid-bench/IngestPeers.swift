@@ -180,25 +180,31 @@ final class VictoriaMetricsPeer {
     let server: ChildServer
     var base: URL { server.base }
 
-    init(binary: String, directory: String) throws {
+    /// `extraArguments` after kpid-bench's own (e.g. `-search.disableCache` for timed queries).
+    init(binary: String, directory: String, extraArguments: [String] = []) throws {
         server = try ChildServer(
             name: "VictoriaMetrics", binary: binary,
             arguments: { port in
                 [
                     "-storageDataPath=\(directory)/data", "-httpListenAddr=127.0.0.1:\(port)", "-retentionPeriod=100y",
                     "-search.latencyOffset=0s", "-search.maxSamplesPerQuery=2000000000", "-loggerLevel=ERROR",
-                ]
+                ] + extraArguments
             }, directory: directory, readyPath: "health")
     }
 
-    /// Its version, from `vm_app_version{version="victoria-metrics-...-v1.79.5..."}` in `/metrics`
-    /// (Debian's build prints nothing for `-version`).
+    /// Its version: Debian's build reports none (`-version` prints nothing, `app_version` is
+    /// empty), so the package's, from dpkg.
     var version: String {
-        let text = String(decoding: httpRequest(base.appendingPathComponent("metrics")).body, as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("vm_app_version{") }),
-            let range = line.range(of: #"v\d+\.\d+\.\d+"#, options: .regularExpression)
-        else { return "" }
-        return String(line[range].dropFirst())
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/dpkg-query")
+        process.arguments = ["-W", "-f", "${Version}", "victoria-metrics"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "" }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Makes what it holds in memory searchable and written (`/internal/force_flush`).
