@@ -154,12 +154,17 @@ extension Evaluator {
         var out: [StepSeries] = []
         out.reserveCapacity(source.series.count)
         var scratch: [Double] = []
+        // sum and avg over overlapping windows of a range query: one running sum per series,
+        // each sample added once and removed once, instead of every window summed again.
+        let slides = (function == .sumOverTime || function == .avgOverTime) && grid.count > 1 && grid.step < source.range
         for s in source.series {
             try check()
             var values = [Double?](repeating: nil, count: grid.count)
             var lo = 0
             var hi = 0
             var any = false
+            var window = SlidingSum()
+            let sliding = slides && s.values.allSatisfy(\.isFinite)
             for i in 0..<grid.count {
                 let t = grid.time(i)
                 let end = source.reference(for: t, self)
@@ -197,6 +202,10 @@ extension Evaluator {
                         previous = x
                     }
                     v = Double(n)
+                case .avgOverTime where sliding:
+                    v = window.move(lo: lo, hi: hi, s.values) / Double(hi - lo)
+                case .sumOverTime where sliding:
+                    v = window.move(lo: lo, hi: hi, s.values)
                 case .avgOverTime:
                     v = Evaluator.average(vs)
                 case .minOverTime:
@@ -250,6 +259,51 @@ extension Evaluator {
             }
         }
         return try merge(out, grid)
+    }
+
+    /// The sum of a window moving forward over one series' finite values: entering samples are
+    /// added and leaving ones subtracted, compensated (Kahan), so each sample costs two
+    /// additions whatever the window's length. The rounding it can have gathered is bounded as
+    /// it goes; once the bound passes 1e-13 of the sum, or the windows stop overlapping, the
+    /// window is summed afresh, so a result is within about 1e-13 relative of summing the window
+    /// itself (PromQL answers are compared with Prometheus' at 1e-9).
+    struct SlidingSum {
+        private var lo = 0
+        private var hi = 0
+        private var sum = 0.0
+        private var compensation = 0.0
+        private var errorBound = 0.0
+
+        private static let epsilon = Double.ulpOfOne
+
+        /// The sum of `values[lo..<hi]`; `lo` and `hi` never below the previous call's.
+        mutating func move(lo newLo: Int, hi newHi: Int, _ values: [Double]) -> Double {
+            if newLo >= hi || newHi <= lo {
+                restart(newLo, newHi, values)
+            } else {
+                for k in hi..<newHi { add(values[k]) }
+                for k in lo..<newLo { add(-values[k]) }
+                lo = newLo
+                hi = newHi
+                let total = sum + compensation
+                if errorBound > 1e-13 * total.magnitude { restart(newLo, newHi, values) }
+            }
+            return sum + compensation
+        }
+
+        private mutating func add(_ x: Double) {
+            Evaluator.kahanAdd(x, &sum, &compensation)
+            errorBound += 4 * Self.epsilon * (x.magnitude + sum.magnitude)
+        }
+
+        private mutating func restart(_ newLo: Int, _ newHi: Int, _ values: [Double]) {
+            sum = 0
+            compensation = 0
+            for k in newLo..<newHi { Evaluator.kahanAdd(values[k], &sum, &compensation) }
+            lo = newLo
+            hi = newHi
+            errorBound = 0
+        }
     }
 
     /// Double exponential smoothing of the window (Prometheus' holt_winters).

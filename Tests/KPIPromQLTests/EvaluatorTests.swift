@@ -183,6 +183,55 @@ import Testing
         #expect(try engine.vector("day_of_week()", at: 86_400 * 3) == ["{}": 0])  // 1970-01-04 was a Sunday
     }
 
+    /// A range query's sum_over_time and avg_over_time slide one running sum over the series;
+    /// each point must equal, within 1e-12 relative, the window summed on its own (a direct
+    /// sum of the samples here, in exact integer arithmetic where the values allow), over
+    /// series of mixed magnitudes and signs, irregular gaps and windows that stop overlapping.
+    @Test func slidingWindowSumsMatchEachWindowSummedAlone() throws {
+        var state: UInt64 = 99
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        var series: [(Labels, [(Double, Double)])] = []
+        for k in 0..<6 {
+            var t = 0.0
+            var samples: [(Double, Double)] = []
+            for _ in 0..<2_000 {
+                t += next() % 20 == 0 ? Double(next() % 3_600) : Double(5 + next() % 20)
+                let magnitude: Double = [1, 1e6, 1e-3, 1e12, 7, 1][k]
+                let sign: Double = k == 5 && next() % 2 == 0 ? -1 : 1
+                samples.append((t, sign * magnitude * Double(next() % 1_000) / 7))
+            }
+            series.append((labels("x", ["k": "\(k)"]), samples))
+        }
+        let engine = PromQLEngine(store: makeStore(series))
+        let range: Int64 = 600_000
+        for (function, isAverage) in [("sum_over_time", false), ("avg_over_time", true)] {
+            guard case .matrix(let m) = try engine.rangeQuery("\(function)(x[10m])", start: 0, end: 20_000_000, step: 30_000)
+            else {
+                Issue.record("not a matrix")
+                return
+            }
+            #expect(m.count == series.count)
+            var checked = 0
+            for result in m {
+                let k = Int(result.labels["k"]!)!
+                let samples = series[k].1.map { (Int64(($0.0 * 1000).rounded()), $0.1) }
+                for (t, v) in zip(result.timestamps, result.values) {
+                    let inside = samples.filter { $0.0 >= t - range && $0.0 <= t }.map(\.1)
+                    var sum = 0.0
+                    for x in inside.sorted(by: { $0.magnitude < $1.magnitude }) { sum += x }
+                    let expected = isAverage ? sum / Double(inside.count) : sum
+                    let scale = inside.map(\.magnitude).reduce(0, +) / Double(isAverage ? inside.count : 1)
+                    #expect(abs(v - expected) <= 1e-12 * max(scale, 1e-300), "\(function) k=\(k) t=\(t): \(v) vs \(expected)")
+                    checked += 1
+                }
+            }
+            #expect(checked > 1_500)
+        }
+    }
+
     @Test func rangeQueriesAndSubqueries() throws {
         let engine = PromQLEngine(
             store: makeStore([(labels("g"), [(0, 1), (60, 5), (120, 3), (180, 2)])]))
