@@ -338,7 +338,7 @@ struct QueryBench: ParsableCommand {
             Case(
                 name: "uptime % per device, all data",
                 kpid:
-                    "SELECT device, 100.0 * time_in_state(value = 1) / (time_in_state(value = 1) + time_in_state(value = 0)) AS uptime FROM device_up GROUP BY device",
+                    "SELECT device, 100.0 * time_in_state(value = 1) / (time_in_state(value = 1) + time_in_state(value = 0)) AS uptime FROM device_up WHERE ts < to_timestamp(\(lastSample / 1000)) GROUP BY device",
                 sqlite: """
                     SELECT device, 100.0 * sum(CASE WHEN value = 1 THEN nxt - ts ELSE 0 END) / sum(nxt - ts) FROM
                       (SELECT z.device, s.ts, s.value, lead(s.ts) OVER (PARTITION BY s.series_id ORDER BY s.ts) AS nxt
@@ -352,16 +352,19 @@ struct QueryBench: ParsableCommand {
                           FROM samples s JOIN series z ON z.id = s.series_id WHERE z.metric = 'device_up')
                     GROUP BY device
                     """,
-                // kpid holds each sample until the next one, so the last sample counts no time:
-                // the window ends before it (on regular samples the mean of the others is then the same share).
+                // kpid holds each sample until the next one, and the last one in the range until the
+                // range's end: the range ends at the last sample, which then counts no time, as in
+                // the references (on regular samples the mean of the others is then the same share).
                 prometheus: PromCase(
                     requests: [.init(query: "100 * avg_over_time(device_up[\(uptimeRange)ms])", start: uptimeAt, end: uptimeAt)])
             ),
             Case(
                 name: "MTTR per site from outages, all data",
-                kpid: "SELECT site, count(*) AS outages, avg(duration) AS mttr FROM intervals(device_up, value = 0) GROUP BY site",
+                kpid:
+                    "SELECT site, count(*) AS outages, avg(duration) AS mttr FROM intervals(device_up, value = 0, to_timestamp(\(t0 / 1000)), to_timestamp(\(lastSample / 1000))) GROUP BY site",
                 // A run ends at the first sample where the condition stops holding, or at the
-                // series' last sample if it never does (kpid's `intervals`).
+                // series' last sample if it never does (kpid's `intervals` over a range ending at
+                // the last sample: a run still holding is clipped there).
                 sqlite: """
                     WITH s AS (SELECT s.series_id, z.site, s.ts, s.value, lag(s.value) OVER (PARTITION BY s.series_id ORDER BY s.ts) AS prev,
                                       max(s.ts) OVER (PARTITION BY s.series_id) AS last
