@@ -1,7 +1,7 @@
 import Foundation
 
-/// A site: its id (the `site` label), display name, local time zone, templates and per-site
-/// threshold overrides.
+/// A site: its id (the `site` label), display name, local time zone, templates, per-site
+/// threshold overrides and its attributes (region, format, area, opening hours, labels).
 public struct SiteDefinition: Sendable, Equatable {
     /// Target and warning of one KPI at one site, replacing the template's.
     public struct Thresholds: Sendable, Equatable {
@@ -21,22 +21,26 @@ public struct SiteDefinition: Sendable, Equatable {
     public var templates: [String]
     /// Overrides by template name, then KPI id.
     public var overrides: [String: [String: Thresholds]]
+    /// What groups select it by and portfolio figures normalize by.
+    public var attributes: SiteAttributes
 
     public init(
         site: String, displayName: String, timeZone: String, templates: [String],
-        overrides: [String: [String: Thresholds]] = [:]
+        overrides: [String: [String: Thresholds]] = [:], attributes: SiteAttributes = SiteAttributes()
     ) {
         self.site = site
         self.displayName = displayName
         self.timeZone = timeZone
         self.templates = templates
         self.overrides = overrides
+        self.attributes = attributes
     }
 }
 
 /// Reads a `sites.json`: an array of sites shaped like `Fixtures/sites.json` (`site`,
-/// `display_name`, `time_zone`, `template` or `templates`, optional `overrides`; other fields
-/// such as capacities are allowed and ignored).
+/// `display_name`, `time_zone`, `template` or `templates`, optional `overrides` and the
+/// attributes `region`, `format`, `area_m2`, `opening_hours`, `labels` (``SiteAttributes``);
+/// other fields such as capacities are allowed and ignored).
 public enum SiteCatalog {
     /// Parses and validates the file against the templates (names, KPI ids, threshold sides).
     public static func parse(_ data: Data, file: String, templates: [KPITemplate])
@@ -175,6 +179,6 @@ public enum SiteCatalog {
         }
         return SiteDefinition(
             site: site, displayName: displayName, timeZone: zone, templates: names,
-            overrides: overrides)
+            overrides: overrides, attributes: try SiteAttributes.parse(map, file: file, site: site))
     }
 }

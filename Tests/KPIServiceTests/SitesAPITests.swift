@@ -43,6 +43,45 @@ import Testing
         (r.json["details"] as? [[String: Any]])?.first?["field"] as? String
     }
 
+    /// Attributes posted with a site are answered, listed and kept across a restart; `group`
+    /// selects by them; a bad group is a 400 naming the parameter.
+    @Test func attributesAndGroups() throws {
+        let dir = TempDir()
+        var kpid = try RunningService(data: dir.path, configure: Self.configure)
+        let posted = try post(
+            kpid,
+            #"{"site":"BOS-1","templates":["retail"],"region":"northeast","format":"flagship","area_m2":1800.5,"#
+                + #""opening_hours":{"sat":"10:00-18:00","mon":"08:30-20:00"},"labels":{"mall":"prudential"}}"#)
+        #expect(posted.status == 201, "\(posted.text)")
+        #expect(try post(kpid, #"{"site":"BOS-2","templates":["retail"],"region":"northeast","format":"outlet"}"#).status == 201)
+        let bad = try post(kpid, #"{"site":"BOS-3","templates":["retail"],"area_m2":0}"#)
+        #expect(bad.status == 400 && field(bad) == "area_m2", "\(bad.text)")
+        for round in 0..<2 {
+            let one = try http("GET", kpid.base + "/api/v1/sites/BOS-1")
+            let attributes = (one.json["data"] as? [String: Any])?["attributes"] as? [String: Any] ?? [:]
+            #expect(attributes["region"] as? String == "northeast" && attributes["format"] as? String == "flagship", "round \(round)")
+            #expect(attributes["area_m2"] as? Double == 1800.5)
+            #expect(attributes["opening_hours"] as? [String: [String]] == ["mon": ["08:30-20:00"], "sat": ["10:00-18:00"]])
+            // 11.5 h Monday + 8 h Saturday.
+            #expect(attributes["weekly_open_hours"] as? Double == 19.5)
+            #expect(attributes["labels"] as? [String: String] == ["mall": "prudential"])
+            let grouped = try http(
+                "GET",
+                kpid.base + "/api/v1/sites?group=" + "region=northeast,format=flagship".addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics)!)
+            #expect(grouped.status == 200 && ids(grouped.json["sites"] as? [[String: Any]] ?? []) == ["BOS-1"], "\(grouped.text)")
+            let northeast = try http("GET", kpid.base + "/api/v1/sites?group=region%3Dnortheast")
+            #expect(ids(northeast.json["sites"] as? [[String: Any]] ?? []) == ["BOS-1", "BOS-2"])
+            // A file site without attributes has an empty object.
+            let jfk = try http("GET", kpid.base + "/api/v1/sites/JFK")
+            #expect(((jfk.json["data"] as? [String: Any])?["attributes"] as? [String: Any])?.isEmpty == true)
+            kpid.stop()
+            kpid = try RunningService(data: dir.path, configure: Self.configure)
+        }
+        let refused = try http("GET", kpid.base + "/api/v1/sites?group=region")
+        #expect(refused.status == 400 && field(refused) == "group", "\(refused.text)")
+    }
+
     @Test func createReplaceListAndDelete() throws {
         let dir = TempDir()
         let kpid = try RunningService(data: dir.path, configure: Self.configure)

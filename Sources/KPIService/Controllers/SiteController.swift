@@ -23,7 +23,7 @@ struct SiteController: Controller {
 
     var routes: [Route] {
         [
-            Route("/api/v1/sites", [.get], .read, .now { _, m throws(APIError) in try self.listSites(m) }),
+            Route("/api/v1/sites", [.get], .read, .now { r, m throws(APIError) in try self.listSites(r, m) }),
             Route("/api/v1/sites", [.post], .admin, .now { r, m throws(APIError) in try self.putSite(r, m) }),
             Route("/api/v1/sites/:id", [.get], .read, .now { _, m throws(APIError) in try self.getSite(m) }),
             Route("/api/v1/sites/:id", [.delete], .admin, .now { _, m throws(APIError) in try self.deleteSite(m) }),
@@ -38,9 +38,19 @@ struct SiteController: Controller {
 
     // MARK: Handlers
 
-    func listSites(_ match: RouteMatch) throws(APIError) -> HTTPResponse {
+    /// `GET /api/v1/sites[?group=region=northeast,format=flagship]`: the sites the token may
+    /// see, only those of the group when one is given.
+    func listSites(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let allowed = match.principal.allowedSites
-        let entries = try loadSiteEntries(try loadTemplates()).filter { allowed?.contains($0.site.site) ?? true }
+        let group: SiteGroup
+        do {
+            group = try SiteGroup.parse(request.queryValue("group") ?? "")
+        } catch {
+            throw APIError.badParameter("group", error.reason)
+        }
+        let entries = try loadSiteEntries(try loadTemplates()).filter {
+            (allowed?.contains($0.site.site) ?? true) && group.contains($0.site)
+        }
         audit(match, rows: entries.count)
         var w = JSONWriter(capacity: 4096)
         w.raw("{\"sites\":[")
@@ -187,7 +197,7 @@ struct SiteController: Controller {
     }
 
     /// One site as JSON: `{"site", "display_name", "time_zone", "templates", "overrides",
-    /// "source"}`, plus `"replaces_file_site": true` for a stored site that replaces a file site.
+    /// "attributes", "source"}`, plus `"replaces_file_site": true` for a stored site that replaces a file site.
     static func writeSite(_ w: inout JSONWriter, _ s: SiteDefinition, source: SiteSource, replacesFileSite: Bool) {
         w.raw("{\"site\":")
         w.string(s.site)
@@ -223,9 +233,64 @@ struct SiteController: Controller {
             }
             w.raw("}")
         }
-        w.raw("},\"source\":")
+        w.raw("},\"attributes\":")
+        writeAttributes(&w, s.attributes)
+        w.raw(",\"source\":")
         w.string(source.rawValue)
         if replacesFileSite { w.raw(",\"replaces_file_site\":true") }
+        w.raw("}")
+    }
+
+    /// A site's attributes as written in the sites file: only the ones set, opening hours by day.
+    static func writeAttributes(_ w: inout JSONWriter, _ a: SiteAttributes) {
+        var fields: [(String, (inout JSONWriter) -> Void)] = []
+        if let region = a.region { fields.append(("region", { $0.string(region) })) }
+        if let format = a.format { fields.append(("format", { $0.string(format) })) }
+        if let area = a.areaM2 { fields.append(("area_m2", { KPIController.writeNumber(&$0, area) })) }
+        if let hours = a.openingHours {
+            fields.append(
+                (
+                    "opening_hours",
+                    { w in
+                        w.raw("{")
+                        for (k, day) in hours.written.enumerated() {
+                            if k > 0 { w.raw(",") }
+                            w.string(day.day)
+                            w.raw(":[")
+                            for (j, span) in day.spans.enumerated() {
+                                if j > 0 { w.raw(",") }
+                                w.string(span)
+                            }
+                            w.raw("]")
+                        }
+                        w.raw("}")
+                    }
+                ))
+            fields.append(("weekly_open_hours", { KPIController.writeNumber(&$0, hours.weeklyHours) }))
+        }
+        if !a.labels.isEmpty {
+            fields.append(
+                (
+                    "labels",
+                    { w in
+                        w.raw("{")
+                        for (k, (name, value)) in a.labels.sorted(by: { $0.key < $1.key }).enumerated() {
+                            if k > 0 { w.raw(",") }
+                            w.string(name)
+                            w.raw(":")
+                            w.string(value)
+                        }
+                        w.raw("}")
+                    }
+                ))
+        }
+        w.raw("{")
+        for (k, (name, write)) in fields.enumerated() {
+            if k > 0 { w.raw(",") }
+            w.string(name)
+            w.raw(":")
+            write(&w)
+        }
         w.raw("}")
     }
 }
