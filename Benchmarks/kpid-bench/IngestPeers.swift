@@ -147,30 +147,12 @@ final class PrometheusPeer {
     ) throws -> PeerIngestResult {
         let peer = try PrometheusPeer(binary: binary, directory: directory)
         defer { peer.stop() }
-        let version = peer.version
-        let cpuBefore = peer.server.cpuSeconds()
-        let outcome = HTTPSender(url: peer.base.appendingPathComponent("api/v1/write"), headers: HTTPSender.remoteWriteHeaders)
-            .send(.sharded(bodies, lag: lag))
-        var result = PeerIngestResult(
-            name: "Prometheus \(version)",
-            durability: "process (WAL written before the answer, fsync per segment)",
-            method: "remote write over HTTP, same requests and connections",
-            seconds: outcome.seconds, sent: data.total, stored: 0, failures: outcome.failures)
-        result.cpuSeconds = peer.server.cpuSeconds() - cpuBefore
-        result.latencies = outcome.latencies
-        result.residentBytes = peer.server.residentBytes()
-        if let error = outcome.firstError { result.note = "first refused request: \(error); log: \(peer.server.logTail())" }
-        do {
-            result.stored = try peer.server.countSamples(data)
-        } catch {
-            result.stored = -1
-            result.note = (result.note.map { $0 + "; " } ?? "") + "count query failed: \(error)"
-        }
-        peer.stop()
         // Prometheus keeps the last hours in its head (WAL and head chunks) until it cuts a
-        // block: what its directory holds after a clean stop.
-        result.diskBytes = directoryBytes(directory + "/data")
-        return result
+        // block: its directory after a clean stop is what it holds.
+        return try peer.server.measureRemoteWrite(
+            name: "Prometheus \(peer.version)", durability: "process (WAL written before the answer, fsync per segment)",
+            method: "remote write over HTTP, same requests and connections", data: data, bodies: bodies, lag: lag,
+            dataDirectory: directory + "/data")
     }
 }
 
@@ -222,30 +204,44 @@ final class VictoriaMetricsPeer {
     ) throws -> PeerIngestResult {
         let peer = try VictoriaMetricsPeer(binary: binary, directory: directory)
         defer { peer.stop() }
-        let version = peer.version
-        let cpuBefore = peer.server.cpuSeconds()
-        let began = Date()
-        let outcome = HTTPSender(url: peer.base.appendingPathComponent("api/v1/write"), headers: HTTPSender.remoteWriteHeaders)
-            .send(.sharded(bodies, lag: lag))
-        try peer.flush()
-        var result = PeerIngestResult(
-            name: "VictoriaMetrics \(version)",
+        // Its parts after a clean stop (it merges and writes what it buffered on SIGTERM).
+        return try peer.server.measureRemoteWrite(
+            name: "VictoriaMetrics \(peer.version)",
             durability: "none at the answer (buffered in memory, written within seconds); flush timed",
-            method: "remote write over HTTP, same requests and connections, then /internal/force_flush",
-            seconds: Date().timeIntervalSince(began), sent: data.total, stored: 0, failures: outcome.failures)
-        result.cpuSeconds = peer.server.cpuSeconds() - cpuBefore
+            method: "remote write over HTTP, same requests and connections, then /internal/force_flush", data: data,
+            bodies: bodies, lag: lag, dataDirectory: directory + "/data", finish: peer.flush)
+    }
+}
+
+extension ChildServer {
+    /// Sends the remote-write bodies to this server as kpid got them (same requests, same
+    /// connections), runs `finish` inside the timed span (a flush, for a server that answers
+    /// before its data is written), then measures what the load cost it and counts the samples
+    /// back; stops it and reads the size of `dataDirectory`.
+    func measureRemoteWrite(
+        name: String, durability: String, method: String, data: IngestData, bodies: [[Data]], lag: Int, dataDirectory: String,
+        finish: () throws -> Void = {}
+    ) throws -> PeerIngestResult {
+        let cpuBefore = cpuSeconds()
+        let began = Date()
+        let outcome = HTTPSender(url: base.appendingPathComponent("api/v1/write"), headers: HTTPSender.remoteWriteHeaders)
+            .send(.sharded(bodies, lag: lag))
+        try finish()
+        var result = PeerIngestResult(
+            name: name, durability: durability, method: method, seconds: Date().timeIntervalSince(began), sent: data.total,
+            stored: 0, failures: outcome.failures)
+        result.cpuSeconds = cpuSeconds() - cpuBefore
         result.latencies = outcome.latencies
-        result.residentBytes = peer.server.residentBytes()
-        if let error = outcome.firstError { result.note = "first refused request: \(error); log: \(peer.server.logTail())" }
+        result.residentBytes = residentBytes()
+        if let error = outcome.firstError { result.note = "first refused request: \(error); log: \(logTail())" }
         do {
-            result.stored = try peer.server.countSamples(data)
+            result.stored = try countSamples(data)
         } catch {
             result.stored = -1
             result.note = (result.note.map { $0 + "; " } ?? "") + "count query failed: \(error)"
         }
-        peer.stop()
-        // Its parts after a clean stop (it merges and writes what it buffered on SIGTERM).
-        result.diskBytes = directoryBytes(directory + "/data")
+        stop()
+        result.diskBytes = directoryBytes(dataDirectory)
         return result
     }
 }

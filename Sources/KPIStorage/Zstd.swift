@@ -17,41 +17,36 @@ enum Zstd {
     /// `ZSTD_decompress` do) costs more than the frame itself for kpid's 1 KB chunks (measured:
     /// half of a restart's time). Taken and given back under a lock, so any thread may use them;
     /// a context is only ever used by one thread at a time.
-    private static let compressors = Mutex<[Context]>([])
-    private static let decompressors = Mutex<[Context]>([])
+    private static let compressors = ContextPool(create: { ZSTD_createCCtx()! }, free: { _ = ZSTD_freeCCtx($0) })
+    private static let decompressors = ContextPool(create: { ZSTD_createDCtx()! }, free: { _ = ZSTD_freeDCtx($0) })
 
-    /// A libzstd context in a pool. @unchecked: a context moves between threads only through
-    /// the pool's lock, and one thread at a time uses it.
-    private struct Context: @unchecked Sendable {
-        let pointer: OpaquePointer
-    }
-    /// At most this many idle contexts of each kind are kept (one per thread that used them).
-    private static let pooled = 8
+    /// Idle libzstd contexts of one kind, at most `pooled` of them (one per thread that used
+    /// them). @unchecked: a context moves between threads only through the lock, and one thread
+    /// at a time uses it.
+    private final class ContextPool: @unchecked Sendable {
+        private let create: () -> OpaquePointer
+        private let free: (OpaquePointer) -> Void
+        private let idle = Mutex<[Int]>([])
+        private let pooled = 8
 
-    private static func withCompressor<T>(_ body: (OpaquePointer) -> T) -> T {
-        let context = compressors.withLock { $0.popLast() } ?? Context(pointer: ZSTD_createCCtx()!)
-        defer {
-            let kept = compressors.withLock { pool in
-                guard pool.count < pooled else { return false }
-                pool.append(context)
-                return true
-            }
-            if !kept { ZSTD_freeCCtx(context.pointer) }
+        init(create: @escaping () -> OpaquePointer, free: @escaping (OpaquePointer) -> Void) {
+            self.create = create
+            self.free = free
         }
-        return body(context.pointer)
-    }
 
-    private static func withDecompressor<T>(_ body: (OpaquePointer) -> T) -> T {
-        let context = decompressors.withLock { $0.popLast() } ?? Context(pointer: ZSTD_createDCtx()!)
-        defer {
-            let kept = decompressors.withLock { pool in
-                guard pool.count < pooled else { return false }
-                pool.append(context)
-                return true
+        func with<T>(_ body: (OpaquePointer) -> T) -> T {
+            let context = idle.withLock { $0.popLast() }.flatMap { OpaquePointer(bitPattern: $0) } ?? create()
+            defer {
+                let address = Int(bitPattern: UnsafeRawPointer(context))
+                let kept = idle.withLock { pool in
+                    guard pool.count < pooled else { return false }
+                    pool.append(address)
+                    return true
+                }
+                if !kept { free(context) }
             }
-            if !kept { ZSTD_freeDCtx(context.pointer) }
+            return body(context)
         }
-        return body(context.pointer)
     }
 
     /// `bytes` as one zstd frame.
@@ -59,7 +54,7 @@ enum Zstd {
         let bound = ZSTD_compressBound(bytes.count)
         var out = [UInt8](repeating: 0, count: bound)
         let written = out.withUnsafeMutableBytes { dst in
-            withCompressor { context in ZSTD_compressCCtx(context, dst.baseAddress, bound, bytes.baseAddress, bytes.count, level) }
+            compressors.with { context in ZSTD_compressCCtx(context, dst.baseAddress, bound, bytes.baseAddress, bytes.count, level) }
         }
         // Compressing into a buffer of ZSTD_compressBound bytes does not fail.
         precondition(ZSTD_isError(written) == 0, "ZSTD_compress: \(String(cString: ZSTD_getErrorName(written)))")
@@ -80,7 +75,7 @@ enum Zstd {
         let count = Int(size)
         var failure: String? = nil
         let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let n = withDecompressor { context in ZSTD_decompressDCtx(context, buffer.baseAddress, count, base, frame.count) }
+            let n = decompressors.with { context in ZSTD_decompressDCtx(context, buffer.baseAddress, count, base, frame.count) }
             if ZSTD_isError(n) != 0 {
                 failure = String(cString: ZSTD_getErrorName(n))
                 initialized = 0
