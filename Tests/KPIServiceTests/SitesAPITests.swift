@@ -69,12 +69,19 @@ import Testing
                 "GET",
                 kpid.base + "/api/v1/sites?group=" + "region=northeast,format=flagship".addingPercentEncoding(
                     withAllowedCharacters: .alphanumerics)!)
-            #expect(grouped.status == 200 && ids(grouped.json["sites"] as? [[String: Any]] ?? []) == ["BOS-1"], "\(grouped.text)")
+            // The shipped sites file gives NYC-5TH (flagship) and JFK (hub) the region too.
+            #expect(
+                grouped.status == 200 && ids(grouped.json["sites"] as? [[String: Any]] ?? []) == ["NYC-5TH", "BOS-1"], "\(grouped.text)")
             let northeast = try http("GET", kpid.base + "/api/v1/sites?group=region%3Dnortheast")
-            #expect(ids(northeast.json["sites"] as? [[String: Any]] ?? []) == ["BOS-1", "BOS-2"])
-            // A file site without attributes has an empty object.
+            #expect(ids(northeast.json["sites"] as? [[String: Any]] ?? []) == ["JFK", "NYC-5TH", "BOS-1", "BOS-2"])
+            let outside = try http("GET", kpid.base + "/api/v1/sites?group=region!%3Dnortheast,template%3Dretail")
+            #expect(ids(outside.json["sites"] as? [[String: Any]] ?? []).isEmpty, "\(outside.text)")
+            // A file site's attributes: JFK is open around the clock (7 x 24 h).
             let jfk = try http("GET", kpid.base + "/api/v1/sites/JFK")
-            #expect(((jfk.json["data"] as? [String: Any])?["attributes"] as? [String: Any])?.isEmpty == true)
+            let jfkAttributes = (jfk.json["data"] as? [String: Any])?["attributes"] as? [String: Any] ?? [:]
+            #expect(
+                jfkAttributes["weekly_open_hours"] as? Double == 168
+                    && jfkAttributes["labels"] as? [String: String] == ["operator": "panynj"])
             kpid.stop()
             kpid = try RunningService(data: dir.path, configure: Self.configure)
         }
