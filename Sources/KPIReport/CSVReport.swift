@@ -6,7 +6,7 @@ enum CSVReport {
         [
             "site", "week", "template", "kpi", "title", "unit", "direction", "value", "target", "warning", "status",
             "last_week", "change", "change_pct", "average_4w", "change_vs_average", "change_vs_average_pct",
-        ] + review.trendWeeks.map(\.description) + ["breakdown", "worst", "error", "coverage", "not_reporting"]
+        ] + review.trendWeeks.map(\.description) + ["breakdown", "worst", "error", "coverage", "not_reporting", "owner"]
     }
 
     static func render(_ review: WeeklyReview) -> String {
@@ -29,6 +29,7 @@ enum CSVReport {
                 fields.append(r.error ?? "")
                 fields.append(n(r.coverage))
                 fields.append(silent)
+                fields.append(r.owner ?? "")
                 lines.append(fields.map(ReportText.csvField).joined(separator: ","))
             }
         }

@@ -46,6 +46,7 @@ enum HTMLReport {
         tr.green td:first-child{box-shadow:inset 4px 0 0 var(--green)}
         .kpi-title{font-weight:600}
         .kpi-desc{color:var(--muted);font-size:.78rem;max-width:34em}
+        .kpi-owner{font-size:.78rem;margin-top:.15rem}
         .value{font-weight:700;font-size:1.02rem}
         .sub{display:block;color:var(--muted);font-size:.76rem}
         .pill{display:inline-block;padding:2px 9px;border-radius:999px;font-weight:600;font-size:.82rem;white-space:nowrap}
@@ -228,6 +229,7 @@ enum HTMLReport {
         var t = "<tr class=\"\(statusClass(r.status))\">"
         t += "<td class=\"kpi\"><div class=\"kpi-title\">\(e(r.kpi.title))</div>"
         t += "<div class=\"kpi-desc\">\(e(r.kpi.description))</div>"
+        if let owner = r.owner { t += "<div class=\"kpi-owner\">Owner: \(e(owner))</div>" }
         if let err = r.error { t += "<div class=\"error\">Not computed: \(e(err))</div>" }
         t += "</td>"
         t += "<td class=\"num\" data-label=\"This week\"><span class=\"value\">\(e(ReportText.value(r.value, unit: unit)))</span></td>"

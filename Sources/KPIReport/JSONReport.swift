@@ -74,6 +74,7 @@ enum JSONReport {
         t += ",\"value\":\(ReportText.json(r.value)),\"target\":\(ReportText.json(r.target))"
         t += ",\"warning\":\(ReportText.json(r.warning)),\"status\":\(status(r.status))"
         t += ",\"coverage\":\(ReportText.json(r.coverage))"
+        t += ",\"owner\":\(r.owner.map(ReportText.json) ?? "null")"
         t += ",\"last_week\":\(ReportText.json(r.lastWeek)),\"change\":\(ReportText.json(r.change))"
         t += ",\"change_pct\":\(percent(r.changeRatio))"
         t += ",\"average_4w\":\(ReportText.json(r.fourWeekAverage)),\"average_weeks\":\(r.averageWeeks)"

@@ -57,7 +57,8 @@ enum MarkdownReport {
                 if !worst.isEmpty, let b = r.kpi.breakdown { worst = b + ": " + worst }
                 if let e = r.error { worst = worst.isEmpty ? "error: " + e : worst + "; error: " + e }
                 let cells = [
-                    r.kpi.title, ReportText.value(r.value, unit: unit), ReportText.value(r.target, unit: unit),
+                    r.kpi.title + (r.owner.map { " (owner: \($0))" } ?? ""), ReportText.value(r.value, unit: unit),
+                    ReportText.value(r.target, unit: unit),
                     ReportText.statusSymbol(r.status) + " " + ReportText.statusLabel(r.status), change, vsAverage,
                     ReportText.blocks(r.trend), worst.isEmpty ? "–" : worst,
                 ]

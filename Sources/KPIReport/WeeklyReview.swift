@@ -54,6 +54,8 @@ public struct WeeklyReview: Sendable {
         public var error: String?
         /// The share of the week in which the KPI's inputs were known (nil for formulas).
         public var coverage: Double? = nil
+        /// Who answers for the KPI at this site (the site's `owners`), if anyone.
+        public var owner: String? = nil
 
         /// This week minus last week.
         public var change: Double? { difference(value, lastWeek) }
@@ -192,7 +194,8 @@ public struct WeeklyReview: Sendable {
                     template: template.name, kpi: kpi, value: now.value, target: now.target, warning: now.warning,
                     status: now.status, lastWeek: trend[trend.count - 2],
                     fourWeekAverage: previous.isEmpty ? nil : previous.reduce(0, +) / Double(previous.count),
-                    averageWeeks: previous.count, trend: trend, worst: now.worst, error: now.error, coverage: now.coverage)
+                    averageWeeks: previous.count, trend: trend, worst: now.worst, error: now.error, coverage: now.coverage,
+                    owner: site.owners[template.name]?[kpi.id])
                 switch row.status {
                 case .insufficient?: summary.insufficient += 1
                 case .red?: summary.red += 1

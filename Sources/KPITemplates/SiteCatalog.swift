@@ -23,10 +23,14 @@ public struct SiteDefinition: Sendable, Equatable {
     public var overrides: [String: [String: Thresholds]]
     /// What groups select it by and portfolio figures normalize by.
     public var attributes: SiteAttributes
+    /// Who answers for a KPI at this site, by template name, then KPI id (a name, a team, an
+    /// address: free text shown in the reviews).
+    public var owners: [String: [String: String]]
 
     public init(
         site: String, displayName: String, timeZone: String, templates: [String],
-        overrides: [String: [String: Thresholds]] = [:], attributes: SiteAttributes = SiteAttributes()
+        overrides: [String: [String: Thresholds]] = [:], attributes: SiteAttributes = SiteAttributes(),
+        owners: [String: [String: String]] = [:]
     ) {
         self.site = site
         self.displayName = displayName
@@ -34,11 +38,12 @@ public struct SiteDefinition: Sendable, Equatable {
         self.templates = templates
         self.overrides = overrides
         self.attributes = attributes
+        self.owners = owners
     }
 }
 
 /// Reads a `sites.json`: an array of sites shaped like `Fixtures/sites.json` (`site`,
-/// `display_name`, `time_zone`, `template` or `templates`, optional `overrides` and the
+/// `display_name`, `time_zone`, `template` or `templates`, optional `overrides`, `owners` and the
 /// attributes `region`, `format`, `area_m2`, `opening_hours`, `labels` (``SiteAttributes``);
 /// other fields such as capacities are allowed and ignored).
 public enum SiteCatalog {
@@ -177,8 +182,38 @@ public enum SiteCatalog {
                 }
             }
         }
+        var owners: [String: [String: String]] = [:]
+        if let raw = map["owners"] {
+            guard let perTemplate = raw as? [String: Any] else {
+                throw TemplateError(
+                    file: file, kpi: site, field: "owners", reason: "must map template names to {kpi: \"owner\"}")
+            }
+            for (templateName, kpisRaw) in perTemplate {
+                guard let template = byName[templateName], names.contains(templateName) else {
+                    throw TemplateError(
+                        file: file, kpi: site, field: "owners.\(templateName)", reason: "the site does not use this template")
+                }
+                guard let kpis = kpisRaw as? [String: Any] else {
+                    throw TemplateError(
+                        file: file, kpi: site, field: "owners.\(templateName)", reason: "must map KPI ids to an owner's name")
+                }
+                for (kpiID, ownerRaw) in kpis {
+                    let field = "owners.\(templateName).\(kpiID)"
+                    guard template.kpi(kpiID) != nil else {
+                        throw TemplateError(
+                            file: file, kpi: site, field: field, reason: "template \(templateName) has no KPI \(kpiID)")
+                    }
+                    guard let owner = ownerRaw as? String, !owner.isEmpty, owner.count <= SiteAttributes.maxValueLength else {
+                        throw TemplateError(
+                            file: file, kpi: site, field: field,
+                            reason: "must be a non-empty string of at most \(SiteAttributes.maxValueLength) characters")
+                    }
+                    owners[templateName, default: [:]][kpiID] = owner
+                }
+            }
+        }
         return SiteDefinition(
             site: site, displayName: displayName, timeZone: zone, templates: names,
-            overrides: overrides, attributes: try SiteAttributes.parse(map, file: file, site: site))
+            overrides: overrides, attributes: try SiteAttributes.parse(map, file: file, site: site), owners: owners)
     }
 }

@@ -112,7 +112,8 @@ final class DemoData: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
         let sites = """
             [{"site": "DEMO", "display_name": "Demo <b>site</b>", "time_zone": "America/New_York", "templates": ["demo"],
-              "overrides": {"demo": {"visitors": {"target": 120, "warning": 60}}}}]
+              "overrides": {"demo": {"visitors": {"target": 120, "warning": 60}}},
+              "owners": {"demo": {"visitors": "Gate team <gates@example.com>"}}}]
             """
         site = try! SiteCatalog.parse(Data(sites.utf8), file: "sites.json", templates: templates)[0]
     }
@@ -263,7 +264,7 @@ struct WeeklyReviewTests {
         let records = try #require(Self.parseCSV(text), "not RFC 4180:\n\(text)")
         #expect(records.count == 3)
         let header = records[0]
-        #expect(header.count == 30)
+        #expect(header.count == 31)
         for r in records { #expect(r.count == header.count) }
         let row = Dictionary(uniqueKeysWithValues: zip(header, records[1]))
         #expect(row["kpi"] == "visitors" && row["title"] == #"Visitors, "all" gates"#)
@@ -278,6 +279,20 @@ struct WeeklyReviewTests {
         // silent, and the visits were known all week (carried from last Wednesday's sample).
         #expect(row["not_reporting"] == "" && wait["not_reporting"] == "")
         #expect(row["coverage"] == "1")
+        #expect(row["owner"] == "Gate team <gates@example.com>" && wait["owner"] == "")
+    }
+
+    /// The site's KPI owner is shown beside the KPI in every format; a KPI without one has none.
+    @Test func ownersAreShownInEveryFormat() throws {
+        let review = try DemoData.shared.review()
+        let json = try JSONSerialization.jsonObject(with: Data(review.render(.json).utf8)) as? [String: Any]
+        let kpis = ((json?["templates"] as? [[String: Any]])?.first?["kpis"] as? [[String: Any]]) ?? []
+        #expect(kpis.first { $0["id"] as? String == "visitors" }?["owner"] as? String == "Gate team <gates@example.com>")
+        #expect(kpis.first { $0["id"] as? String == "wait" }?["owner"] is NSNull)
+        let html = review.render(.html)
+        #expect(html.contains("<div class=\"kpi-owner\">Owner: Gate team &lt;gates@example.com&gt;</div>"))
+        #expect(html.components(separatedBy: "class=\"kpi-owner\"").count == 2)
+        #expect(review.render(.markdown).contains("(owner: Gate team"))
     }
 
     @Test func markdownHasATableRowPerKPIAndBlockSparklines() throws {

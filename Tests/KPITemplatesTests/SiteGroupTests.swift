@@ -87,4 +87,25 @@ import Testing
             }
         }
     }
+
+    /// A KPI owner per site and template: kept as written; an unknown template, KPI or a
+    /// non-string owner is refused naming the field.
+    @Test func ownersNameTheirKPIs() throws {
+        let template = try TemplateLoader.parse(TemplateValidationTests.good, file: "demo.yaml")
+        func parse(_ json: String) throws(TemplateError) -> SiteDefinition {
+            try SiteCatalog.parse(Data(json.utf8), file: "sites.json", templates: [template])[0]
+        }
+        let site = try parse(#"[{"site":"A","template":"demo","owners":{"demo":{"sales":"Store manager","footfall":"Ops"}}}]"#)
+        #expect(site.owners == ["demo": ["sales": "Store manager", "footfall": "Ops"]])
+        for (json, field) in [
+            (#"[{"site":"A","template":"demo","owners":{"other":{"sales":"x"}}}]"#, "owners.other"),
+            (#"[{"site":"A","template":"demo","owners":{"demo":{"nope":"x"}}}]"#, "owners.demo.nope"),
+            (#"[{"site":"A","template":"demo","owners":{"demo":{"sales":""}}}]"#, "owners.demo.sales"),
+            (#"[{"site":"A","template":"demo","owners":["x"]}]"#, "owners"),
+        ] {
+            #expect {
+                try parse(json)
+            } throws: { ($0 as? TemplateError)?.field == field }
+        }
+    }
 }

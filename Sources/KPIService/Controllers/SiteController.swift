@@ -233,6 +233,13 @@ struct SiteController: Controller {
             }
             w.raw("}")
         }
+        w.raw("},\"owners\":{")
+        for (k, template) in s.owners.keys.sorted().enumerated() {
+            if k > 0 { w.raw(",") }
+            w.string(template)
+            w.raw(":")
+            w.object(s.owners[template]!.sorted { $0.key < $1.key })
+        }
         w.raw("},\"attributes\":")
         writeAttributes(&w, s.attributes)
         w.raw(",\"source\":")
