@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "KPIRuntime",
             dependencies: [
-                "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIFixtures", "KPIAlerting",
+                "KPICore", "KPIStorage", "KPIWire", "KPIQuery", "KPIPromQL", "KPITemplates", "KPIReport", "KPIFixtures", "KPIAlerting",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

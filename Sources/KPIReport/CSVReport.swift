@@ -6,7 +6,7 @@ enum CSVReport {
         [
             "site", "week", "template", "kpi", "title", "unit", "direction", "value", "target", "warning", "status",
             "last_week", "change", "change_pct", "average_4w", "change_vs_average", "change_vs_average_pct",
-        ] + review.trendWeeks.map(\.description) + ["breakdown", "worst", "error", "coverage", "not_reporting", "owner"]
+        ] + review.trendWeeks.map(\.description) + ["breakdown", "worst", "error", "coverage", "not_reporting", "owner", "note"]
     }
 
     static func render(_ review: WeeklyReview) -> String {
@@ -30,6 +30,7 @@ enum CSVReport {
                 fields.append(n(r.coverage))
                 fields.append(silent)
                 fields.append(r.owner ?? "")
+                fields.append(r.note.map { "\($0.text) (\($0.author))" } ?? "")
                 lines.append(fields.map(ReportText.csvField).joined(separator: ","))
             }
         }

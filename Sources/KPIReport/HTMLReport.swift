@@ -47,6 +47,7 @@ enum HTMLReport {
         .kpi-title{font-weight:600}
         .kpi-desc{color:var(--muted);font-size:.78rem;max-width:34em}
         .kpi-owner{font-size:.78rem;margin-top:.15rem}
+        .kpi-note{font-size:.8rem;margin-top:.2rem;padding:.15rem .35rem;border-left:3px solid var(--muted)}
         .value{font-weight:700;font-size:1.02rem}
         .sub{display:block;color:var(--muted);font-size:.76rem}
         .pill{display:inline-block;padding:2px 9px;border-radius:999px;font-weight:600;font-size:.82rem;white-space:nowrap}
@@ -230,6 +231,7 @@ enum HTMLReport {
         t += "<td class=\"kpi\"><div class=\"kpi-title\">\(e(r.kpi.title))</div>"
         t += "<div class=\"kpi-desc\">\(e(r.kpi.description))</div>"
         if let owner = r.owner { t += "<div class=\"kpi-owner\">Owner: \(e(owner))</div>" }
+        if let note = r.note { t += "<div class=\"kpi-note\">Note: \(e(note.text)) <span class=\"sub\">(\(e(note.author)))</span></div>" }
         if let err = r.error { t += "<div class=\"error\">Not computed: \(e(err))</div>" }
         t += "</td>"
         t += "<td class=\"num\" data-label=\"This week\"><span class=\"value\">\(e(ReportText.value(r.value, unit: unit)))</span></td>"

@@ -75,6 +75,7 @@ enum JSONReport {
         t += ",\"warning\":\(ReportText.json(r.warning)),\"status\":\(status(r.status))"
         t += ",\"coverage\":\(ReportText.json(r.coverage))"
         t += ",\"owner\":\(r.owner.map(ReportText.json) ?? "null")"
+        t += ",\"note\":" + (r.note.map { "{\"text\":\(ReportText.json($0.text)),\"author\":\(ReportText.json($0.author))}" } ?? "null")
         t += ",\"last_week\":\(ReportText.json(r.lastWeek)),\"change\":\(ReportText.json(r.change))"
         t += ",\"change_pct\":\(percent(r.changeRatio))"
         t += ",\"average_4w\":\(ReportText.json(r.fourWeekAverage)),\"average_weeks\":\(r.averageWeeks)"

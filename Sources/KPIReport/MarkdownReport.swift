@@ -57,7 +57,8 @@ enum MarkdownReport {
                 if !worst.isEmpty, let b = r.kpi.breakdown { worst = b + ": " + worst }
                 if let e = r.error { worst = worst.isEmpty ? "error: " + e : worst + "; error: " + e }
                 let cells = [
-                    r.kpi.title + (r.owner.map { " (owner: \($0))" } ?? ""), ReportText.value(r.value, unit: unit),
+                    r.kpi.title + (r.owner.map { " (owner: \($0))" } ?? "") + (r.note.map { " — note: \($0.text) (\($0.author))" } ?? ""),
+                    ReportText.value(r.value, unit: unit),
                     ReportText.value(r.target, unit: unit),
                     ReportText.statusSymbol(r.status) + " " + ReportText.statusLabel(r.status), change, vsAverage,
                     ReportText.blocks(r.trend), worst.isEmpty ? "–" : worst,

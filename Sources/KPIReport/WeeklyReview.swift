@@ -9,7 +9,7 @@ import Synchronization
 /// week in the site's local time, with target, status, the change against last week and against
 /// the average of the 4 weeks before, an 8-week trend and the worst breakdown items.
 ///
-/// Built by ``build(engine:templates:site:week:options:only:worst:generatedAt:)``, rendered by
+/// Built by ``build(engine:templates:site:week:options:only:worst:notes:generatedAt:)``, rendered by
 /// ``render(_:)`` as HTML, JSON, CSV or Markdown.
 public struct WeeklyReview: Sendable {
     /// Who and when the review is for.
@@ -27,6 +27,17 @@ public struct WeeklyReview: Sendable {
         public var generatedAt: Int64
         /// Whether the week had not ended yet when the review was computed.
         public var inProgress: Bool
+    }
+
+    /// A note on a KPI of the week, and who wrote it.
+    public struct KPINoteText: Sendable, Equatable {
+        public var text: String
+        public var author: String
+
+        public init(text: String, author: String) {
+            self.text = text
+            self.author = author
+        }
     }
 
     /// One KPI of one template.
@@ -56,6 +67,8 @@ public struct WeeklyReview: Sendable {
         public var coverage: Double? = nil
         /// Who answers for the KPI at this site (the site's `owners`), if anyone.
         public var owner: String? = nil
+        /// The note written on the KPI for this week, if any.
+        public var note: WeeklyReview.KPINoteText? = nil
 
         /// This week minus last week.
         public var change: Double? { difference(value, lastWeek) }
@@ -127,11 +140,12 @@ public struct WeeklyReview: Sendable {
     /// the 8-week trend, each over `[Monday 00:00, next Monday 00:00)` in the site's zone
     /// (breakdown queries only for the reviewed week). The evaluations run concurrently and
     /// share one time budget, `options.limits.timeoutMilliseconds`; `options.timeZone` and
-    /// parameters are replaced. A limit or timeout stops the whole review.
+    /// parameters are replaced. A limit or timeout stops the whole review. `notes` are the
+    /// week's notes by `template/kpi`.
     public static func build(
         engine: QueryEngine, templates: [KPITemplate], site: SiteDefinition, week: ISOWeek,
         options: QueryOptions, only: [String]? = nil, worst: Int = 3,
-        generatedAt: Int64
+        notes: [String: KPINoteText] = [:], generatedAt: Int64
     ) throws(TemplateEvaluationError) -> WeeklyReview {
         let started = DispatchTime.now().uptimeNanoseconds
         let zone = TimeZone(identifier: site.timeZone) ?? TimeZone(identifier: "UTC")!
@@ -195,7 +209,7 @@ public struct WeeklyReview: Sendable {
                     status: now.status, lastWeek: trend[trend.count - 2],
                     fourWeekAverage: previous.isEmpty ? nil : previous.reduce(0, +) / Double(previous.count),
                     averageWeeks: previous.count, trend: trend, worst: now.worst, error: now.error, coverage: now.coverage,
-                    owner: site.owners[template.name]?[kpi.id])
+                    owner: site.owners[template.name]?[kpi.id], note: notes[template.name + "/" + kpi.id])
                 switch row.status {
                 case .insufficient?: summary.insufficient += 1
                 case .red?: summary.red += 1

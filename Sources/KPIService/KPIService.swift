@@ -47,6 +47,7 @@ public final class KPIService: Sendable {
             ReportController(runtime: runtime),
             AlertController(runtime: runtime),
             MaintenanceController(runtime: runtime),
+            NoteController(runtime: runtime),
         ]
         self.router = Router(runtime: runtime, routes: controllers.flatMap(\.routes), rateLimiter: rateLimiter)
     }

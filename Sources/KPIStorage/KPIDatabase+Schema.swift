@@ -115,6 +115,8 @@ extension KPIDatabase {
             ON CONFLICT(key) DO UPDATE SET value = excluded.value
             """
         ],
+        // v8: notes on a KPI of a week (see KPINoteStore).
+        KPINoteStore.migration,
     ]
 
     /// kpid's `PRAGMA application_id`: "kpid" in ASCII.

@@ -3,8 +3,8 @@ import Foundation
 import KPICore
 import KPIQuery
 import KPIReport
-import KPIService
 import KPIRuntime
+import KPIService
 import KPIStorage
 import KPITemplates
 import Logging
@@ -136,11 +136,15 @@ struct Report: ParsableCommand {
         options.now = now
         let review: WeeklyReview
         do {
+            let notes = try runtime.catalog.reviewNotes(site: site.site, week: isoWeek)
             review = try WeeklyReview.build(
                 engine: QueryEngine(store: runtime.store), templates: templateList, site: site, week: isoWeek, options: options,
-                only: template.map { [$0] }, generatedAt: now)
-        } catch {
+                only: template.map { [$0] }, notes: notes, generatedAt: now)
+        } catch let error as TemplateEvaluationError {
             printError("KPI \(error.kpi): \(error.error.message)")
+            throw ExitCode(1)
+        } catch {
+            printError("\(error)")
             throw ExitCode(1)
         }
         return review.render(format)

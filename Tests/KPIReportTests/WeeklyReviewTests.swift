@@ -264,7 +264,7 @@ struct WeeklyReviewTests {
         let records = try #require(Self.parseCSV(text), "not RFC 4180:\n\(text)")
         #expect(records.count == 3)
         let header = records[0]
-        #expect(header.count == 31)
+        #expect(header.count == 32)
         for r in records { #expect(r.count == header.count) }
         let row = Dictionary(uniqueKeysWithValues: zip(header, records[1]))
         #expect(row["kpi"] == "visitors" && row["title"] == #"Visitors, "all" gates"#)
@@ -279,7 +279,7 @@ struct WeeklyReviewTests {
         // silent, and the visits were known all week (carried from last Wednesday's sample).
         #expect(row["not_reporting"] == "" && wait["not_reporting"] == "")
         #expect(row["coverage"] == "1")
-        #expect(row["owner"] == "Gate team <gates@example.com>" && wait["owner"] == "")
+        #expect(row["owner"] == "Gate team <gates@example.com>" && wait["owner"] == "" && row["note"] == "")
     }
 
     /// The site's KPI owner is shown beside the KPI in every format; a KPI without one has none.

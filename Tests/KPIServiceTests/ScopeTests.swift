@@ -20,6 +20,7 @@ import Testing
             "/metrics": ["/metrics"],
             "/api/v1/alerts": ["/api/v1/alerts"],
             "/api/v1/maintenance": ["/api/v1/maintenance"],
+            "/api/v1/notes": ["/api/v1/notes?site=NYC-5TH", "/api/v1/notes?site=JFK"],
             "/api/v1/rules": ["/api/v1/rules", "/api/v1/rules?type=alert"],
             "/api/v1/export": ["/api/v1/export?match[]=\(everything)", "/api/v1/export?match[]=nyc_secret_metric"],
             "/api/v1/series": ["/api/v1/series?match[]=\(everything)"],
@@ -93,6 +94,11 @@ import Testing
             body: Data(#"{"site":"NYC-5TH","matchers":"{zone=\"nyc-secret-zone\"}","start":0,"end":3600,"reason":"r"}"#.utf8),
             headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/json"])
         #expect(window.status == 201, "\(window.text)")
+        let note = try curl(
+            "POST", secured.kpid.base + "/api/v1/notes",
+            body: Data(#"{"site":"NYC-5TH","template":"retail","kpi":"footfall","week":"2026-W45","text":"nyc-secret-zone shut"}"#.utf8),
+            headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/json"])
+        #expect(note.status == 201, "\(note.text)")
         let rules = try curl(
             "POST", secured.kpid.base + "/api/v1/admin/rules/evaluate?time=\(fixturesEndMs / 1000)",
             headers: ["Authorization": "Bearer \(admin)"])

@@ -1,5 +1,6 @@
 import Foundation
 import KPICore
+import KPIReport
 import KPIStorage
 import KPITemplates
 import Synchronization
@@ -46,10 +47,12 @@ public struct CatalogError: Error, CustomStringConvertible {
 /// The KPI templates (read from `templates-dir` on each call) and the sites: the sites file's,
 /// merged with those registered over the API (a stored site takes the place of the file's site
 /// of the same id). Read on every call, so a changed file or a registered site is seen by the
-/// next request and the next KPI round without a restart. Owns the `sites` table's connection.
+/// next request and the next KPI round without a restart. Owns the `sites` and `kpi_notes`
+/// tables' connections.
 public final class KPICatalog: Sendable {
     private let configuration: ServiceConfiguration
     private let siteStore = Mutex<SiteStore?>(nil)
+    private let noteStore = Mutex<KPINoteStore?>(nil)
 
     init(configuration: ServiceConfiguration) {
         self.configuration = configuration
@@ -59,6 +62,8 @@ public final class KPICatalog: Sendable {
     func open(databasePath: String) throws {
         let store = try SiteStore(path: databasePath)
         siteStore.withLock { $0 = store }
+        let notes = try KPINoteStore(path: databasePath)
+        noteStore.withLock { $0 = notes }
     }
 
     /// Closes the sites table's connection. Idempotent.
@@ -67,6 +72,33 @@ public final class KPICatalog: Sendable {
             defer { s = nil }
             return s
         }?.close()
+        noteStore.withLock { s -> KPINoteStore? in
+            defer { s = nil }
+            return s
+        }?.close()
+    }
+
+    /// The notes of `site` for `week`, by `template/kpi`, as the weekly review takes them.
+    public func reviewNotes(site: String, week: ISOWeek) throws(CatalogError) -> [String: WeeklyReview.KPINoteText] {
+        let notes: [KPINote]
+        do {
+            notes = try requireNoteStore().notes(site: site, week: week.description)
+        } catch let error as CatalogError {
+            throw error
+        } catch {
+            throw CatalogError(kind: .unavailable, message: "the KPI notes could not be read: \(error)")
+        }
+        return Dictionary(
+            notes.map { ($0.template + "/" + $0.kpi, WeeklyReview.KPINoteText(text: $0.text, author: $0.author)) },
+            uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The KPI notes table, while the runtime is open.
+    public func requireNoteStore() throws(CatalogError) -> KPINoteStore {
+        guard let store = noteStore.withLock({ $0 }) else {
+            throw CatalogError(kind: .unavailable, message: "kpid is starting or stopping: the KPI notes table is not open")
+        }
+        return store
     }
 
     /// The sites table, while the runtime is open.

@@ -124,11 +124,13 @@ struct ReportController: Controller {
         }
         var options = queryOptions(parameters: [:], principal: match.principal, timeZone: zone)
         options.now = now
+        let notes: [String: WeeklyReview.KPINoteText]
+        do { notes = try runtime.catalog.reviewNotes(site: siteID, week: week) } catch { throw APIError(error) }
         let review: WeeklyReview
         do {
             review = try WeeklyReview.build(
                 engine: QueryEngine(store: store), templates: templates, site: site, week: week, options: options,
-                only: only, generatedAt: now)
+                only: only, notes: notes, generatedAt: now)
         } catch {
             audit(match, rows: nil, detail: "\(siteID) \(week) \(error.kpi)")
             throw SQLController.apiError(error.error)
