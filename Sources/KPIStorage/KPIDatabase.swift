@@ -30,6 +30,8 @@ public final class KPIDatabase {
     /// the rest on an overflow page of its own, most of it empty (measured: 57 % of the chunk
     /// pages unused). Files created with another size keep it.
     static let pageSize = 16_384
+    /// The most free pages a checkpoint returns to the file system (256 MiB at 16 KB pages).
+    static let reclaimPagesPerCheckpoint = 16_384
 
     /// Opens or creates the database at `path` and migrates it to `currentSchemaVersion`.
     ///
@@ -240,12 +242,15 @@ public final class KPIDatabase {
             setMark.reset()
         }
         // What the write-ahead rows held beyond the chunks that reused it goes back to the file
-        // system, so the file holds its live pages plus at most one checkpoint interval of
-        // write-ahead rows (not the largest backlog it ever had). Moving pages is cheap here:
-        // the freed rows are the newest pages, near the end of the file. A failure leaves free
-        // pages that the next rows reuse; the checkpoint itself is committed.
+        // system, so the file holds its live pages plus about one checkpoint interval of
+        // write-ahead rows (not the largest backlog it ever had). Cheap for those rows: they
+        // are the newest pages, near the end of the file, so the file is mostly truncated.
+        // Bounded per checkpoint, as retention's reclaim is: free pages deep in the file (a
+        // large deletion) are moved a bounded number at a time, so the writer never stalls on
+        // them. A failure leaves free pages that the next rows reuse; the checkpoint itself is
+        // committed.
         do {
-            try reclaimSpace(maxPages: Int(Int32.max))
+            try reclaimSpace(maxPages: Self.reclaimPagesPerCheckpoint)
         } catch {
             logger.warning("could not return free pages after a checkpoint", metadata: ["error": "\(error)"])
         }
