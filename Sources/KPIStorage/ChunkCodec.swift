@@ -39,8 +39,7 @@ public enum ChunkCodec {
             return (encoding, bytes, plainRollup)
         }
         var bytes = frame
-        let crc = bytes.withUnsafeBytes { CRC32.checksum($0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+        appendChecksum(&bytes)
         return (zstdEncoding, bytes, rollupFrame)
     }
 
@@ -48,8 +47,7 @@ public enum ChunkCodec {
     /// checksum pass per chunk written.
     public static func encodeChecksummed(_ chunk: Chunk) -> (encoding: Int, bytes: [UInt8]) {
         var bytes = chunk.encoded
-        let crc = bytes.withUnsafeBytes { CRC32.checksum($0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
+        appendChecksum(&bytes)
         return (checksummedEncoding, bytes)
     }
 
@@ -105,40 +103,47 @@ public enum ChunkCodec {
             let chunk = try decodeRaw(bytes)
             return sealed ? Chunk.sealed(timestamps: chunk.timestamps, values: chunk.values, sketches: sketches) : chunk
         case compressedEncoding:
-            do throws(ChunkDecodingError) {
-                return try Chunk(encoded: [UInt8](bytes), sealed: sealed, rollup: rollup, sketches: sketches)
-            } catch {
-                throw StorageError(.corrupt, "compressed chunk: \(error)")
-            }
+            return try adopt([UInt8](bytes), sealed: sealed, rollup: rollup, sketches: sketches)
         case checksummedEncoding:
-            guard bytes.count >= 4 else { throw StorageError(.corrupt, "checksummed chunk of \(bytes.count) bytes is too short") }
-            let body = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)])
-            let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
-            let computed = CRC32.checksum(body)
-            guard stored == computed else {
-                throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
-            }
-            return try decodeUnchecked(encoding: compressedEncoding, bytes: body, sealed: sealed, rollup: rollup, sketches: sketches)
+            let body = try checkedBody(bytes, what: "checksummed chunk")
+            return try adopt([UInt8](body), sealed: sealed, rollup: rollup, sketches: sketches)
         case zstdEncoding:
-            guard bytes.count >= 4 else { throw StorageError(.corrupt, "zstd chunk of \(bytes.count) bytes is too short") }
-            let frame = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)])
-            let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
-            let computed = CRC32.checksum(frame)
-            guard stored == computed else {
-                throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
-            }
-            let encoded = try Zstd.decompress(frame)
+            let encoded = try Zstd.decompress(try checkedBody(bytes, what: "zstd chunk"))
             // A rollup that does not decompress is recomputed from the samples, as one that
             // does not check out.
             let rollupBytes = rollup.flatMap { ChunkCodec.plainRollup($0, encoding: zstdEncoding) }
-            do throws(ChunkDecodingError) {
-                return try Chunk(encoded: encoded, sealed: sealed, rollup: rollupBytes, sketches: sketches)
-            } catch {
-                throw StorageError(.corrupt, "compressed chunk: \(error)")
-            }
+            return try adopt(encoded, sealed: sealed, rollup: rollupBytes, sketches: sketches)
         default:
             throw StorageError(.corrupt, "unknown chunk encoding \(encoding)")
         }
+    }
+
+    /// A chunk of encoding-1 bytes (``Chunk/init(encoded:sealed:rollup:sketches:)``), damage
+    /// reported as corrupt.
+    static func adopt(_ encoded: [UInt8], sealed: Bool, rollup: [UInt8]?, sketches: Bool) throws(StorageError) -> Chunk {
+        do throws(ChunkDecodingError) {
+            return try Chunk(encoded: encoded, sealed: sealed, rollup: rollup, sketches: sketches)
+        } catch {
+            throw StorageError(.corrupt, "compressed chunk: \(error)")
+        }
+    }
+
+    /// `bytes` without their CRC-32 trailer, once the trailer matches them.
+    static func checkedBody(_ bytes: UnsafeRawBufferPointer, what: String) throws(StorageError) -> UnsafeRawBufferPointer {
+        guard bytes.count >= 4 else { throw StorageError(.corrupt, "\(what) of \(bytes.count) bytes is too short") }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - 4)])
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        let computed = CRC32.checksum(body)
+        guard stored == computed else {
+            throw StorageError(.corrupt, "chunk checksum mismatch (stored \(stored), computed \(computed))")
+        }
+        return body
+    }
+
+    /// Appends the CRC-32 of `bytes` to them.
+    static func appendChecksum(_ bytes: inout [UInt8]) {
+        let crc = bytes.withUnsafeBytes { CRC32.checksum($0) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     static func decodeRaw(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Chunk {

@@ -144,6 +144,20 @@ extension Controller {
         do { return try runtime.catalog.sites(templates) } catch { throw APIError(error) }
     }
 
+    /// Site `siteID` of the merged catalog as `principal` may see it: 403 naming `site` for a
+    /// site outside the token's sites, 404 for an unknown one.
+    func site(_ siteID: String, principal: Principal, templates: [KPITemplate]) throws(APIError) -> SiteDefinition {
+        if let allowed = principal.allowedSites, !allowed.contains(siteID) {
+            throw APIError(
+                status: 403, message: "forbidden",
+                details: [ErrorDetail(field: "site", reason: "this token may not read site \"\(siteID)\"")])
+        }
+        guard let site = try loadSites(templates).first(where: { $0.site == siteID }) else {
+            throw SiteController.unknownSite(siteID)
+        }
+        return site
+    }
+
     /// ``loadSites(_:)`` with each site's source, and whether a stored site replaces a file site.
     func loadSiteEntries(_ templates: [KPITemplate]) throws(APIError) -> [SiteEntry] {
         do { return try runtime.catalog.siteEntries(templates) } catch { throw APIError(error) }

@@ -70,24 +70,8 @@ struct KPIController: Controller {
         guard let siteID = request.queryValue("site"), !siteID.isEmpty else {
             throw APIError.badParameter("site", "a site is required, e.g. site=JFK (see /api/v1/sites)")
         }
-        if let allowed = match.principal.allowedSites, !allowed.contains(siteID) {
-            throw APIError(
-                status: 403, message: "forbidden",
-                details: [
-                    ErrorDetail(field: "site", reason: "this token may not read site \"\(siteID)\"")
-                ])
-        }
         let templates = try loadTemplates()
-        let sites = try loadSites(templates)
-        guard let site = sites.first(where: { $0.site == siteID }) else {
-            throw APIError(
-                status: 404, message: "unknown site",
-                details: [
-                    ErrorDetail(
-                        field: "site",
-                        reason: "no site \"\(siteID)\"; see /api/v1/sites")
-                ])
-        }
+        let site = try self.site(siteID, principal: match.principal, templates: templates)
         var names = site.templates
         if let only = request.queryValue("template"), !only.isEmpty {
             guard site.templates.contains(only) else {

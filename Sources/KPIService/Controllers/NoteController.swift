@@ -30,34 +30,30 @@ struct NoteController: Controller {
         do { return try runtime.catalog.requireNoteStore() } catch { throw APIError(error) }
     }
 
-    /// The site (in the token's scope), its template and KPI, and the week, checked.
-    private func target(_ values: [String: String], _ match: RouteMatch, needKPI: Bool) throws(APIError) -> (
-        site: SiteDefinition, template: String, kpi: String, week: ISOWeek?
+    /// The site (in the token's scope) and, when given, the week.
+    private func siteAndWeek(_ values: [String: String], _ match: RouteMatch) throws(APIError) -> (
+        site: SiteDefinition, templates: [KPITemplate], week: ISOWeek?
     ) {
         guard let siteID = values["site"], !siteID.isEmpty else { throw APIError.badParameter("site", "a site is required") }
-        if let allowed = match.principal.allowedSites, !allowed.contains(siteID) {
-            throw APIError(
-                status: 403, message: "forbidden",
-                details: [ErrorDetail(field: "site", reason: "this token may not use site \"\(siteID)\"")])
-        }
         let templates = try loadTemplates()
-        guard let site = try loadSites(templates).first(where: { $0.site == siteID }) else {
-            throw APIError(
-                status: 404, message: "unknown site",
-                details: [ErrorDetail(field: "site", reason: "no site \"\(siteID)\"; see /api/v1/sites")])
-        }
-        var week: ISOWeek? = nil
-        if let text = values["week"], !text.isEmpty {
-            do { week = try ISOWeek.parse(text) } catch { throw APIError.badParameter("week", error.description) }
-        }
-        guard needKPI else { return (site, "", "", week) }
+        let site = try self.site(siteID, principal: match.principal, templates: templates)
+        guard let text = values["week"], !text.isEmpty else { return (site, templates, nil) }
+        do { return (site, templates, try ISOWeek.parse(text)) } catch { throw APIError.badParameter("week", error.description) }
+    }
+
+    /// The note a write names: the site (in the token's scope), a template it uses, a KPI of
+    /// that template, and the week, all checked.
+    private func target(_ values: [String: String], _ match: RouteMatch) throws(APIError) -> (
+        site: SiteDefinition, template: String, kpi: String, week: ISOWeek
+    ) {
+        let (site, templates, week) = try siteAndWeek(values, match)
         guard let templateName = values["template"], site.templates.contains(templateName) else {
-            throw APIError.badParameter("template", "site \(siteID) uses \(site.templates.joined(separator: ", "))")
+            throw APIError.badParameter("template", "site \(site.site) uses \(site.templates.joined(separator: ", "))")
         }
         guard let kpi = values["kpi"], templates.first(where: { $0.name == templateName })?.kpi(kpi) != nil else {
             throw APIError.badParameter("kpi", "template \(templateName) has no KPI \"\(values["kpi"] ?? "")\"")
         }
-        guard week != nil else { throw APIError.badParameter("week", "an ISO week such as 2026-W49 is required") }
+        guard let week else { throw APIError.badParameter("week", "an ISO week such as 2026-W49 is required") }
         return (site, templateName, kpi, week)
     }
 
@@ -97,7 +93,7 @@ struct NoteController: Controller {
 
     func list(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         let values = ["site": request.queryValue("site") ?? "", "week": request.queryValue("week") ?? ""]
-        let (site, _, _, week) = try target(values, match, needKPI: false)
+        let (site, _, week) = try siteAndWeek(values, match)
         let notes: [KPINote]
         do { notes = try store().notes(site: site.site, week: week?.description) } catch let e as APIError { throw e } catch {
             throw APIError(status: 503, message: "the notes could not be read: \(error)")
@@ -128,13 +124,13 @@ struct NoteController: Controller {
             guard let text = value as? String else { throw APIError.badParameter(key, "must be a string") }
             values[key] = text
         }
-        let (site, template, kpi, week) = try target(values, match, needKPI: true)
+        let (site, template, kpi, week) = try target(values, match)
         try authorize(match, site: site, template: template, kpi: kpi)
         let text = (values["text"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw APIError.badParameter("text", "a note needs text") }
         guard text.utf8.count <= Self.maxTextBytes else { throw APIError.badParameter("text", "at most \(Self.maxTextBytes) bytes") }
         let note = KPINote(
-            site: site.site, template: template, kpi: kpi, week: week!.description, text: text, author: match.principal.name,
+            site: site.site, template: template, kpi: kpi, week: week.description, text: text, author: match.principal.name,
             updatedMs: configuration.clock.nowMilliseconds())
         let previous: KPINote?
         do { previous = try store().put(note) } catch let e as APIError { throw e } catch {
@@ -151,16 +147,15 @@ struct NoteController: Controller {
     func delete(_ request: HTTPRequest, _ match: RouteMatch) throws(APIError) -> HTTPResponse {
         var values: [String: String] = [:]
         for key in ["site", "template", "kpi", "week"] { values[key] = request.queryValue(key) ?? "" }
-        let (site, template, kpi, week) = try target(values, match, needKPI: true)
+        let (site, template, kpi, week) = try target(values, match)
         try authorize(match, site: site, template: template, kpi: kpi)
         let deleted: Bool
-        do { deleted = try store().delete(site: site.site, template: template, kpi: kpi, week: week!.description) } catch let e as APIError
-        {
+        do { deleted = try store().delete(site: site.site, template: template, kpi: kpi, week: week.description) } catch let e as APIError {
             throw e
         } catch {
             throw APIError(status: 503, message: "the note was not deleted: \(error)")
         }
-        audit(match, rows: deleted ? 1 : 0, detail: "delete note \(site.site) \(template)/\(kpi) \(week!)")
+        audit(match, rows: deleted ? 1 : 0, detail: "delete note \(site.site) \(template)/\(kpi) \(week)")
         guard deleted else {
             throw APIError(
                 status: 404, message: "no such note", details: [ErrorDetail(field: "kpi", reason: "no note on this KPI that week")])

@@ -250,54 +250,46 @@ struct SiteController: Controller {
 
     /// A site's attributes as written in the sites file: only the ones set, opening hours by day.
     static func writeAttributes(_ w: inout JSONWriter, _ a: SiteAttributes) {
-        var fields: [(String, (inout JSONWriter) -> Void)] = []
-        if let region = a.region { fields.append(("region", { $0.string(region) })) }
-        if let format = a.format { fields.append(("format", { $0.string(format) })) }
-        if let area = a.areaM2 { fields.append(("area_m2", { KPIController.writeNumber(&$0, area) })) }
-        if let hours = a.openingHours {
-            fields.append(
-                (
-                    "opening_hours",
-                    { w in
-                        w.raw("{")
-                        for (k, day) in hours.written.enumerated() {
-                            if k > 0 { w.raw(",") }
-                            w.string(day.day)
-                            w.raw(":[")
-                            for (j, span) in day.spans.enumerated() {
-                                if j > 0 { w.raw(",") }
-                                w.string(span)
-                            }
-                            w.raw("]")
-                        }
-                        w.raw("}")
-                    }
-                ))
-            fields.append(("weekly_open_hours", { KPIController.writeNumber(&$0, hours.weeklyHours) }))
-        }
-        if !a.labels.isEmpty {
-            fields.append(
-                (
-                    "labels",
-                    { w in
-                        w.raw("{")
-                        for (k, (name, value)) in a.labels.sorted(by: { $0.key < $1.key }).enumerated() {
-                            if k > 0 { w.raw(",") }
-                            w.string(name)
-                            w.raw(":")
-                            w.string(value)
-                        }
-                        w.raw("}")
-                    }
-                ))
-        }
-        w.raw("{")
-        for (k, (name, write)) in fields.enumerated() {
-            if k > 0 { w.raw(",") }
+        var first = true
+        func key(_ name: String, _ w: inout JSONWriter) {
+            w.raw(first ? "{" : ",")
+            first = false
             w.string(name)
             w.raw(":")
-            write(&w)
         }
-        w.raw("}")
+        if let region = a.region {
+            key("region", &w)
+            w.string(region)
+        }
+        if let format = a.format {
+            key("format", &w)
+            w.string(format)
+        }
+        if let area = a.areaM2 {
+            key("area_m2", &w)
+            KPIController.writeNumber(&w, area)
+        }
+        if let hours = a.openingHours {
+            key("opening_hours", &w)
+            w.raw("{")
+            for (k, day) in hours.written.enumerated() {
+                if k > 0 { w.raw(",") }
+                w.string(day.day)
+                w.raw(":[")
+                for (j, span) in day.spans.enumerated() {
+                    if j > 0 { w.raw(",") }
+                    w.string(span)
+                }
+                w.raw("]")
+            }
+            w.raw("}")
+            key("weekly_open_hours", &w)
+            KPIController.writeNumber(&w, hours.weeklyHours)
+        }
+        if !a.labels.isEmpty {
+            key("labels", &w)
+            w.object(a.labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        }
+        w.raw(first ? "{}" : "}")
     }
 }
